@@ -1,0 +1,86 @@
+# pyheap: one Makefile, no autotools.
+#   make            build/pyheap (optimised, -g)
+#   make check      ASan+UBSan build, Check unit tests, integration tests against real Pythons
+#   make demo       start the example leaky service and attach to it
+#   make bench      the large-heap benchmark (prints wall time, frozen time, RSS per object)
+#   make deps       install missing Debian/Ubuntu packages (apt-get, as root or via sudo)
+#   make install PREFIX=/usr/local DESTDIR=
+PREFIX ?= /usr/local
+DESTDIR ?=
+CC ?= cc
+PYTHON ?= /usr/bin/python3
+PKGS := libelf libdw libdebuginfod
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wvla -Wno-missing-field-initializers
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -I. $(WARN) $(PKG_CFLAGS)
+CFLAGS ?= -O2 -g
+SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+
+ENGINE_SRC := $(wildcard lib/*.c) $(wildcard symbols/*.c) $(wildcard symbols/tables/*.c)
+CMD_SRC := $(wildcard cmd/*.c)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+
+OPT_OBJ := $(patsubst %.c,build/opt/%.o,$(ENGINE_SRC) $(CMD_SRC))
+SAN_ENGINE_OBJ := $(patsubst %.c,build/san/%.o,$(ENGINE_SRC))
+SAN_CMD_OBJ := $(patsubst %.c,build/san/%.o,$(CMD_SRC))
+UNIT_BIN := $(patsubst tests/unit/%.c,build/san/unit/%,$(UNIT_SRC))
+
+.PHONY: all check unit integration demo bench deps install clean sid-root
+all: build/pyheap
+
+build/pyheap: $(OPT_OBJ)
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+build/opt/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+build/san/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(CHECK_CFLAGS) $(SAN_FLAGS) -MMD -MP -c -o $@ $<
+
+build/san/pyheap: $(SAN_ENGINE_OBJ) $(SAN_CMD_OBJ)
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS)
+
+build/san/unit/%: build/san/tests/unit/%.o $(SAN_ENGINE_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS)
+
+-include $(shell find build -name '*.d' 2>/dev/null)
+
+# Sanitizer settings for every test run: any report fails the test.
+SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=99
+
+check: deps build/san/pyheap $(UNIT_BIN)
+	@$(MAKE) --no-print-directory unit integration
+
+unit: $(UNIT_BIN)
+	@fail=0; for t in $(UNIT_BIN); do echo "== $$t"; CK_FORK=yes $(SAN_ENV) $$t || fail=1; done; \
+	test $$fail = 0 || { echo "unit tests FAILED"; exit 1; }
+
+integration: build/san/pyheap build/pyheap
+	$(SAN_ENV) PYHEAP=build/san/pyheap PYHEAP_OPT=build/pyheap $(PYTHON) tests/integration/run.py
+
+demo: deps build/pyheap
+	$(PYTHON) tests/demo.py build/pyheap
+
+bench: build/pyheap
+	$(PYTHON) tests/bench.py build/pyheap
+
+deps:
+	@sh tests/deps.sh
+
+sid-root:
+	@sh tests/sid-root.sh
+
+install: build/pyheap
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 build/pyheap $(DESTDIR)$(PREFIX)/bin/pyheap
+	install -m 644 man/pyheap.1 $(DESTDIR)$(PREFIX)/share/man/man1/pyheap.1
+
+clean:
+	rm -rf build
