@@ -42,6 +42,7 @@ struct py_layout_options {
     bool no_debuginfod;         /* --no-debuginfod */
     bool no_dwarf;              /* skip every DWARF source (tests: force tables) */
     bool no_debug_offsets;      /* skip _Py_DebugOffsets (tests) */
+    bool no_table;              /* skip the built-in tables (tests) */
 };
 
 /* One line per source tried, for `info --layout`: which source, whether it answered, why. */
