@@ -1,0 +1,254 @@
+/*
+ * cli.c: the command and option tables, the parser they drive, and --help.
+ */
+#include "cmd/cli.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/view.h"
+
+static const struct cli_command commands[] = {
+    {"info", CMD_INFO, "PID", "describe the interpreter: version, build, threads, layout sources", cmd_info},
+    {"attach", CMD_ATTACH, "PID", "walk the heap and print the partition of live objects by kind", cmd_attach},
+    {"path", CMD_PATH, "PID", "print shortest paths from the roots to objects of a selection", cmd_path},
+};
+
+enum opt_id {
+    OPT_HELP, OPT_JSON, OPT_LAYOUT, OPT_DEBUG_FILE, OPT_DEBUG_DIR, OPT_NO_DEBUGINFOD,
+    OPT_LAYOUT_FROM, OPT_NO_FREEZE, OPT_ROWS, OPT_ALL, OPT_BY, OPT_ROW, OPT_KIND, OPT_MIN_SIZE,
+    OPT_MAX_SIZE, OPT_MODULE, OPT_REFERRERS, OPT_REFERENTS, OPT_COUNT,
+};
+
+#define ALL (CMD_INFO | CMD_ATTACH | CMD_PATH)
+#define HEAP (CMD_ATTACH | CMD_PATH)
+
+static const struct opt_def {
+    enum opt_id id;
+    const char *name;
+    const char *arg; /* NULL: a flag */
+    unsigned cmds;
+    const char *help;
+} options[] = {
+    {OPT_HELP, "help", NULL, ALL, "show this help"},
+    {OPT_JSON, "json", NULL, ALL, "print JSON (schemas in pyheap(1)) instead of text"},
+    {OPT_LAYOUT, "layout", NULL, CMD_INFO, "also print every layout field and its source"},
+    {OPT_DEBUG_FILE, "debug-file", "PATH", ALL, "read DWARF for the interpreter from PATH first"},
+    {OPT_DEBUG_DIR, "debug-dir", "DIRS", ALL, "':'-separated debug roots (default /usr/lib/debug)"},
+    {OPT_NO_DEBUGINFOD, "no-debuginfod", NULL, ALL, "never ask debuginfod servers for debug info"},
+    {OPT_LAYOUT_FROM, "layout-from", "SOURCE", ALL, "use only one layout source: dwarf, debug-offsets or table"},
+    {OPT_NO_FREEZE, "no-freeze", NULL, ALL, "read without stopping the target (may be inconsistent)"},
+    {OPT_ROWS, "rows", "N|all", HEAP, "rows to print (default 10)"},
+    {OPT_ALL, "all", NULL, HEAP, "include objects not reachable from the roots"},
+    {OPT_BY, "by", "RELATION", CMD_ATTACH, "clodo (default), type, size, rcs, via, module or id"},
+    {OPT_ROW, "row", "N", HEAP, "select row N of the default partition first"},
+    {OPT_KIND, "kind", "KIND", HEAP, "select objects of one kind, e.g. 'dict of app.Node'"},
+    {OPT_MIN_SIZE, "min-size", "BYTES", HEAP, "select objects of at least BYTES"},
+    {OPT_MAX_SIZE, "max-size", "BYTES", HEAP, "select objects of at most BYTES"},
+    {OPT_MODULE, "module", "NAME", HEAP, "select objects whose class is defined in module NAME"},
+    {OPT_REFERRERS, "referrers", NULL, CMD_ATTACH, "partition the objects that refer to the selection"},
+    {OPT_REFERENTS, "referents", NULL, CMD_ATTACH, "partition the objects the selection refers to"},
+    {OPT_COUNT, "count", "K", CMD_PATH, "paths to print (default 1)"},
+};
+
+#define NOPTIONS (sizeof options / sizeof options[0])
+
+const struct cli_command *cli_find_command(const char *name)
+{
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+static void option_lines(FILE *f, unsigned cmds)
+{
+    for (size_t i = 0; i < NOPTIONS; i++) {
+        if (!(options[i].cmds & cmds))
+            continue;
+        char left[48];
+        snprintf(left, sizeof left, "--%s%s%s", options[i].name, options[i].arg ? " " : "",
+                 options[i].arg ? options[i].arg : "");
+        fprintf(f, "  %-24s %s\n", left, options[i].help);
+    }
+}
+
+void cli_usage(FILE *f)
+{
+    fprintf(f, "usage: pyheap COMMAND [OPTIONS] PID\n\n"
+               "Look inside the heap of a running CPython process from outside: no restart, no code\n"
+               "injected, nothing written into the target.\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-8s %-5s %s\n", commands[i].name, commands[i].args, commands[i].summary);
+    fprintf(f, "\noptions:\n");
+    option_lines(f, ALL);
+    fprintf(f, "  %-24s %s\n", "--version", "print the version and exit");
+    fprintf(f, "\nenvironment:\n"
+               "  PYHEAP_DEBUG_DIRS        debug roots, as --debug-dir\n"
+               "  DEBUGINFOD_URLS          debuginfod servers to ask for the interpreter's DWARF\n"
+               "  PYHEAP_NO_PROCESS_VM_READV  read through /proc/PID/mem instead of process_vm_readv\n"
+               "\nexit status:\n");
+    for (int s = 0; s < PH_STATUS_COUNT; s++)
+        fprintf(f, "  %2d  %s\n", s, ph_status_describe((ph_status)s));
+    fprintf(f, "\nSee pyheap(1) for details.\n");
+}
+
+void cli_command_help(FILE *f, const struct cli_command *c)
+{
+    fprintf(f, "usage: pyheap %s [OPTIONS] %s\n\n%s\n\noptions:\n", c->name, c->args, c->summary);
+    option_lines(f, c->id);
+}
+
+static int usage_error(const char *fmt, const char *a, const char *b)
+{
+    fprintf(stderr, "pyheap: ");
+    fprintf(stderr, fmt, a, b);
+    fprintf(stderr, " (see pyheap --help)\n");
+    return PH_ERR_USAGE;
+}
+
+static bool parse_u64(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *end || *s == '-')
+        return false;
+    *out = v;
+    return true;
+}
+
+static int apply_value(struct cli *cli, const struct opt_def *o, const char *v)
+{
+    uint64_t n;
+    switch (o->id) {
+    case OPT_DEBUG_FILE: cli->session.layout.debug_file = v; break;
+    case OPT_DEBUG_DIR: cli->session.layout.debug_dirs = v; break;
+    case OPT_LAYOUT_FROM:
+        if (strcmp(v, "dwarf") == 0) {
+            cli->session.layout.no_debug_offsets = cli->session.layout.no_table = true;
+        } else if (strcmp(v, "debug-offsets") == 0) {
+            cli->session.layout.no_dwarf = cli->session.layout.no_table = true;
+        } else if (strcmp(v, "table") == 0) {
+            cli->session.layout.no_dwarf = cli->session.layout.no_debug_offsets = true;
+        } else {
+            return usage_error("--layout-from takes dwarf, debug-offsets or table, not '%s'%s", v, "");
+        }
+        break;
+    case OPT_ROWS:
+        if (strcmp(v, "all") == 0)
+            cli->rows = -1;
+        else if (parse_u64(v, &n) && n <= INT32_MAX)
+            cli->rows = (long)n;
+        else
+            return usage_error("--rows takes a number or 'all', not '%s'%s", v, "");
+        break;
+    case OPT_BY:
+        if ((cli->by = ph_relation_parse(v)) < 0)
+            return usage_error("--by takes clodo, type, size, rcs, via, module or id, not '%s'%s", v, "");
+        break;
+    case OPT_ROW:
+    case OPT_COUNT:
+        if (!parse_u64(v, &n) || n > INT32_MAX)
+            return usage_error("--%s takes a number, not '%s'", o->name, v);
+        *(o->id == OPT_ROW ? &cli->row : &cli->count) = (long)n;
+        break;
+    case OPT_MIN_SIZE:
+    case OPT_MAX_SIZE:
+        if (!parse_u64(v, o->id == OPT_MIN_SIZE ? &cli->min_size : &cli->max_size))
+            return usage_error("--%s takes a number of bytes, not '%s'", o->name, v);
+        break;
+    case OPT_KIND: cli->kind = v; break;
+    case OPT_MODULE: cli->module = v; break;
+    default: break;
+    }
+    return 0;
+}
+
+static void apply_flag(struct cli *cli, enum opt_id id)
+{
+    switch (id) {
+    case OPT_JSON: cli->json = true; break;
+    case OPT_LAYOUT: cli->layout = true; break;
+    case OPT_NO_DEBUGINFOD: cli->session.layout.no_debuginfod = true; break;
+    case OPT_NO_FREEZE: cli->session.no_freeze = true; break;
+    case OPT_ALL: cli->all = true; break;
+    case OPT_REFERRERS: cli->referrers = true; break;
+    case OPT_REFERENTS: cli->referents = true; break;
+    default: break;
+    }
+}
+
+static const struct opt_def *find_option(const char *name, size_t len)
+{
+    for (size_t i = 0; i < NOPTIONS; i++)
+        if (strlen(options[i].name) == len && strncmp(options[i].name, name, len) == 0)
+            return &options[i];
+    return NULL;
+}
+
+static int parse_pid(struct cli *cli, const char *s)
+{
+    uint64_t n;
+    if (cli->pid)
+        return usage_error("unexpected argument '%s'%s", s, "");
+    if (!parse_u64(s, &n) || n == 0 || n > INT32_MAX)
+        return usage_error("not a process id: '%s'%s", s, "");
+    cli->pid = (pid_t)n;
+    return 0;
+}
+
+static int parse_option(struct cli *cli, int argc, char **argv, int *i, bool *done)
+{
+    const char *arg = argv[*i] + 2;
+    const char *eq = strchr(arg, '=');
+    size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
+    const struct opt_def *o = find_option(arg, len);
+    if (!o || !(o->cmds & cli->command->id))
+        return usage_error("'%s' is not an option of '%s'", argv[*i], cli->command->name);
+    if (o->id == OPT_HELP) {
+        cli_command_help(stdout, cli->command);
+        *done = true;
+        return 0;
+    }
+    if (!o->arg) {
+        if (eq)
+            return usage_error("--%s takes no value%s", o->name, "");
+        apply_flag(cli, o->id);
+        return 0;
+    }
+    const char *v = eq ? eq + 1 : NULL;
+    if (!v) {
+        if (*i + 1 >= argc)
+            return usage_error("--%s needs a value (%s)", o->name, o->arg);
+        v = argv[++*i];
+    }
+    return apply_value(cli, o, v);
+}
+
+int cli_parse(struct cli *cli, int argc, char **argv, bool *done)
+{
+    *done = false;
+    for (int i = 0; i < argc; i++) {
+        int rc;
+        if (strcmp(argv[i], "-h") == 0) {
+            cli_command_help(stdout, cli->command);
+            *done = true;
+            return 0;
+        }
+        if (strncmp(argv[i], "--", 2) == 0 && argv[i][2])
+            rc = parse_option(cli, argc, argv, &i, done);
+        else
+            rc = parse_pid(cli, argv[i]);
+        if (rc || *done)
+            return rc;
+    }
+    if (!cli->pid)
+        return usage_error("'%s' needs a process id%s", cli->command->name, "");
+    if (cli->referrers && cli->referents)
+        return usage_error("choose one of --referrers and --referents%s%s", "", "");
+    return 0;
+}

@@ -1,0 +1,119 @@
+/*
+ * cmd_attach.c: `pyheap attach PID`: walk the heap, select, partition, print heapy's table or
+ * JSON (schema pyheap.partition/1).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd/cli.h"
+#include "cmd/json.h"
+#include "cmd/render.h"
+#include "lib/view.h"
+
+/* Apply the selections in the order heapy composes them: row of the default partition, kind,
+ * size, module, then referrers or referents within the base set. */
+static ph_status select_objects(struct cli *cli, struct ph_view_ctx *v, const struct ph_set *base,
+                                struct ph_set *out, struct ph_error *err)
+{
+    struct ph_set cur = {0}, next = {0};
+    if (!ph_select_size(v->g, base, 0, UINT64_MAX, &cur))
+        return ph_fail(err, PH_ERR_INTERNAL, "out of memory");
+    bool ok = true;
+    if (cli->row >= 0) {
+        struct ph_partition p;
+        ph_status st = ph_partition(v, &cur, PH_BY_CLODO, &p, err);
+        if (st != PH_OK) {
+            ph_set_free(&cur);
+            return st;
+        }
+        if ((size_t)cli->row >= p.n) {
+            ph_partition_free(&p);
+            ph_set_free(&cur);
+            return ph_fail(err, PH_ERR_USAGE, "--row %ld: the partition has %zu rows", cli->row, p.n);
+        }
+        ok = ph_select_row(v, &cur, &p, (size_t)cli->row, &next);
+        ph_partition_free(&p);
+        ph_set_free(&cur), cur = next;
+    }
+    if (ok && cli->kind) {
+        ok = ph_select_kind(v, &cur, cli->kind, &next);
+        ph_set_free(&cur), cur = next;
+    }
+    if (ok && (cli->min_size || cli->max_size != UINT64_MAX)) {
+        ok = ph_select_size(v->g, &cur, cli->min_size, cli->max_size, &next);
+        ph_set_free(&cur), cur = next;
+    }
+    if (ok && cli->module) {
+        ok = ph_select_module(v->g, &cur, cli->module, &next);
+        ph_set_free(&cur), cur = next;
+    }
+    if (ok && (cli->referrers || cli->referents)) {
+        ok = cli->referrers ? ph_select_referrers(v, &cur, base, &next)
+                            : ph_select_referents(v, &cur, base, &next);
+        ph_set_free(&cur), cur = next;
+    }
+    if (!ok) {
+        ph_set_free(&cur);
+        return ph_fail(err, PH_ERR_INTERNAL, "out of memory");
+    }
+    *out = cur;
+    return PH_OK;
+}
+
+static void unreachable_totals(const struct ph_graph *g, uint64_t *count, uint64_t *size)
+{
+    *count = *size = 0;
+    for (size_t i = 0; i < g->n; i++)
+        if (!(g->flags[i] & PH_OBJ_REACHABLE)) {
+            (*count)++;
+            *size += g->size[i];
+        }
+}
+
+static int report(struct cli *cli, struct ph_session *s, struct ph_view_ctx *v, struct ph_partition *p)
+{
+    struct render_info info = {.pid = s->pid, .target = &s->target, .stats = &s->stats,
+                               .frozen_ms = s->frozen_ms, .walk_ms = s->walk_ms,
+                               .rows = cli->rows, .all = cli->all, .freezes = s->freezes};
+    unreachable_totals(&s->graph, &info.unreachable_count, &info.unreachable_size);
+    if (cli->json)
+        render_partition_json(stdout, v->g, p, &info);
+    else
+        render_partition_text(stdout, v->g, p, &info);
+    return 0;
+}
+
+int cmd_attach(struct cli *cli)
+{
+    struct ph_session s;
+    struct ph_error err = {0};
+    ph_status st = cli_open_session(cli, &s, &err);
+    if (st == PH_OK)
+        st = ph_session_walk(&s, &cli->session, &err);
+    if (cli->session.progress && s.walk_ms > 1000)
+        fputc('\n', stderr);
+    if (st != PH_OK) {
+        ph_session_close(&s);
+        return cli_error(cli, &err);
+    }
+    struct ph_view_ctx v;
+    ph_view_ctx_init(&v, &s.graph, s.target.sym[PY_SYM_DICT_TYPE], s.target.sym[PY_SYM_MODULE_TYPE]);
+    struct ph_set base = {0}, sel = {0};
+    struct ph_partition p = {0};
+    if (!ph_set_default(&s.graph, cli->all, &base))
+        st = ph_fail(&err, PH_ERR_INTERNAL, "out of memory");
+    if (st == PH_OK)
+        st = select_objects(cli, &v, &base, &sel, &err);
+    if (st == PH_OK)
+        st = ph_partition(&v, &sel, (enum ph_relation)cli->by, &p, &err);
+    int rc = st == PH_OK ? report(cli, &s, &v, &p) : cli_error(cli, &err);
+    ph_partition_free(&p);
+    ph_set_free(&sel);
+    ph_set_free(&base);
+    ph_view_ctx_free(&v);
+    ph_session_close(&s);
+    return rc;
+}

@@ -1,0 +1,69 @@
+/*
+ * main.c: entry point. Finds the sub-command, installs the signal handlers that turn
+ * SIGINT/SIGTERM/SIGHUP/SIGPIPE into a cancel flag (the engine polls it, thaws the target and
+ * returns), and runs the command. The flag is the only global in pyheap, and it lives here
+ * because signal handlers can reach nothing else.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd/cli.h"
+
+#ifndef PYHEAP_VERSION
+#define PYHEAP_VERSION "0.1.0"
+#endif
+
+static volatile sig_atomic_t cancel_flag;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    cancel_flag = 1;
+}
+
+static void install_signal_handlers(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; /* no SA_RESTART: a blocking waitpid must return EINTR and see the flag */
+    int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+        sigaction(sigs[i], &sa, NULL);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        cli_usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("pyheap %s\n", PYHEAP_VERSION);
+        return 0;
+    }
+    struct cli cli;
+    memset(&cli, 0, sizeof cli);
+    cli.rows = 10;
+    cli.row = -1;
+    cli.count = 1;
+    cli.max_size = UINT64_MAX;
+    cli.command = cli_find_command(argv[1]);
+    if (!cli.command) {
+        fprintf(stderr, "pyheap: unknown command '%s' (see pyheap --help)\n", argv[1]);
+        return 2;
+    }
+    cli.session.layout.debug_dirs = getenv("PYHEAP_DEBUG_DIRS");
+    bool done;
+    int rc = cli_parse(&cli, argc - 2, argv + 2, &done);
+    if (rc || done)
+        return rc;
+    install_signal_handlers();
+    cli.cancel = &cancel_flag;
+    cli.session.cancel = &cancel_flag;
+    return cli.command->run(&cli);
+}

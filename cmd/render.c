@@ -1,0 +1,138 @@
+/*
+ * render.c: see render.h. The text table is heapy's (guppy3 Part.py SetFormat): a label line,
+ * a header, rows printed with "%6d %6d %3d %8d %3d %9d %3d %s", then how many rows are left and
+ * how to see them. Every kind name comes from the graph's string table, already escaped.
+ */
+#include "cmd/render.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd/json.h"
+
+void render_version(uint32_t hex, char *buf, size_t cap)
+{
+    unsigned level = (hex >> 4) & 0xf, serial = hex & 0xf;
+    const char *tag = level == 0xa ? "a" : level == 0xb ? "b" : level == 0xc ? "rc" : "";
+    if (*tag)
+        snprintf(buf, cap, "%u.%u.%u%s%u", hex >> 24, (hex >> 16) & 0xff, (hex >> 8) & 0xff, tag, serial);
+    else
+        snprintf(buf, cap, "%u.%u.%u", hex >> 24, (hex >> 16) & 0xff, (hex >> 8) & 0xff);
+}
+
+int render_percent(uint64_t part, uint64_t total)
+{
+    if (!total)
+        return 0;
+    char buf[32];
+    snprintf(buf, sizeof buf, "%.0f", (double)part * 100.0 / (double)total);
+    return atoi(buf);
+}
+
+static size_t rows_to_show(const struct ph_partition *p, long rows)
+{
+    return rows < 0 || (size_t)rows > p->n ? p->n : (size_t)rows;
+}
+
+void render_partition_text(FILE *f, const struct ph_graph *g, const struct ph_partition *p,
+                           const struct render_info *info)
+{
+    fprintf(f, "Partition of a set of %" PRIu64 " object%s. Total size = %" PRIu64 " bytes.\n",
+            p->total_count, p->total_count == 1 ? "" : "s", p->total_size);
+    fprintf(f, " Index  Count   %%     Size   %% Cumulative  %% %s\n", ph_relation_header(p->relation));
+    uint64_t cum = 0;
+    size_t shown = rows_to_show(p, info->rows);
+    for (size_t r = 0; r < shown; r++) {
+        const struct ph_row *row = &p->rows[r];
+        cum += row->size;
+        fprintf(f, "%6zu %6" PRIu64 " %3d %8" PRIu64 " %3d %9" PRIu64 " %3d %s\n", r, row->count,
+                render_percent(row->count, p->total_count), row->size,
+                render_percent(row->size, p->total_size), cum, render_percent(cum, p->total_size),
+                ph_strtab_get(&g->names, row->kind));
+    }
+    if (shown < p->n)
+        fprintf(f, "<%zu more row%s. Use --rows all (or --rows %zu) to view.>\n", p->n - shown,
+                p->n - shown == 1 ? "" : "s", p->n);
+    if (!info->all && info->unreachable_count)
+        fprintf(f, "Not shown: %" PRIu64 " objects (%" PRIu64
+                   " bytes) not reachable from the roots; --all includes them.\n",
+                info->unreachable_count, info->unreachable_size);
+}
+
+static void json_rows(struct jw *j, const struct ph_graph *g, const struct ph_partition *p, long rows)
+{
+    jw_key(j, "rows");
+    jw_arr(j);
+    uint64_t cum = 0;
+    size_t shown = rows_to_show(p, rows);
+    for (size_t r = 0; r < shown; r++) {
+        const struct ph_row *row = &p->rows[r];
+        cum += row->size;
+        jw_obj(j);
+        jw_key(j, "index"), jw_u64(j, r);
+        jw_key(j, "count"), jw_u64(j, row->count);
+        jw_key(j, "size"), jw_u64(j, row->size);
+        jw_key(j, "cumulative"), jw_u64(j, cum);
+        jw_key(j, "kind"), jw_str(j, ph_strtab_get(&g->names, row->kind));
+        jw_end_obj(j);
+    }
+    jw_end_arr(j);
+    jw_key(j, "rows_total"), jw_u64(j, p->n);
+}
+
+static void json_walk(struct jw *j, const struct render_info *info)
+{
+    const struct ph_walk_stats *st = info->stats;
+    jw_key(j, "walk");
+    jw_obj(j);
+    jw_key(j, "gc_listed"), jw_u64(j, st->gc_listed);
+    jw_key(j, "frozen_generation"), jw_u64(j, st->frozen);
+    jw_key(j, "roots"), jw_u64(j, st->roots);
+    jw_key(j, "reachable"), jw_u64(j, st->reachable);
+    jw_key(j, "partial"), jw_u64(j, st->partial);
+    jw_key(j, "bad_pointers"), jw_u64(j, st->bad_pointers);
+    jw_key(j, "conservative_objects"), jw_u64(j, st->conservative_objects);
+    jw_key(j, "conservative_edges"), jw_u64(j, st->conservative_edges);
+    jw_key(j, "interpreters"), jw_i64(j, st->interpreters);
+    jw_key(j, "threads"), jw_i64(j, st->threads);
+    jw_key(j, "freezes"), jw_i64(j, info->freezes);
+    jw_key(j, "frozen_ms"), jw_f64(j, info->frozen_ms);
+    jw_key(j, "walk_ms"), jw_f64(j, info->walk_ms);
+    jw_end_obj(j);
+}
+
+void render_partition_json(FILE *f, const struct ph_graph *g, const struct ph_partition *p,
+                           const struct render_info *info)
+{
+    char host[256] = "", ver[32], when[32];
+    gethostname(host, sizeof host - 1);
+    render_version(info->target->version_hex, ver, sizeof ver);
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    struct jw j;
+    jw_init(&j, f);
+    jw_obj(&j);
+    jw_key(&j, "schema"), jw_str(&j, "pyheap.partition/1");
+    jw_key(&j, "pid"), jw_i64(&j, info->pid);
+    jw_key(&j, "host"), jw_str(&j, host);
+    jw_key(&j, "python"), jw_str(&j, ver);
+    jw_key(&j, "time"), jw_str(&j, when);
+    jw_key(&j, "relation"), jw_str(&j, ph_relation_name(p->relation));
+    jw_key(&j, "header"), jw_str(&j, ph_relation_header(p->relation));
+    jw_key(&j, "total_count"), jw_u64(&j, p->total_count);
+    jw_key(&j, "total_size"), jw_u64(&j, p->total_size);
+    jw_key(&j, "includes_unreachable"), jw_bool(&j, info->all);
+    json_rows(&j, g, p, info->rows);
+    jw_key(&j, "unreachable");
+    jw_obj(&j);
+    jw_key(&j, "count"), jw_u64(&j, info->unreachable_count);
+    jw_key(&j, "size"), jw_u64(&j, info->unreachable_size);
+    jw_end_obj(&j);
+    json_walk(&j, info);
+    jw_end_obj(&j);
+    jw_done(&j);
+}

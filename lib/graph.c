@@ -1,0 +1,265 @@
+/*
+ * graph.c: see graph.h. Arrays grow by doubling; every growth is checked. The invariant the
+ * walk relies on: objects are decoded in index order, so edge_start[i] is set exactly when
+ * object i is begun, and edge_start[decoded] == nedges between objects.
+ */
+#include "lib/graph.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool grow_array(void **p, size_t elem, size_t cap)
+{
+    void *q = realloc(*p, elem * cap);
+    if (!q)
+        return false;
+    *p = q;
+    return true;
+}
+
+static bool grow_objects(struct ph_graph *g, size_t cap)
+{
+    return grow_array((void **)&g->addr, sizeof *g->addr, cap) &&
+           grow_array((void **)&g->size, sizeof *g->size, cap) &&
+           grow_array((void **)&g->type, sizeof *g->type, cap) &&
+           grow_array((void **)&g->owner, sizeof *g->owner, cap) &&
+           grow_array((void **)&g->flags, sizeof *g->flags, cap) &&
+           grow_array((void **)&g->edge_start, sizeof *g->edge_start, cap + 1);
+}
+
+bool ph_graph_init(struct ph_graph *g, size_t expected)
+{
+    memset(g, 0, sizeof *g);
+    ph_strtab_init(&g->names);
+    g->cap = expected < 1024 ? 1024 : expected;
+    g->edge_cap = g->cap * 2;
+    if (!grow_objects(g, g->cap) ||
+        !grow_array((void **)&g->edge_dst, sizeof *g->edge_dst, g->edge_cap) ||
+        !grow_array((void **)&g->edge_label, sizeof *g->edge_label, g->edge_cap) ||
+        !ph_addrmap_init(&g->index, g->cap) || !ph_addrmap_init(&g->type_index, 256) ||
+        !ph_addrmap_init(&g->brief, 256)) {
+        ph_graph_free(g);
+        return false;
+    }
+    g->edge_start[0] = 0;
+    return true;
+}
+
+void ph_graph_free(struct ph_graph *g)
+{
+    free(g->addr);
+    free(g->size);
+    free(g->type);
+    free(g->owner);
+    free(g->flags);
+    free(g->edge_start);
+    free(g->edge_dst);
+    free(g->edge_label);
+    free(g->types);
+    free(g->roots);
+    ph_addrmap_free(&g->index);
+    ph_addrmap_free(&g->type_index);
+    ph_addrmap_free(&g->brief);
+    ph_strtab_free(&g->names);
+    memset(g, 0, sizeof *g);
+}
+
+uint32_t ph_graph_add_object(struct ph_graph *g, uint64_t addr, uint32_t type, bool *added)
+{
+    *added = false;
+    uint32_t idx = ph_addrmap_get(&g->index, addr);
+    if (idx != PH_ADDRMAP_NONE)
+        return idx;
+    if (g->n >= UINT32_MAX - 1)
+        return PH_NONE;
+    if (g->n == g->cap) {
+        if (!grow_objects(g, g->cap * 2))
+            return PH_NONE;
+        g->cap *= 2;
+    }
+    idx = (uint32_t)g->n;
+    if (ph_addrmap_put(&g->index, addr, idx) != idx)
+        return PH_NONE;
+    g->addr[idx] = addr;
+    g->size[idx] = 0;
+    g->type[idx] = type;
+    g->owner[idx] = PH_NONE;
+    g->flags[idx] = 0;
+    g->n++;
+    *added = true;
+    return idx;
+}
+
+void ph_graph_begin_edges(struct ph_graph *g, uint32_t obj)
+{
+    assert(obj == g->decoded);
+    g->edge_start[obj] = g->nedges;
+}
+
+bool ph_graph_add_edge(struct ph_graph *g, uint32_t dst, uint32_t label)
+{
+    if (g->nedges == g->edge_cap) {
+        size_t cap = g->edge_cap * 2;
+        if (!grow_array((void **)&g->edge_dst, sizeof *g->edge_dst, cap) ||
+            !grow_array((void **)&g->edge_label, sizeof *g->edge_label, cap))
+            return false;
+        g->edge_cap = cap;
+    }
+    g->edge_dst[g->nedges] = dst;
+    g->edge_label[g->nedges] = label;
+    g->nedges++;
+    return true;
+}
+
+void ph_graph_end_edges(struct ph_graph *g)
+{
+    g->decoded++;
+    g->edge_start[g->decoded] = g->nedges;
+}
+
+uint32_t ph_graph_type(const struct ph_graph *g, uint64_t type_addr)
+{
+    return ph_addrmap_get(&g->type_index, type_addr);
+}
+
+uint32_t ph_graph_add_type(struct ph_graph *g, uint64_t type_addr, uint32_t name, uint32_t module)
+{
+    uint32_t idx = ph_addrmap_get(&g->type_index, type_addr);
+    if (idx != PH_ADDRMAP_NONE)
+        return idx;
+    if (g->ntypes == g->types_cap) {
+        size_t cap = g->types_cap ? g->types_cap * 2 : 256;
+        if (!grow_array((void **)&g->types, sizeof *g->types, cap))
+            return PH_NONE;
+        g->types_cap = cap;
+    }
+    idx = (uint32_t)g->ntypes;
+    if (ph_addrmap_put(&g->type_index, type_addr, idx) != idx)
+        return PH_NONE;
+    g->types[idx] = (struct ph_type_rec){type_addr, name, module};
+    g->ntypes++;
+    return idx;
+}
+
+bool ph_graph_add_root(struct ph_graph *g, uint32_t obj, uint32_t name)
+{
+    if (g->nroots == g->roots_cap) {
+        size_t cap = g->roots_cap ? g->roots_cap * 2 : 256;
+        if (!grow_array((void **)&g->roots, sizeof *g->roots, cap))
+            return false;
+        g->roots_cap = cap;
+    }
+    g->roots[g->nroots++] = (struct ph_root){obj, name};
+    g->flags[obj] |= PH_OBJ_ROOT;
+    return true;
+}
+
+bool ph_graph_merge_edges(struct ph_graph *g, const uint32_t *src, const uint32_t *dst,
+                          const uint32_t *label, size_t count)
+{
+    if (count == 0)
+        return true;
+    assert(g->decoded == g->n);
+    size_t total = g->nedges + count;
+    uint64_t *extra = calloc(g->n + 1, sizeof *extra);
+    uint32_t *ndst = malloc(total * sizeof *ndst);
+    uint32_t *nlab = malloc(total * sizeof *nlab);
+    if (!extra || !ndst || !nlab) {
+        free(extra);
+        free(ndst);
+        free(nlab);
+        return false;
+    }
+    for (size_t k = 0; k < count; k++)
+        extra[src[k]]++;
+    /* New start of i = old start + extra edges of all objects before i; fill per object. */
+    uint64_t shift = 0, *fill = extra; /* reuse: fill[i] becomes the next free slot of i */
+    for (size_t i = 0; i < g->n; i++) {
+        uint64_t start = g->edge_start[i], end = g->edge_start[i + 1];
+        uint64_t nstart = start + shift;
+        memcpy(ndst + nstart, g->edge_dst + start, (end - start) * sizeof *ndst);
+        memcpy(nlab + nstart, g->edge_label + start, (end - start) * sizeof *nlab);
+        uint64_t added = extra[i];
+        g->edge_start[i] = nstart;
+        fill[i] = nstart + (end - start);
+        shift += added;
+    }
+    g->edge_start[g->n] = total;
+    for (size_t k = 0; k < count; k++) {
+        uint64_t at = fill[src[k]]++;
+        ndst[at] = dst[k];
+        nlab[at] = label[k];
+    }
+    free(extra);
+    free(g->edge_dst);
+    free(g->edge_label);
+    g->edge_dst = ndst;
+    g->edge_label = nlab;
+    g->nedges = g->edge_cap = total;
+    return true;
+}
+
+size_t ph_graph_mark_reachable(struct ph_graph *g)
+{
+    uint32_t *queue = malloc((g->n + 1) * sizeof *queue);
+    if (!queue)
+        return 0;
+    size_t head = 0, tail = 0;
+    for (size_t r = 0; r < g->nroots; r++) {
+        uint32_t o = g->roots[r].obj;
+        if (!(g->flags[o] & PH_OBJ_REACHABLE)) {
+            g->flags[o] |= PH_OBJ_REACHABLE;
+            queue[tail++] = o;
+        }
+    }
+    while (head < tail) {
+        uint32_t o = queue[head++];
+        for (uint64_t e = g->edge_start[o]; e < g->edge_start[o + 1]; e++) {
+            uint32_t d = g->edge_dst[e];
+            if (!(g->flags[d] & PH_OBJ_REACHABLE)) {
+                g->flags[d] |= PH_OBJ_REACHABLE;
+                queue[tail++] = d;
+            }
+        }
+    }
+    free(queue);
+    return tail;
+}
+
+bool ph_rgraph_build(const struct ph_graph *g, struct ph_rgraph *out)
+{
+    out->start = calloc(g->n + 1, sizeof *out->start);
+    out->src = malloc((g->nedges + 1) * sizeof *out->src);
+    out->edge = malloc((g->nedges + 1) * sizeof *out->edge);
+    if (!out->start || !out->src || !out->edge) {
+        ph_rgraph_free(out);
+        return false;
+    }
+    for (size_t e = 0; e < g->nedges; e++)
+        out->start[g->edge_dst[e] + 1]++;
+    for (size_t i = 0; i < g->n; i++)
+        out->start[i + 1] += out->start[i];
+    uint64_t *fill = malloc((g->n + 1) * sizeof *fill);
+    if (!fill) {
+        ph_rgraph_free(out);
+        return false;
+    }
+    memcpy(fill, out->start, (g->n + 1) * sizeof *fill);
+    for (size_t s = 0; s < g->n; s++)
+        for (uint64_t e = g->edge_start[s]; e < g->edge_start[s + 1]; e++) {
+            uint64_t at = fill[g->edge_dst[e]]++;
+            out->src[at] = (uint32_t)s;
+            out->edge[at] = (uint32_t)e;
+        }
+    free(fill);
+    return true;
+}
+
+void ph_rgraph_free(struct ph_rgraph *r)
+{
+    free(r->start);
+    free(r->src);
+    free(r->edge);
+    memset(r, 0, sizeof *r);
+}

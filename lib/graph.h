@@ -1,0 +1,124 @@
+/*
+ * graph.h: the object graph of one heap walk, in flat arrays.
+ *
+ * Objects are numbered 0..n-1 in discovery order (GC lists first, then what decoding finds).
+ * Edges are in CSR form: the references of object i are edge_dst[edge_start[i] ..
+ * edge_start[i+1]), each with a 32-bit label (edge kind in the top 4 bits, a string id or an
+ * index below). The walk decodes objects in index order, so edges are appended contiguously.
+ * Strings (names, labels, type names) are interned in `names`. Every array is owned by the
+ * graph; ph_graph_free releases all. The arrays are what a snapshot file will store verbatim.
+ */
+#ifndef PH_GRAPH_H
+#define PH_GRAPH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/addrmap.h"
+#include "lib/strtab.h"
+
+#define PH_NONE UINT32_MAX
+
+enum ph_obj_flag {
+    PH_OBJ_TRACKED = 1,      /* found on a GC generation list */
+    PH_OBJ_FROZEN = 2,       /* on the permanent generation (gc.freeze()) */
+    PH_OBJ_ROOT = 4,         /* referenced directly by the interpreter or a thread */
+    PH_OBJ_REACHABLE = 8,    /* reachable from the roots */
+    PH_OBJ_PARTIAL = 16,     /* could not be decoded fully (bad pointer, unreadable) */
+    PH_OBJ_CONSERVATIVE = 32 /* unknown type: references found by scanning its memory */
+};
+
+/* Edge kinds: how a referrer holds a referent; rendered as heapy's byvia / path steps. */
+enum ph_edge_kind {
+    PH_EDGE_FIELD = 0,     /* named internal field: payload = name id ("__dict__", "__self__") */
+    PH_EDGE_ATTR = 1,      /* attribute through __dict__ or a slot: payload = name id */
+    PH_EDGE_DICT_VALUE = 2,/* payload = id of the key's repr ("'name'", "3", "('a', 1)") */
+    PH_EDGE_DICT_KEY = 3,  /* payload = entry index: .keys()[i] */
+    PH_EDGE_INDEX = 4,     /* list/tuple/deque item: payload = index */
+    PH_EDGE_SET_MEMBER = 5,/* payload = position in table order: list(s)[i] */
+    PH_EDGE_LOCAL = 6,     /* frame local or cell: payload = name id: .f_locals['x'] */
+    PH_EDGE_STACK = 7,     /* frame value stack slot: payload = index */
+    PH_EDGE_CONSERVATIVE = 8, /* found by scanning an unknown object: payload = byte offset */
+    PH_EDGE_KIND_COUNT
+};
+
+#define PH_LABEL(kind, payload) (((uint32_t)(kind) << 28) | ((uint32_t)(payload) & 0x0fffffffu))
+#define PH_LABEL_KIND(l) ((enum ph_edge_kind)((l) >> 28))
+#define PH_LABEL_PAYLOAD(l) ((l) & 0x0fffffffu)
+
+struct ph_root {
+    uint32_t obj;     /* object index */
+    uint32_t name;    /* strtab id, e.g. "i0_modules", "i0_t4242_f0.f_locals['x']" */
+};
+
+struct ph_type_rec {
+    uint64_t addr;    /* the type object's address */
+    uint32_t name;    /* strtab id of the heapy-style kind name ("str", "__main__.Node") */
+    uint32_t module;  /* strtab id of the module name ("builtins", "__main__") */
+};
+
+struct ph_graph {
+    size_t n, cap;
+    uint64_t *addr;       /* object address */
+    uint64_t *size;       /* bytes, as sys.getsizeof (plus attribute storage, see walk) */
+    uint32_t *type;       /* index into types */
+    uint32_t *owner;      /* for a dict: the object whose __dict__ it is, else PH_NONE */
+    uint8_t *flags;       /* enum ph_obj_flag */
+    uint64_t *edge_start; /* n + 1 entries once finished */
+    uint32_t *edge_dst;
+    uint32_t *edge_label;
+    size_t nedges, edge_cap;
+    struct ph_addrmap index;      /* address -> object index */
+    struct ph_type_rec *types;
+    size_t ntypes, types_cap;
+    struct ph_addrmap type_index; /* type address -> types index */
+    struct ph_root *roots;
+    size_t nroots, roots_cap;
+    struct ph_strtab names;
+    struct ph_addrmap brief;      /* object index + 1 -> strtab id of a short description
+                                     (module and function names), for byid and paths */
+    size_t decoded;               /* objects whose edges are in place: 0..decoded-1 */
+};
+
+bool ph_graph_init(struct ph_graph *g, size_t expected_objects);
+void ph_graph_free(struct ph_graph *g);
+
+/* Index of the object at addr, adding it (type index given) if new. *added says which.
+ * PH_NONE on allocation failure. */
+uint32_t ph_graph_add_object(struct ph_graph *g, uint64_t addr, uint32_t type, bool *added);
+static inline uint32_t ph_graph_find(const struct ph_graph *g, uint64_t addr)
+{
+    return ph_addrmap_get(&g->index, addr);
+}
+
+/* Start the edge list of the next object to decode (must be g->decoded). */
+void ph_graph_begin_edges(struct ph_graph *g, uint32_t obj);
+bool ph_graph_add_edge(struct ph_graph *g, uint32_t dst, uint32_t label);
+/* Close the edge list of the last object begun. */
+void ph_graph_end_edges(struct ph_graph *g);
+
+/* Type records, keyed by type address. */
+uint32_t ph_graph_type(const struct ph_graph *g, uint64_t type_addr);
+uint32_t ph_graph_add_type(struct ph_graph *g, uint64_t type_addr, uint32_t name, uint32_t module);
+
+bool ph_graph_add_root(struct ph_graph *g, uint32_t obj, uint32_t name);
+
+/* Insert extra edges (src, dst, label triples, e.g. the conservative ones found after the main
+ * decode) into the CSR arrays. Rebuilds the edge arrays once: O(n + edges). */
+bool ph_graph_merge_edges(struct ph_graph *g, const uint32_t *src, const uint32_t *dst,
+                          const uint32_t *label, size_t count);
+
+/* Mark PH_OBJ_REACHABLE from every root, breadth-first. Returns the number reached. */
+size_t ph_graph_mark_reachable(struct ph_graph *g);
+
+/* Reverse edges (referrers), built on demand by views. */
+struct ph_rgraph {
+    uint64_t *start;  /* n + 1 */
+    uint32_t *src;    /* referrer object index */
+    uint32_t *edge;   /* index of the forward edge (for its label) */
+};
+bool ph_rgraph_build(const struct ph_graph *g, struct ph_rgraph *out);
+void ph_rgraph_free(struct ph_rgraph *r);
+
+#endif

@@ -1,0 +1,350 @@
+/*
+ * view.c: sets, partitions by heapy's relations, and selections.
+ *
+ * Row kinds are strtab ids, so grouping is a hash from id to row. The per-object clodo kind is
+ * computed once per view context and cached (4 bytes an object) because byrcs and selections
+ * ask for it again and again. Reverse edges are built once, on first need.
+ */
+#include "lib/view.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/label.h"
+
+static const struct {
+    const char *name, *header;
+} relations[PH_RELATION_COUNT] = {
+    [PH_BY_CLODO] = {"clodo", "Kind (class / dict of class)"},
+    [PH_BY_TYPE] = {"type", "Type"},
+    [PH_BY_SIZE] = {"size", "Individual Size"},
+    [PH_BY_MODULE] = {"module", "Module"},
+    [PH_BY_RCS] = {"rcs", "Referrers by Kind (class / dict of class)"},
+    [PH_BY_VIA] = {"via", "Referred Via:"},
+    [PH_BY_ID] = {"id", "Kind: Name/Value/Address"},
+};
+
+const char *ph_relation_name(enum ph_relation r)
+{
+    return r < PH_RELATION_COUNT ? relations[r].name : "?";
+}
+
+const char *ph_relation_header(enum ph_relation r)
+{
+    return r < PH_RELATION_COUNT ? relations[r].header : "?";
+}
+
+int ph_relation_parse(const char *name)
+{
+    for (int r = 0; r < PH_RELATION_COUNT; r++)
+        if (strcmp(relations[r].name, name) == 0)
+            return r;
+    return -1;
+}
+
+void ph_view_ctx_init(struct ph_view_ctx *v, struct ph_graph *g, uint64_t dict_type,
+                      uint64_t module_type)
+{
+    memset(v, 0, sizeof *v);
+    v->g = g;
+    v->dict_type = dict_type;
+    v->module_type = module_type;
+}
+
+void ph_view_ctx_free(struct ph_view_ctx *v)
+{
+    if (v->have_rg)
+        ph_rgraph_free(&v->rg);
+    free(v->clodo);
+    v->clodo = NULL;
+}
+
+static bool need_rgraph(struct ph_view_ctx *v)
+{
+    if (!v->have_rg)
+        v->have_rg = ph_rgraph_build(v->g, &v->rg);
+    return v->have_rg;
+}
+
+bool ph_set_default(const struct ph_graph *g, bool all, struct ph_set *out)
+{
+    out->n = 0;
+    out->v = malloc((g->n + 1) * sizeof *out->v);
+    if (!out->v)
+        return false;
+    for (size_t i = 0; i < g->n; i++)
+        if (all || (g->flags[i] & PH_OBJ_REACHABLE))
+            out->v[out->n++] = (uint32_t)i;
+    return true;
+}
+
+void ph_set_free(struct ph_set *s)
+{
+    free(s->v);
+    s->v = NULL;
+    s->n = 0;
+}
+
+/* ---- kinds ---- */
+
+static uint32_t compute_clodo(struct ph_view_ctx *v, uint32_t obj)
+{
+    struct ph_graph *g = v->g;
+    const struct ph_type_rec *t = &g->types[g->type[obj]];
+    if (t->addr != v->dict_type)
+        return t->name;
+    uint32_t owner = g->owner[obj];
+    if (owner == PH_NONE)
+        return ph_strtab_intern_cstr(&g->names, "dict (no owner)");
+    char buf[600];
+    snprintf(buf, sizeof buf, "dict of %s", ph_strtab_get(&g->names, g->types[g->type[owner]].name));
+    return ph_strtab_intern_cstr(&g->names, buf);
+}
+
+uint32_t ph_clodo_kind(struct ph_view_ctx *v, uint32_t obj)
+{
+    if (!v->clodo) {
+        v->clodo = malloc((v->g->n + 1) * sizeof *v->clodo);
+        if (!v->clodo)
+            return compute_clodo(v, obj);
+        for (size_t i = 0; i < v->g->n; i++)
+            v->clodo[i] = PH_NONE;
+    }
+    if (v->clodo[obj] == PH_NONE)
+        v->clodo[obj] = compute_clodo(v, obj);
+    return v->clodo[obj];
+}
+
+static int cmp_u32_name(const void *a, const void *b, void *g)
+{
+    const struct ph_graph *gr = g;
+    return strcmp(ph_strtab_get(&gr->names, *(const uint32_t *)a),
+                  ph_strtab_get(&gr->names, *(const uint32_t *)b));
+}
+
+/* Join distinct string ids, sorted by text, with ", " (heapy's byrcs and byvia rows). */
+static uint32_t join_ids(struct ph_graph *g, uint32_t *ids, size_t n, const char *empty)
+{
+    if (n == 0)
+        return ph_strtab_intern_cstr(&g->names, empty);
+    qsort_r(ids, n, sizeof *ids, cmp_u32_name, g);
+    char buf[2048];
+    size_t o = 0;
+    for (size_t k = 0; k < n && o < sizeof buf; k++) {
+        if (k && ids[k] == ids[k - 1])
+            continue;
+        o += (size_t)snprintf(buf + o, sizeof buf - o, "%s%s", o ? ", " : "",
+                              ph_strtab_get(&g->names, ids[k]));
+    }
+    return ph_strtab_intern_cstr(&g->names, buf);
+}
+
+#define MAX_JOIN 64
+
+static uint32_t rcs_kind(struct ph_view_ctx *v, uint32_t obj)
+{
+    uint32_t ids[MAX_JOIN];
+    size_t n = 0;
+    for (uint64_t r = v->rg.start[obj]; r < v->rg.start[obj + 1] && n < MAX_JOIN; r++) {
+        uint32_t src = v->rg.src[r];
+        if (v->g->flags[src] & PH_OBJ_REACHABLE)
+            ids[n++] = ph_clodo_kind(v, src);
+    }
+    return join_ids(v->g, ids, n, "<Nothing>");
+}
+
+static uint32_t via_kind(struct ph_view_ctx *v, uint32_t obj)
+{
+    uint32_t ids[MAX_JOIN];
+    size_t n = 0;
+    for (uint64_t r = v->rg.start[obj]; r < v->rg.start[obj + 1] && n < MAX_JOIN; r++) {
+        if (!(v->g->flags[v->rg.src[r]] & PH_OBJ_REACHABLE))
+            continue;
+        char buf[600];
+        ph_label_render(v->g, v->g->edge_label[v->rg.edge[r]], "", buf, sizeof buf);
+        ids[n++] = ph_strtab_intern_cstr(&v->g->names, buf);
+    }
+    return join_ids(v->g, ids, n, "<Nothing>");
+}
+
+static uint32_t module_kind(struct ph_view_ctx *v, uint32_t obj)
+{
+    struct ph_graph *g = v->g;
+    if (g->types[g->type[obj]].addr != v->module_type)
+        return ph_strtab_intern_cstr(&g->names, "~module");
+    char buf[300];
+    ph_object_brief(g, obj, buf, sizeof buf);
+    return ph_strtab_intern_cstr(&g->names, buf);
+}
+
+static uint32_t kind_of(struct ph_view_ctx *v, uint32_t obj, enum ph_relation rel)
+{
+    char buf[700];
+    switch (rel) {
+    case PH_BY_CLODO: return ph_clodo_kind(v, obj);
+    case PH_BY_TYPE: return v->g->types[v->g->type[obj]].name;
+    case PH_BY_SIZE:
+        snprintf(buf, sizeof buf, "%" PRIu64, v->g->size[obj]);
+        return ph_strtab_intern_cstr(&v->g->names, buf);
+    case PH_BY_MODULE: return module_kind(v, obj);
+    case PH_BY_RCS: return rcs_kind(v, obj);
+    case PH_BY_VIA: return via_kind(v, obj);
+    case PH_BY_ID:
+    default:
+        ph_object_brief(v->g, obj, buf, sizeof buf);
+        return ph_strtab_intern_cstr(&v->g->names, buf);
+    }
+}
+
+/* ---- partition ---- */
+
+static int cmp_rows(const void *a, const void *b, void *g)
+{
+    const struct ph_row *x = a, *y = b;
+    if (x->size != y->size)
+        return x->size > y->size ? -1 : 1;
+    return strcmp(ph_strtab_get(&((const struct ph_graph *)g)->names, x->kind),
+                  ph_strtab_get(&((const struct ph_graph *)g)->names, y->kind));
+}
+
+ph_status ph_partition(struct ph_view_ctx *v, const struct ph_set *s, enum ph_relation rel,
+                       struct ph_partition *out, struct ph_error *err)
+{
+    memset(out, 0, sizeof *out);
+    out->relation = rel;
+    if ((rel == PH_BY_RCS || rel == PH_BY_VIA) && !need_rgraph(v))
+        return ph_fail(err, PH_ERR_INTERNAL, "out of memory building referrers");
+    struct ph_addrmap rowmap;
+    size_t cap = 64;
+    out->rows = malloc(cap * sizeof *out->rows);
+    if (!out->rows || !ph_addrmap_init(&rowmap, 256)) {
+        free(out->rows);
+        out->rows = NULL;
+        return ph_fail(err, PH_ERR_INTERNAL, "out of memory");
+    }
+    for (size_t k = 0; k < s->n; k++) {
+        uint32_t obj = s->v[k];
+        uint32_t kind = kind_of(v, obj, rel);
+        uint32_t r = ph_addrmap_put(&rowmap, (uint64_t)kind + 1, (uint32_t)out->n);
+        if (r == PH_ADDRMAP_NONE)
+            break;
+        if (r == out->n) {
+            if (out->n == cap) {
+                struct ph_row *more = realloc(out->rows, 2 * cap * sizeof *more);
+                if (!more)
+                    break;
+                out->rows = more;
+                cap *= 2;
+            }
+            out->rows[out->n++] = (struct ph_row){kind, 0, 0, obj};
+        }
+        out->rows[r].count++;
+        out->rows[r].size += v->g->size[obj];
+        out->total_count++;
+        out->total_size += v->g->size[obj];
+    }
+    ph_addrmap_free(&rowmap);
+    qsort_r(out->rows, out->n, sizeof *out->rows, cmp_rows, v->g);
+    return PH_OK;
+}
+
+void ph_partition_free(struct ph_partition *p)
+{
+    free(p->rows);
+    memset(p, 0, sizeof *p);
+}
+
+/* ---- selections ---- */
+
+static bool set_alloc(struct ph_set *out, size_t n)
+{
+    out->n = 0;
+    out->v = malloc((n + 1) * sizeof *out->v);
+    return out->v != NULL;
+}
+
+bool ph_select_row(struct ph_view_ctx *v, const struct ph_set *s, const struct ph_partition *p,
+                   size_t row, struct ph_set *out)
+{
+    if (row >= p->n || !set_alloc(out, s->n))
+        return false;
+    uint32_t kind = p->rows[row].kind;
+    for (size_t k = 0; k < s->n; k++)
+        if (kind_of(v, s->v[k], p->relation) == kind)
+            out->v[out->n++] = s->v[k];
+    return true;
+}
+
+bool ph_select_kind(struct ph_view_ctx *v, const struct ph_set *s, const char *kind, struct ph_set *out)
+{
+    if (!set_alloc(out, s->n))
+        return false;
+    for (size_t k = 0; k < s->n; k++)
+        if (strcmp(ph_strtab_get(&v->g->names, ph_clodo_kind(v, s->v[k])), kind) == 0)
+            out->v[out->n++] = s->v[k];
+    return true;
+}
+
+bool ph_select_size(const struct ph_graph *g, const struct ph_set *s, uint64_t min, uint64_t max,
+                    struct ph_set *out)
+{
+    if (!set_alloc(out, s->n))
+        return false;
+    for (size_t k = 0; k < s->n; k++)
+        if (g->size[s->v[k]] >= min && g->size[s->v[k]] <= max)
+            out->v[out->n++] = s->v[k];
+    return true;
+}
+
+bool ph_select_module(const struct ph_graph *g, const struct ph_set *s, const char *module,
+                      struct ph_set *out)
+{
+    if (!set_alloc(out, s->n))
+        return false;
+    for (size_t k = 0; k < s->n; k++)
+        if (strcmp(ph_strtab_get(&g->names, g->types[g->type[s->v[k]]].module), module) == 0)
+            out->v[out->n++] = s->v[k];
+    return true;
+}
+
+/* Objects of `within` adjacent to s (referrers or referents), each once. */
+static bool select_adjacent(struct ph_view_ctx *v, const struct ph_set *s, const struct ph_set *within,
+                            bool referrers, struct ph_set *out)
+{
+    struct ph_graph *g = v->g;
+    if ((referrers && !need_rgraph(v)) || !set_alloc(out, within->n))
+        return false;
+    uint8_t *mark = calloc(g->n + 1, 1); /* bit0: in within, bit1: already taken */
+    if (!mark)
+        return false;
+    for (size_t k = 0; k < within->n; k++)
+        mark[within->v[k]] |= 1;
+    for (size_t k = 0; k < s->n; k++) {
+        uint32_t o = s->v[k];
+        uint64_t a = referrers ? v->rg.start[o] : g->edge_start[o];
+        uint64_t b = referrers ? v->rg.start[o + 1] : g->edge_start[o + 1];
+        for (uint64_t e = a; e < b; e++) {
+            uint32_t x = referrers ? v->rg.src[e] : g->edge_dst[e];
+            if (mark[x] == 1) {
+                mark[x] |= 2;
+                out->v[out->n++] = x;
+            }
+        }
+    }
+    free(mark);
+    return true;
+}
+
+bool ph_select_referrers(struct ph_view_ctx *v, const struct ph_set *s, const struct ph_set *within,
+                         struct ph_set *out)
+{
+    return select_adjacent(v, s, within, true, out);
+}
+
+bool ph_select_referents(struct ph_view_ctx *v, const struct ph_set *s, const struct ph_set *within,
+                         struct ph_set *out)
+{
+    return select_adjacent(v, s, within, false, out);
+}

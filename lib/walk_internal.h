@@ -1,0 +1,136 @@
+/*
+ * walk_internal.h: state shared by the files of the heap walk (walk.c: orchestration, GC lists
+ * and roots; walk_types.c: type analysis and kind names; walk_decode.c: references and sizes per
+ * built-in kind; walk_text.c: str decoding and key reprs). Not part of the engine's API.
+ *
+ * Per type the walk keeps a struct wk_type, indexed like the graph's type records, holding
+ * what decoding an instance needs: the built-in base ("kind") whose layout the instance starts
+ * with, the sizes, the dict/weakref placement, the __slots__ members, and the words that nothing
+ * explains (scanned conservatively).
+ */
+#ifndef PH_WALK_INTERNAL_H
+#define PH_WALK_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lib/graph.h"
+#include "lib/mem.h"
+#include "lib/walk.h"
+#include "symbols/target.h"
+
+enum wk_kind {
+    WK_OBJECT = 0, /* no built-in layout beyond PyObject (plain classes, unknown C types) */
+    WK_INT, WK_BOOL, WK_FLOAT, WK_COMPLEX, WK_STR, WK_BYTES, WK_BYTEARRAY,
+    WK_TUPLE, WK_LIST, WK_DICT, WK_SET, WK_FROZENSET, WK_TYPE, WK_MODULE,
+    WK_FUNCTION, WK_CELL, WK_METHOD, WK_CFUNCTION, WK_CODE, WK_FRAME,
+    WK_GEN, WK_CORO, WK_ASYNCGEN, WK_PROPERTY, WK_CLASSMETHOD, WK_STATICMETHOD,
+    WK_WEAKREF, WK_DESCR, WK_EXCEPTION, WK_TRACEBACK, WK_DEQUE, WK_NONE,
+    WK_KIND_COUNT
+};
+
+struct wk_slot {
+    uint32_t offset; /* byte offset in the instance */
+    uint32_t name;   /* strtab id */
+};
+
+struct wk_type {
+    uint64_t addr;
+    uint64_t flags;          /* tp_flags */
+    int64_t basicsize, itemsize, dictoffset, weaklistoffset;
+    uint64_t cached_keys;    /* ht_cached_keys (heap types, 3.11+) */
+    enum wk_kind kind;       /* built-in base whose layout instances start with */
+    int64_t kind_basicsize;  /* basicsize of that built-in base */
+    bool heap;
+    bool gc;                 /* HAVE_GC */
+    struct wk_slot *slots;   /* __slots__ members of levels below the built-in base */
+    uint32_t nslots;
+    uint32_t *scan;          /* word offsets nothing explains: scanned conservatively */
+    uint32_t nscan;
+};
+
+struct wk {
+    struct ph_mem *mem;
+    const struct py_target *t;
+    const struct py_layout *L;
+    struct ph_graph *g;
+    struct ph_error *err;
+    const struct ph_walk_options *opts;
+    struct ph_walk_stats *stats;
+    int minor;                   /* 8 .. 15 */
+    uint64_t kind_addr[WK_KIND_COUNT]; /* exact type address of each built-in kind */
+    uint64_t set_dummy;          /* the dummy key of sets */
+    uint64_t deque_type;         /* collections.deque, found by name */
+    struct wk_type *types;       /* parallel to g->types */
+    size_t types_cap;
+    struct ph_addrmap name_cache; /* str address -> strtab id of its text (names, keys) */
+    /* conservative edges found after the main decode */
+    uint32_t *cons_src, *cons_dst, *cons_label;
+    size_t ncons, cons_cap;
+    uint32_t n_dunder_dict, n_dunder_class; /* frequent label names */
+    uint64_t static_types;       /* 3.12+: interp->types.builtins, static types' dicts */
+    struct ph_addrmap key_cache; /* key address -> strtab id of its repr */
+    struct wk_obj *scratch;      /* the object being decoded (walk_decode.c) */
+};
+
+/* walk_types.c */
+/* Graph type index for the type at addr, analysing and naming it on first sight; PH_NONE when
+ * addr is not a valid type object. */
+uint32_t wk_type_index(struct wk *w, uint64_t addr);
+const struct wk_type *wk_type_get(const struct wk *w, uint32_t type_index);
+bool wk_kinds_init(struct wk *w);
+void wk_types_free(struct wk *w);
+
+/* walk_decode.c */
+/* Decode object i (edges and size). False only on a fatal error (w->err set); a bad object is
+ * marked PH_OBJ_PARTIAL and decoding goes on. */
+bool wk_decode(struct wk *w, uint32_t i);
+/* The conservative pass over objects of unexplained layout (after the main decode). */
+bool wk_conservative_pass(struct wk *w);
+/* Decode the references of an interpreter frame at addr into edges or roots. `root_prefix`
+ * non-NULL makes them roots named prefix + label; else edges of the current object. */
+bool wk_iframe_refs(struct wk *w, uint64_t iframe, bool innermost, const char *root_prefix);
+
+/* walk_dict.c: entries of a keys object; values from `values` (split) or the entries. */
+typedef void (*wk_entry_fn)(struct wk *w, void *ctx, uint32_t index, uint64_t key, uint64_t value);
+bool wk_keys_iter(struct wk *w, uint64_t keys, uint64_t values, wk_entry_fn fn, void *ctx);
+/* sizeof a keys object (_PyDict_KeysSize), and the usable slots a split values array has. */
+uint64_t wk_keys_size(struct wk *w, uint64_t keys, uint64_t *usable_values, int64_t *refcnt);
+bool wk_dict_find_str(struct wk *w, uint64_t dict, const char *key, uint64_t *value);
+/* Address of the values array given a ma_values / values pointer. */
+uint64_t wk_values_array(const struct wk *w, uint64_t values);
+
+/* walk.c */
+/* Object index for a referenced address, validating and adding it if new; PH_NONE if not a
+ * valid object (counted as a bad pointer). */
+uint32_t wk_object(struct wk *w, uint64_t addr);
+/* Add an edge from the object being decoded to the object at addr (validated). */
+void wk_edge(struct wk *w, uint64_t addr, uint32_t label);
+/* Add a root: the object at addr, named. */
+void wk_root(struct wk *w, uint64_t addr, const char *name);
+bool wk_read(struct wk *w, uint64_t addr, void *buf, size_t len);
+bool wk_u64(struct wk *w, uint64_t addr, uint64_t *out);
+uint32_t wk_intern(struct wk *w, const char *s);
+
+/* walk_text.c */
+/* Text of the str at addr, escaped for terminals, as a strtab id (cached by address); PH_NONE
+ * when not a str. */
+uint32_t wk_str_name(struct wk *w, uint64_t addr);
+/* Escaped text of a str into buf (cut to cap with "..."). False if not a readable str. */
+bool wk_str_text(struct wk *w, uint64_t addr, char *buf, size_t cap);
+/* A short Python-like repr of a dict key (str, int, float, bytes, None, bool, tuple). */
+uint32_t wk_key_repr(struct wk *w, uint64_t addr);
+/* sys.getsizeof of a str from its header. */
+uint64_t wk_str_size(struct wk *w, uint64_t addr, const uint8_t *hdr, size_t hdrlen);
+
+/* Field access on a copied object: bounds-checked reads of a local buffer. */
+static inline uint64_t wk_field_u64(const uint8_t *buf, size_t len, int64_t off)
+{
+    if (off < 0 || (uint64_t)off + 8 > len)
+        return 0;
+    uint64_t v;
+    __builtin_memcpy(&v, buf + off, 8);
+    return v;
+}
+
+#endif
