@@ -10,10 +10,10 @@ DESTDIR ?=
 CC ?= cc
 PYTHON ?= /usr/bin/python3
 PKGS := libelf libdw libdebuginfod
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
-CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wvla -Wno-missing-field-initializers
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -I. $(WARN) $(PKG_CFLAGS)
@@ -55,7 +55,9 @@ build/san/unit/%: build/san/tests/unit/%.o $(SAN_ENGINE_OBJ)
 # Sanitizer settings for every test run: any report fails the test.
 SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=99
 
-check: deps build/san/pyheap $(UNIT_BIN)
+# deps first, then a fresh make: pkg-config flags must be read after the packages exist.
+check: deps
+	@$(MAKE) --no-print-directory build/san/pyheap build/pyheap $(UNIT_BIN)
 	@$(MAKE) --no-print-directory unit integration
 
 unit: $(UNIT_BIN)
@@ -65,7 +67,8 @@ unit: $(UNIT_BIN)
 integration: build/san/pyheap build/pyheap
 	$(SAN_ENV) PYHEAP=build/san/pyheap PYHEAP_OPT=build/pyheap $(PYTHON) tests/integration/run.py
 
-demo: deps build/pyheap
+demo: deps
+	@$(MAKE) --no-print-directory build/pyheap
 	$(PYTHON) tests/demo.py build/pyheap
 
 bench: build/pyheap
@@ -74,7 +77,7 @@ bench: build/pyheap
 deps:
 	@sh tests/deps.sh
 
-sid-root:
+sid-root: deps
 	@sh tests/sid-root.sh
 
 install: build/pyheap

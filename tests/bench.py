@@ -1,0 +1,184 @@
+"""make bench: time pyheap on a heap of about 4 million objects (1 million instances).
+
+Usage: python3 tests/bench.py BINARY [count=N]
+Starts tests/targets/bench_heap.py with /usr/bin/python3.11, waits for READY, runs
+`BINARY attach --json PID` and reports its wall time, its peak RSS (/usr/bin/time, else wait4's
+rusage), RSS per object (the object count read from pyheap's JSON, else the target's own
+estimate), and pyheap's "frozen_ms" (how long the target was stopped) when the JSON has it. No
+assertions on timing; exits non-zero only if pyheap or the target failed. count=N (default
+1000000) is passed to the target.
+"""
+import json
+import os
+import resource
+import select
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TARGET = os.path.join(HERE, "targets", "bench_heap.py")
+PYTHON = "/usr/bin/python3.11"
+READY_TIMEOUT = 300
+
+
+def start_target(args):
+    with open(TARGET) as f:
+        source = f.read()
+    t0 = time.monotonic()
+    proc = subprocess.Popen([PYTHON, "-c", source] + args, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, universal_newlines=True)
+    deadline = t0 + READY_TIMEOUT
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([proc.stdout], [], [], left)[0]:
+            proc.kill()
+            proc.wait()
+            sys.exit("bench: the target gave no READY line within %d s" % READY_TIMEOUT)
+        line = proc.stdout.readline()
+        if not line:
+            sys.exit("bench: the target exited before READY (status %s)" % proc.wait())
+        if line.startswith("READY"):
+            return proc, json.loads(line[len("READY"):]), time.monotonic() - t0
+
+
+def stop_target(proc):
+    try:
+        proc.stdin.write("quit\n")
+        proc.stdin.close()
+    except (BrokenPipeError, OSError):
+        pass
+    try:
+        return proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.wait()
+
+
+def vm_rss_kib(pid):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def find_key(doc, names):
+    """The first value under one of `names`, searching nested dicts breadth-first."""
+    todo = [doc]
+    while todo:
+        d = todo.pop(0)
+        if isinstance(d, dict):
+            for n in names:
+                if n in d and isinstance(d[n], (int, float)) and not isinstance(d[n], bool):
+                    return d[n]
+            todo.extend(v for v in d.values() if isinstance(v, (dict, list)))
+        elif isinstance(d, list):
+            todo.extend(v for v in d if isinstance(v, (dict, list)))
+    return None
+
+
+def object_count(doc):
+    """Objects pyheap saw, read defensively: the JSON format is pyheap's, not ours."""
+    n = find_key(doc, ("total_count", "object_count"))
+    if n is None and isinstance(doc, dict):
+        for holder in (doc, doc.get("total"), doc.get("summary"), doc.get("heap")):
+            if isinstance(holder, dict):
+                for key in ("count", "objects"):
+                    if isinstance(holder.get(key), int) and not isinstance(holder[key], bool):
+                        return holder[key]
+        rows = doc.get("rows") or doc.get("kinds")
+        if isinstance(rows, list):
+            counts = [r.get("count") for r in rows if isinstance(r, dict)]
+            if counts and all(isinstance(c, int) for c in counts):
+                return sum(counts)
+    return None if n is None else int(n)
+
+
+def run_pyheap(binary, pid):
+    """(status, wall seconds, peak RSS KiB, how the peak was measured, stdout, stderr).
+
+    Linux charges a child's ru_maxrss with its parent's memory from before exec (the forked or
+    vforked copy of this Python), so the peak is read through /usr/bin/time when present: its
+    child is forked from a small process. Otherwise wait4's rusage is used, and a peak not above
+    this script's own is flagged as an upper bound."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err, \
+            tempfile.NamedTemporaryFile("w+", suffix=".time") as timefile:
+        argv = [binary, "attach", "--json", str(pid)]
+        gnu_time = os.access("/usr/bin/time", os.X_OK)
+        if gnu_time:
+            argv = ["/usr/bin/time", "-f", "%M", "-o", timefile.name] + argv
+        t0 = time.monotonic()
+        child = subprocess.Popen(argv, stdout=out, stderr=err)
+        _, wstatus, usage = os.wait4(child.pid, 0)
+        wall = time.monotonic() - t0
+        if os.WIFEXITED(wstatus):
+            status = os.WEXITSTATUS(wstatus)
+        else:
+            status = 128 + os.WTERMSIG(wstatus)
+        child.returncode = status  # reaped here; keeps Popen from waiting again
+        peak, how = usage.ru_maxrss, "wait4 rusage"
+        if gnu_time:
+            timefile.seek(0)
+            lines = timefile.read().split()
+            if lines and lines[-1].isdigit():
+                peak, how = int(lines[-1]), "/usr/bin/time"
+        if how != "/usr/bin/time":
+            own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            if peak <= own:
+                how += ", upper bound: not above this script's own %d KiB" % own
+        out.seek(0)
+        err.seek(0)
+        return status, wall, peak, how, out.read(), err.read()
+
+
+def main():
+    if len(sys.argv) < 2:
+        sys.exit("usage: bench.py BINARY [count=N]")
+    binary = os.path.abspath(sys.argv[1])
+    if not os.access(binary, os.X_OK):
+        sys.exit("bench: %s is not an executable (make build/pyheap first)" % binary)
+    proc, ready, build_s = start_target(sys.argv[2:])
+    try:
+        target_rss = vm_rss_kib(ready["pid"])
+        print("bench: target pid %d, Python %s, %d instances, about %d objects built in %.1f s,"
+              " target RSS %s MiB" % (ready["pid"], ".".join(map(str, ready["version"][:3])),
+                                     ready["count"], ready["objects_built"], build_s,
+                                     "%.0f" % (target_rss / 1024.0) if target_rss else "?"),
+              flush=True)
+        status, wall, peak_kib, peak_how, out, err = run_pyheap(binary, ready["pid"])
+    finally:
+        target_status = stop_target(proc)
+    if status != 0:
+        sys.stderr.write(err)
+        print("bench: pyheap attach --json failed with status %d" % status, file=sys.stderr)
+        return 1
+    try:
+        doc = json.loads(out)
+    except ValueError as e:
+        print("bench: pyheap's output is not JSON (%s); first bytes: %r" % (e, out[:200]),
+              file=sys.stderr)
+        return 1
+    objects = object_count(doc)
+    source = "pyheap"
+    if not objects:
+        objects, source = ready["objects_built"], "target estimate"
+    frozen = find_key(doc, ("frozen_ms",))
+    print("wall_s %.3f" % wall)
+    print("peak_rss_mib %.1f (%s)" % (peak_kib / 1024.0, peak_how))
+    print("objects %d (%s)" % (objects, source))
+    print("rss_bytes_per_object %.1f" % (peak_kib * 1024.0 / objects))
+    if frozen is not None:
+        print("frozen_ms %s" % frozen)
+    if target_status != 0:
+        print("bench: the target exited with status %s" % target_status, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
