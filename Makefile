@@ -50,6 +50,12 @@ build/san/unit/%: build/san/tests/unit/%.o $(SAN_ENGINE_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS)
 
+# layoutgen: the table generator (tests/tools/gen-tables.sh). It links only the DWARF reader, so
+# it builds even when symbols/tables/ is stale.
+LAYOUTGEN_OBJ := build/opt/tests/tools/layoutgen.o build/opt/symbols/dwarf.o build/opt/symbols/layout.o build/opt/lib/error.o
+build/layoutgen: $(LAYOUTGEN_OBJ)
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+
 -include $(shell find build -name '*.d' 2>/dev/null)
 
 # Sanitizer settings for every test run: any report fails the test.

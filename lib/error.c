@@ -51,7 +51,17 @@ ph_status ph_wrap(struct ph_error *err, const char *fmt, ...)
     va_end(ap);
     memcpy(old, err->msg, sizeof old);
     old[sizeof old - 1] = '\0';
-    snprintf(err->msg, sizeof err->msg, "%s: %s", prefix, old);
+    /* prefix + ": " + old, cut to fit: the start of a message carries the most context. */
+    size_t n = strnlen(prefix, sizeof err->msg - 1);
+    memcpy(err->msg, prefix, n);
+    if (n + 2 < sizeof err->msg) {
+        memcpy(err->msg + n, ": ", 2);
+        n += 2;
+    }
+    size_t room = sizeof err->msg - 1 - n;
+    size_t m = strnlen(old, room);
+    memcpy(err->msg + n, old, m);
+    err->msg[n + m] = '\0';
     return err->code;
 }
 

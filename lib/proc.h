@@ -50,4 +50,17 @@ ph_status ph_proc_threads(pid_t pid, pid_t **tids, size_t *n, struct ph_error *e
 /* True while /proc/PID exists and is not a zombie. */
 bool ph_proc_alive(pid_t pid);
 
+/* The state letter of one thread from /proc/PID/task/TID/stat ('R', 'S', 't', 'Z', ...), or 0
+ * when the thread is gone or unreadable. */
+char ph_proc_task_state(pid_t pid, pid_t tid);
+
+/* TracerPid of one thread (0 when untraced), or -1 when it cannot be read. */
+pid_t ph_proc_tracer_pid(pid_t pid, pid_t tid);
+
+/* Read /proc/PID/<name> ("status", "maps", "task/TID/stat") whole into a malloc'd,
+ * NUL-terminated buffer of at most max bytes (caller frees *text). ENOENT/ESRCH =>
+ * PH_ERR_NO_PROCESS, EACCES/EPERM => PH_ERR_PERMISSION, larger than max => PH_ERR_CORRUPT_FILE. */
+ph_status ph_proc_read_file(pid_t pid, const char *name, size_t max, char **text, size_t *len,
+                            struct ph_error *err);
+
 #endif

@@ -251,6 +251,12 @@ static ph_status walk_run(struct wk *w, const struct py_state *ps)
 {
     if (LAY_HAS(w->L, IS_STATIC_TYPES) && ps->n > 0)
         w->static_types = ps->interps[0].addr + (uint64_t)LAY(w->L, IS_STATIC_TYPES);
+    if (ps->n > 0) {
+        uint64_t builtins = 0, modules = 0;
+        wk_u64(w, ps->interps[0].addr + (uint64_t)LAY(w->L, IS_BUILTINS), &builtins);
+        wk_u64(w, ps->interps[0].addr + (uint64_t)LAY(w->L, IS_MODULES), &modules);
+        wk_names_init(w, builtins, modules);
+    }
     for (size_t k = 0; k < ps->n; k++) {
         ph_status st = walk_interp(w, &ps->interps[k]);
         if (st != PH_OK)
@@ -260,8 +266,6 @@ static ph_status walk_run(struct wk *w, const struct py_state *ps)
     ph_status st = decode_all(w);
     if (st != PH_OK)
         return st;
-    if (!wk_conservative_pass(w))
-        return ph_fail(w->err, PH_ERR_INTERNAL, "out of memory for conservative edges");
     w->stats->reachable = ph_graph_mark_reachable(w->g);
     return PH_OK;
 }
@@ -290,7 +294,8 @@ ph_status ph_walk(struct ph_mem *mem, const struct py_target *t, const struct ph
             stats->gc_collecting = true;
             return ph_fail(err, PH_ERR_INCONSISTENT, "the garbage collector is running");
         }
-    if (!ph_addrmap_init(&w.name_cache, 4096) || !ph_addrmap_init(&w.key_cache, 4096)) {
+    if (!ph_addrmap_init(&w.name_cache, 4096) || !ph_addrmap_init(&w.key_cache, 4096) ||
+        !ph_addrmap_init(&w.type_names, 1024)) {
         py_state_free(&ps);
         return ph_fail(err, PH_ERR_INTERNAL, "out of memory");
     }
@@ -302,9 +307,7 @@ ph_status ph_walk(struct ph_mem *mem, const struct py_target *t, const struct ph
     wk_types_free(&w);
     ph_addrmap_free(&w.name_cache);
     ph_addrmap_free(&w.key_cache);
-    free(w.cons_src);
-    free(w.cons_dst);
-    free(w.cons_label);
+    ph_addrmap_free(&w.type_names);
     free(w.scratch);
     return st;
 }

@@ -62,6 +62,8 @@ static void pointer_array(struct wk *w, uint64_t addr, uint64_t n, enum ph_edge_
     }
 }
 
+static void conservative_scan(struct wk *w, struct wk_obj *o);
+
 static int64_t abs64(int64_t v)
 {
     return v < 0 ? -v : v;
@@ -79,7 +81,18 @@ static void dec_int(struct wk *w, struct wk_obj *o)
         ndigits = (uint64_t)abs64((int64_t)f64(o, LAY(L, VAR_OB_SIZE)));
     if (w->minor >= 11 && ndigits == 0)
         ndigits = 1; /* 3.11+ always allocates one digit */
-    o->size = (uint64_t)o->t->basicsize + 4 * ndigits;
+    /* int.__sizeof__ counts from offsetof(ob_digit), not the (sub)class's basic size. */
+    o->size = (uint64_t)LAY(L, LONG_DIGITS) + 4 * ndigits;
+}
+
+static void dec_bytearray(struct wk *w, struct wk_obj *o)
+{
+    const struct py_layout *L = w->L;
+    uint64_t alloc = f64(o, LAY(L, BYTEARRAY_ALLOC));
+    o->size = (uint64_t)o->t->basicsize + alloc;
+    /* 3.15+: the buffer is a bytes object, whose header (offsetof(ob_sval) + 1) counts too. */
+    if (LAY_HAS(L, BYTEARRAY_BYTES_OBJECT) && alloc)
+        o->size += (uint64_t)LAY(L, BYTES_SVAL) + 1;
 }
 
 static void dec_tuple(struct wk *w, struct wk_obj *o)
@@ -453,11 +466,16 @@ static void instance_values(struct wk *w, struct wk_obj *o, uint64_t values, boo
     if (inline_values) { /* 3.13+: part of the object's own allocation */
         uint8_t cap = 0;
         wk_read(w, values + LAY(w->L, DV_CAPACITY), &cap, 1);
-        o->size += (uint64_t)LAY(w->L, DV_VALUES) + 8 * (uint64_t)cap;
-    } else if (w->minor == 12) { /* a byte prefix (order, size) rounded to words, then values */
-        o->size += ((usable + 2 + 7) & ~7ull) + 8 * usable;
+        /* header, the slots, then one insertion-order byte per slot, rounded to words */
+        o->size += (uint64_t)LAY(w->L, DV_VALUES) + 8 * (uint64_t)cap + (((uint64_t)cap + 7) & ~7ull);
     } else {
-        o->size += 8 * usable;
+        /* 3.11/3.12: one allocation, a byte prefix (insertion order; its size in the byte just
+         * before the values) then the slots. The slot count is the keys' usable size now; the
+         * first instances of a class got larger arrays while the keys settled. */
+        uint8_t prefix = 0;
+        if (!wk_read(w, values - 1, &prefix, 1) || prefix < 8 || (prefix & 7))
+            prefix = (uint8_t)((usable + 2 + 7) & ~7ull);
+        o->size += prefix + 8 * usable;
     }
 }
 
@@ -509,8 +527,8 @@ static void instance_extras(struct wk *w, struct wk_obj *o)
         if (p)
             wk_edge(w, p, PH_LABEL(PH_EDGE_ATTR, t->slots[s].name));
     }
-    if (t->nscan)
-        w->g->flags[o->i] |= PH_OBJ_CONSERVATIVE;
+    if (t->nscan || t->scan_items)
+        conservative_scan(w, o);
 }
 
 /* sys.getsizeof's pre-header term for the version (Python/sysmodule.c). */
@@ -540,7 +558,7 @@ static void dec_kind(struct wk *w, struct wk_obj *o)
     switch (o->t->kind) {
     case WK_INT: case WK_BOOL: dec_int(w, o); break;
     case WK_STR: o->size = wk_str_size(w, o->addr, o->b, o->len); break;
-    case WK_BYTEARRAY: o->size = (uint64_t)o->t->basicsize + f64(o, LAY(L, BYTEARRAY_ALLOC)); break;
+    case WK_BYTEARRAY: dec_bytearray(w, o); break;
     case WK_TUPLE: dec_tuple(w, o); break;
     case WK_LIST: dec_list(w, o); break;
     case WK_DICT: dec_dict(w, o); break;
@@ -612,52 +630,59 @@ bool wk_decode(struct wk *w, uint32_t i)
     return true;
 }
 
-/* ---- conservative pass ---- */
+/* ---- conservative scanning ---- */
 
-static bool add_cons(struct wk *w, uint32_t src, uint32_t dst, uint32_t label)
+/* A word found in memory nothing explains is taken as a reference only if it is the address of
+ * an object already in the set, or of a plausible new one: aligned, readable, a live reference
+ * count, and a valid type object (wk_object checks the type). New objects found this way matter:
+ * untracked objects held only inside C types (a ContextVar inside a Context's HAMT) are in no GC
+ * list, and without this they would be missing. */
+static bool plausible_new_object(struct wk *w, uint64_t addr)
 {
-    if (w->ncons == w->cons_cap) {
-        size_t cap = w->cons_cap ? w->cons_cap * 2 : 1024;
-        uint32_t *s = realloc(w->cons_src, cap * sizeof *s);
-        if (s)
-            w->cons_src = s;
-        uint32_t *d = realloc(w->cons_dst, cap * sizeof *d);
-        if (d)
-            w->cons_dst = d;
-        uint32_t *l = realloc(w->cons_label, cap * sizeof *l);
-        if (l)
-            w->cons_label = l;
-        if (!s || !d || !l)
-            return false;
-        w->cons_cap = cap;
-    }
-    w->cons_src[w->ncons] = src;
-    w->cons_dst[w->ncons] = dst;
-    w->cons_label[w->ncons] = label;
-    w->ncons++;
-    return true;
+    int64_t refcnt;
+    if (!addr || (addr & 7) || !ph_mem_readable(w->mem, addr, 16) ||
+        !wk_read(w, addr + (uint64_t)LAY(w->L, OB_REFCNT), &refcnt, sizeof refcnt))
+        return false;
+    /* Immortal objects (3.12+) have the low 32 bits set; otherwise a sane positive count. */
+    return (refcnt > 0 && refcnt < (1ll << 40)) || (uint32_t)refcnt == 0xffffffffu ||
+           (uint32_t)refcnt == 0xc0000000u;
 }
 
-bool wk_conservative_pass(struct wk *w)
+static void scan_word(struct wk *w, const struct wk_obj *o, uint64_t word, uint32_t offset)
 {
-    struct ph_graph *g = w->g;
-    for (size_t i = 0; i < g->n; i++) {
-        if (!(g->flags[i] & PH_OBJ_CONSERVATIVE))
-            continue;
-        const struct wk_type *t = &w->types[g->type[i]];
-        w->stats->conservative_objects++;
-        for (uint32_t k = 0; k < t->nscan; k++) {
-            uint64_t word;
-            if (!wk_u64(w, g->addr[i] + t->scan[k], &word))
-                break;
-            uint32_t dst = (word && !(word & 7)) ? ph_graph_find(g, word) : PH_NONE;
-            if (dst != PH_NONE && dst != i) {
-                if (!add_cons(w, (uint32_t)i, dst, PH_LABEL(PH_EDGE_CONSERVATIVE, t->scan[k])))
-                    return false;
-                w->stats->conservative_edges++;
-            }
-        }
+    if (!word || (word & 7) || word == o->addr)
+        return;
+    uint32_t dst = ph_graph_find(w->g, word);
+    if (dst == PH_NONE) {
+        if (!plausible_new_object(w, word))
+            return;
+        uint64_t bad = w->stats->bad_pointers;
+        dst = wk_object(w, word);
+        w->stats->bad_pointers = bad; /* a non-pointer word is not a bad pointer */
+        if (dst == PH_NONE)
+            return;
     }
-    ph_error_clear(w->err);
-    return ph_graph_merge_edges(g, w->cons_src, w->cons_dst, w->cons_label, w->ncons);
+    ph_graph_add_edge(w->g, dst, PH_LABEL(PH_EDGE_CONSERVATIVE, offset));
+    w->stats->conservative_edges++;
+}
+
+static void conservative_scan(struct wk *w, struct wk_obj *o)
+{
+    const struct wk_type *t = o->t;
+    w->g->flags[o->i] |= PH_OBJ_CONSERVATIVE;
+    w->stats->conservative_objects++;
+    for (uint32_t k = 0; k < t->nscan; k++)
+        scan_word(w, o, f64(o, t->scan[k]), t->scan[k]);
+    if (!t->scan_items)
+        return;
+    /* Var-sized C objects with pointer-sized items (HAMT nodes): scan the items too. */
+    uint64_t n = (uint64_t)abs64((int64_t)f64(o, LAY(w->L, VAR_OB_SIZE)));
+    uint64_t items[ITEM_BLOCK];
+    for (uint64_t base = 0; n < MAX_ITEMS && base < n; base += ITEM_BLOCK) {
+        uint64_t k = n - base < ITEM_BLOCK ? n - base : ITEM_BLOCK;
+        if (!wk_read(w, o->addr + (uint64_t)t->basicsize + base * 8, items, k * 8))
+            return;
+        for (uint64_t j = 0; j < k; j++)
+            scan_word(w, o, items[j], (uint32_t)(t->basicsize + 8 * (base + j)));
+    }
 }

@@ -47,6 +47,7 @@ struct wk_type {
     uint32_t nslots;
     uint32_t *scan;          /* word offsets nothing explains: scanned conservatively */
     uint32_t nscan;
+    bool scan_items;         /* unknown var-sized C type with pointer-sized items */
 };
 
 struct wk {
@@ -60,13 +61,11 @@ struct wk {
     int minor;                   /* 8 .. 15 */
     uint64_t kind_addr[WK_KIND_COUNT]; /* exact type address of each built-in kind */
     uint64_t set_dummy;          /* the dummy key of sets */
-    uint64_t deque_type;         /* collections.deque, found by name */
+    struct ph_addrmap type_names; /* type address -> heapy name from builtins / types */
+    uint64_t named_addr[4];      /* static types recognised by name (walk_types.c) */
     struct wk_type *types;       /* parallel to g->types */
     size_t types_cap;
     struct ph_addrmap name_cache; /* str address -> strtab id of its text (names, keys) */
-    /* conservative edges found after the main decode */
-    uint32_t *cons_src, *cons_dst, *cons_label;
-    size_t ncons, cons_cap;
     uint32_t n_dunder_dict, n_dunder_class; /* frequent label names */
     uint64_t static_types;       /* 3.12+: interp->types.builtins, static types' dicts */
     struct ph_addrmap key_cache; /* key address -> strtab id of its repr */
@@ -79,14 +78,14 @@ struct wk {
 uint32_t wk_type_index(struct wk *w, uint64_t addr);
 const struct wk_type *wk_type_get(const struct wk *w, uint32_t type_index);
 bool wk_kinds_init(struct wk *w);
+/* Learn heapy's names for types from the target's builtins dict and its `types` module. */
+void wk_names_init(struct wk *w, uint64_t builtins_dict, uint64_t modules_dict);
 void wk_types_free(struct wk *w);
 
 /* walk_decode.c */
 /* Decode object i (edges and size). False only on a fatal error (w->err set); a bad object is
  * marked PH_OBJ_PARTIAL and decoding goes on. */
 bool wk_decode(struct wk *w, uint32_t i);
-/* The conservative pass over objects of unexplained layout (after the main decode). */
-bool wk_conservative_pass(struct wk *w);
 /* Decode the references of an interpreter frame at addr into edges or roots. `root_prefix`
  * non-NULL makes them roots named prefix + label; else edges of the current object. */
 bool wk_iframe_refs(struct wk *w, uint64_t iframe, bool innermost, const char *root_prefix);

@@ -63,15 +63,39 @@ bool wk_kinds_init(struct wk *w)
     return true;
 }
 
-static enum wk_kind kind_of_addr(const struct wk *w, uint64_t addr)
+/* Static types with a built-in layout but no exported symbol, recognised by tp_name. */
+static const struct {
+    const char *tp_name;
+    enum wk_kind kind;
+} named_kinds[] = {
+    {"collections.deque", WK_DEQUE},
+    {"frozendict", WK_DICT}, /* 3.15: a dict with a cached hash after the dict fields */
+};
+
+static enum wk_kind kind_of_addr(struct wk *w, uint64_t addr, const uint8_t *tb, size_t len)
 {
     if (!addr)
         return WK_KIND_COUNT;
     for (int k = 0; k < WK_KIND_COUNT; k++)
         if (w->kind_addr[k] == addr)
             return (enum wk_kind)k;
-    if (w->deque_type && addr == w->deque_type)
-        return WK_DEQUE;
+    for (size_t n = 0; n < sizeof named_kinds / sizeof named_kinds[0]; n++)
+        if (w->named_addr[n] == addr)
+            return named_kinds[n].kind;
+    if ((wk_field_u64(tb, len, LAY(w->L, TP_FLAGS)) >> 9) & 1)
+        return WK_KIND_COUNT; /* heap types are never these */
+    char tp_name[32];
+    uint64_t np = wk_field_u64(tb, len, LAY(w->L, TP_NAME));
+    if (!np || ph_mem_cstr(w->mem, np, tp_name, sizeof tp_name, w->err) != PH_OK) {
+        ph_error_clear(w->err);
+        return WK_KIND_COUNT;
+    }
+    for (size_t n = 0; n < sizeof named_kinds / sizeof named_kinds[0]; n++)
+        if (strcmp(tp_name, named_kinds[n].tp_name) == 0 &&
+            (named_kinds[n].kind != WK_DEQUE || LAY_HAS(w->L, DEQUE_LEFTBLOCK))) {
+            w->named_addr[n] = addr;
+            return named_kinds[n].kind;
+        }
     return WK_KIND_COUNT;
 }
 
@@ -94,18 +118,27 @@ static const struct {
     {"getset_descriptor", "types.GetSetDescriptorType", 8},
     {"member_descriptor", "types.MemberDescriptorType", 8},
     {"ellipsis", "types.EllipsisType", 10}, {"NoneType", "types.NoneType", 10},
-    {"NotImplementedType", "types.NotImplementedType", 10}, {"PyCapsule", "types.CapsuleType", 13},
+    {"NotImplementedType", "types.NotImplementedType", 10},
+    /* 3.13 defines types.CapsuleType lazily (module __getattr__), so heapy, which reads
+     * types.__dict__, names it builtins.PyCapsule there. */
+    {"PyCapsule", "types.CapsuleType", 14}, {"typing.Union", "types.UnionType", 14},
 };
 
 static const char *const builtins_types[] = {
     "object", "type", "int", "bool", "float", "complex", "str", "bytes", "bytearray", "list",
     "tuple", "dict", "set", "frozenset", "range", "slice", "memoryview", "property",
     "classmethod", "staticmethod", "super", "enumerate", "filter", "map", "zip", "reversed",
+    "frozendict", /* 3.15 */
 };
 
-static void static_type_name(const struct wk *w, const char *tp_name, enum wk_kind base,
-                             char *out, size_t cap)
+static void static_type_name(const struct wk *w, uint64_t addr, const char *tp_name,
+                             enum wk_kind base, char *out, size_t cap)
 {
+    uint32_t known = ph_addrmap_get(&w->type_names, addr);
+    if (known != PH_ADDRMAP_NONE && strcmp(tp_name, "function") && strcmp(tp_name, "module")) {
+        snprintf(out, cap, "%s", ph_strtab_get(&w->g->names, known));
+        return;
+    }
     if (strcmp(tp_name, "function") == 0 || strcmp(tp_name, "module") == 0) {
         snprintf(out, cap, "%s", tp_name);
         return;
@@ -155,7 +188,7 @@ static uint32_t name_type(struct wk *w, const struct wk_type *ti, const uint8_t 
         /* tp_name comes from the target: escape it like any other target string. */
         char esc[256];
         ph_escape(tp_name, strlen(tp_name), esc, sizeof esc);
-        static_type_name(w, esc, ti->kind, name, sizeof name);
+        static_type_name(w, ti->addr, esc, ti->kind, name, sizeof name);
         const char *dot = strrchr(esc, '.');
         if (dot)
             snprintf(module, sizeof module, "%.*s", (int)(dot - esc), esc);
@@ -242,7 +275,7 @@ static void analyse_layout(struct wk *w, struct wk_type *ti, const uint8_t *tb, 
     ti->kind = WK_OBJECT;
     ti->kind_basicsize = 16;
     for (int depth = 0; level && depth < MAX_BASE_DEPTH; depth++) {
-        enum wk_kind k = kind_of_addr(w, level);
+        enum wk_kind k = kind_of_addr(w, level, lb, llen);
         if (k != WK_KIND_COUNT) {
             ti->kind = k;
             ti->kind_basicsize = (int64_t)wk_field_u64(lb, llen, LAY(L, TP_BASICSIZE));
@@ -256,6 +289,7 @@ static void analyse_layout(struct wk *w, struct wk_type *ti, const uint8_t *tb, 
     }
     if (!explained)
         return;
+    ti->scan_items = ti->kind == WK_OBJECT && ti->itemsize == 8 && !ti->heap;
     if (ti->dictoffset > 0 && (size_t)(ti->dictoffset / 8) < nwords)
         explained[ti->dictoffset / 8] = 1;
     if (ti->weaklistoffset > 0 && (size_t)(ti->weaklistoffset / 8) < nwords)
@@ -334,14 +368,6 @@ uint32_t wk_type_index(struct wk *w, uint64_t addr)
     ti.gc = (ti.flags & TPFLAGS_HAVE_GC) != 0;
     if (ti.heap && LAY_HAS(L, HT_CACHED_KEYS))
         ti.cached_keys = wk_field_u64(tb, len, LAY(L, HT_CACHED_KEYS));
-    if (!ti.heap && !w->deque_type && LAY_HAS(L, DEQUE_LEFTBLOCK)) {
-        char tp_name[32];
-        uint64_t np = wk_field_u64(tb, len, LAY(L, TP_NAME));
-        if (np && ph_mem_cstr(w->mem, np, tp_name, sizeof tp_name, w->err) == PH_OK &&
-            strcmp(tp_name, "collections.deque") == 0)
-            w->deque_type = addr;
-        ph_error_clear(w->err);
-    }
     analyse_layout(w, &ti, tb, len);
     uint32_t module;
     uint32_t name = name_type(w, &ti, tb, len, &module);
@@ -380,4 +406,52 @@ static bool heap_type_module(struct wk *w, const uint8_t *tb, size_t len, char *
     if (!dict || !wk_dict_find_str(w, dict, "__module__", &value))
         return false;
     return wk_str_text(w, value, out, cap);
+}
+
+/* ---- names from the target's own modules ---- */
+
+struct names_ctx {
+    const char *prefix; /* "types." or "" */
+};
+
+static void name_entry(struct wk *w, void *vctx, uint32_t index, uint64_t key, uint64_t value)
+{
+    (void)index;
+    const struct names_ctx *c = vctx;
+    uint64_t meta;
+    char text[128], name[160];
+    if (!wk_u64(w, value + LAY(w->L, OB_TYPE), &meta) || meta != w->t->sym[PY_SYM_TYPE_TYPE] ||
+        !wk_str_text(w, key, text, sizeof text))
+        return; /* only static and heap types whose metatype is type itself */
+    snprintf(name, sizeof name, "%s%s", c->prefix, text);
+    uint32_t id = wk_intern(w, name);
+    uint32_t old = ph_addrmap_get(&w->type_names, value);
+    if (old == PH_ADDRMAP_NONE) {
+        ph_addrmap_put(&w->type_names, value, id);
+        return;
+    }
+    /* heapy fills its map in sorted key order, types first, then builtins: the later wins. */
+    const char *prev = ph_strtab_get(&w->g->names, old);
+    bool prev_types = strncmp(prev, "types.", 6) == 0;
+    if ((prev_types && !*c->prefix) || (prev_types == !!*c->prefix && strcmp(name, prev) > 0)) {
+        for (size_t i = 0; i < w->type_names.cap; i++)
+            if (w->type_names.keys[i] == value)
+                w->type_names.vals[i] = id;
+    }
+}
+
+void wk_names_init(struct wk *w, uint64_t builtins_dict, uint64_t modules_dict)
+{
+    struct names_ctx types_ctx = {"types."}, builtins_ctx = {""};
+    uint64_t types_module, types_dict = 0;
+    if (modules_dict && wk_dict_find_str(w, modules_dict, "types", &types_module))
+        wk_u64(w, types_module + LAY(w->L, MODULE_DICT), &types_dict);
+    uint64_t keys, values;
+    if (types_dict && wk_u64(w, types_dict + LAY(w->L, DICT_KEYS), &keys) &&
+        wk_u64(w, types_dict + LAY(w->L, DICT_VALUES), &values))
+        wk_keys_iter(w, keys, values, name_entry, &types_ctx);
+    if (builtins_dict && wk_u64(w, builtins_dict + LAY(w->L, DICT_KEYS), &keys) &&
+        wk_u64(w, builtins_dict + LAY(w->L, DICT_VALUES), &values))
+        wk_keys_iter(w, keys, values, name_entry, &builtins_ctx);
+    ph_error_clear(w->err);
 }

@@ -47,7 +47,7 @@ struct py_layout_options {
 
 /* One line per source tried, for `info --layout`: which source, whether it answered, why. */
 struct py_source_report {
-    char line[8][256];
+    char line[12][256];
     int n;
 };
 

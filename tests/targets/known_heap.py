@@ -405,6 +405,27 @@ json.dumps({"warm": [1, "up"]})  # first-call work of the encoder happens before
 
 # ---- the report ------------------------------------------------------------------------------
 
+def _heapy_names():
+    """heapy's names for types (guppy3 Summary_str): types the `types` module names are
+    "types.X" (the last alias in sorted order wins), builtins by their builtins name, and
+    function and module short. Built from this interpreter's own modules."""
+    import builtins
+    import types as types_module
+    names = {}
+    for k, v in sorted(types_module.__dict__.items()):
+        if isinstance(v, type):
+            names[id(v)] = "types." + k
+    for k, v in sorted(builtins.__dict__.items()):
+        if isinstance(v, type):
+            names[id(v)] = k
+    names[id(types_module.FunctionType)] = "function"
+    names[id(types_module.ModuleType)] = "module"
+    return names
+
+
+_HEAPY_NAMES = _heapy_names()
+
+
 def _type_name(t, cache):
     key = id(t)
     hit = cache.get(key)
@@ -414,7 +435,7 @@ def _type_name(t, cache):
         qualname = type.__dict__["__qualname__"].__get__(t, type)
         if not isinstance(module, str):
             module = str(module)
-        name = qualname if module == "builtins" else "%s.%s" % (module, qualname)
+        name = _HEAPY_NAMES.get(key) or "%s.%s" % (module, qualname)
         hit = (name, module, qualname, bool(t.__flags__ & (1 << 9)))
         cache[key] = hit
     return hit

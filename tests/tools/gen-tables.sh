@@ -1,0 +1,167 @@
+#!/bin/sh
+# gen-tables.sh: regenerate symbols/tables/*.c from the DWARF of real CPython builds.
+#
+#   sh tests/tools/gen-tables.sh            (from the repository root, as root for the sid chroot)
+#
+# Builds tests/tools/layoutgen with a direct cc command (it links only symbols/dwarf.c,
+# symbols/layout.c and lib/error.c, so stale tables never stop it from building), then for each
+# minor version dumps the layout of every build listed below. Builds whose layouts are identical
+# share one row (the label names all of them); builds that differ get one row each over the same
+# version range: the engine tries the row generated from the nearest version first and refuses
+# a row that disagrees with anything the target's _Py_DebugOffsets publishes (struct sizes
+# included), which tells Debian sid 3.13.18 (PyThreadState 312 bytes) from upstream 3.13.0 (304).
+# _Py_DebugOffsets position tables come from `struct _Py_DebugOffsets`; all builds of one minor
+# must agree (CPython keeps the struct stable within a minor), or the script stops.
+#
+# Inputs (override with the environment): PYENV=/root/.pyenv/versions, SID=/var/cache/pyheap/
+# sid-root, DEBIAN_DEBUG=the build-id debug file of /usr/bin/python3.11 (package python3.11-dbg).
+set -eu
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+PYENV=${PYENV:-/root/.pyenv/versions}
+SID=${SID:-/var/cache/pyheap/sid-root}
+OUT=$ROOT/symbols/tables
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+CC=${CC:-cc}
+
+pkgflags=$(pkg-config --cflags --libs libdw libelf)
+# lib/error.c is not ours: do not let its warnings (under -O2) stop the generator.
+$CC -std=c11 -D_GNU_SOURCE -I"$ROOT" -O2 -g -o "$TMP/layoutgen" \
+    "$ROOT/tests/tools/layoutgen.c" "$ROOT/symbols/dwarf.c" "$ROOT/symbols/layout.c" \
+    "$ROOT/lib/error.c" $pkgflags
+LG=$TMP/layoutgen
+
+build_id() { # build-id of an ELF, "" if none
+    readelf -n "$1" 2>/dev/null | awk '/Build ID/ { print $3; exit }'
+}
+
+debug_file_of() { # ELF [ROOTDIR] -> its /usr/lib/debug/.build-id file under ROOTDIR
+    id=$(build_id "$1")
+    rest=${id#??}
+    echo "${2:-}/usr/lib/debug/.build-id/$(echo "$id" | cut -c1-2)/$rest.debug"
+}
+
+pyver() { # python argv... -> X.Y.Z of that interpreter
+    "$@" -c 'import platform; print(platform.python_version())'
+}
+
+# Sources: MINOR|LABEL|DWARF FILE|VERSION (one line each)
+sources() {
+    for v in 3.8.18 3.9.18 3.10.13 3.11.7 3.12.1 3.13.0; do
+        m=${v%.*}
+        lib=$PYENV/$v/lib/libpython$m.so.1.0
+        [ -f "$lib" ] || { echo "missing $lib" >&2; exit 1; }
+        echo "$m|pyenv $v (libpython$m.so.1.0, build-id $(build_id "$lib"))|$lib|$(pyver "$PYENV/$v/bin/python$m")"
+    done
+    deb=${DEBIAN_DEBUG:-$(debug_file_of /usr/bin/python3.11)}
+    [ -f "$deb" ] || { echo "missing $deb (apt-get install python3.11-dbg)" >&2; exit 1; }
+    echo "3.11|Debian 12 $(pyver /usr/bin/python3.11) (python3.11-dbg, build-id $(build_id "$deb"))|$deb|$(pyver /usr/bin/python3.11)"
+    for m in 3.13 3.14 3.15; do
+        exe=$SID/usr/bin/python$m
+        [ -f "$exe" ] || { echo "missing $exe (make sid-root)" >&2; exit 1; }
+        dbg=$(debug_file_of "$exe" "$SID")
+        [ -f "$dbg" ] || { echo "missing $dbg (python$m-dbg in the sid root)" >&2; exit 1; }
+        ver=$(chroot "$SID" /usr/bin/python$m -c 'import platform; print(platform.python_version())')
+        echo "$m|Debian sid $ver (python$m-dbg, build-id $(build_id "$dbg"))|$dbg|$ver"
+    done
+}
+
+range_of() { # MINOR -> "MIN MAX" of the versions its rows cover
+    case $1 in
+    # 3.14.0-3.14.4 shipped the incremental GC (a 240-byte GC state, every PyInterpreterState
+    # field after it 24 bytes lower); no build of those is at hand, so they get no row.
+    3.14) echo "3.14.5 3.14.255" ;;
+    *) echo "$1.0 $1.255" ;;
+    esac
+}
+
+sources > "$TMP/sources"
+index_rows=""
+for minor in $(cut -d'|' -f1 "$TMP/sources" | sort -t. -k2,2n -u); do
+    sym=$(echo "$minor" | tr . _)
+    file=$OUT/layout_$sym.c
+    n=0
+    # One dump per build; identical dumps are merged into one row.
+    grep "^$minor|" "$TMP/sources" | sort -t'|' -k4,4V > "$TMP/this"
+    : > "$TMP/rows"
+    while IFS='|' read -r _ label dwarf ver; do
+        n=$((n + 1))
+        "$LG" dump "$dwarf" > "$TMP/dump.$n" 2>>"$TMP/times"
+        same=""
+        while IFS='|' read -r k _; do
+            cmp -s "$TMP/dump.$k" "$TMP/dump.$n" && { same=$k; break; }
+        done < "$TMP/rows"
+        if [ -n "$same" ]; then
+            awk -F'|' -v OFS='|' -v k="$same" -v l="$label" \
+                '$1 == k { $2 = $2 "; identical: " l } { print }' "$TMP/rows" > "$TMP/rows.new"
+            mv "$TMP/rows.new" "$TMP/rows"
+        else
+            echo "$n|$label|$dwarf|$ver" >> "$TMP/rows"
+        fi
+    done < "$TMP/this"
+    nrows=$(wc -l < "$TMP/rows")
+    [ "$nrows" -gt 1 ] && { echo "note: $minor has $nrows distinct layouts:" >&2; \
+        diff "$TMP/dump.1" "$TMP/dump.$(tail -1 "$TMP/rows" | cut -d'|' -f1)" >&2 || true; }
+    {
+        echo "/* GENERATED by tests/tools/gen-tables.sh from the DWARF of the builds named in each"
+        echo " * row's generated_from; do not edit. The layout of CPython $minor, in layout_fields.def order."
+        echo " * Regenerate after any change to layout_fields.def. */"
+        echo "#include \"symbols/tables/tables.h\""
+        while IFS='|' read -r k label dwarf ver; do
+            echo
+            set -- $(range_of "$minor")
+            "$LG" row "py_layout_${sym}_$k" "$dwarf" "$ver" "$1" "$2" "$label" 2>/dev/null
+        done < "$TMP/rows"
+    } > "$file"
+    for k in $(cut -d'|' -f1 "$TMP/rows"); do index_rows="$index_rows py_layout_${sym}_$k"; done
+done
+
+index_dbg=""
+for minor in 3.13 3.14 3.15; do
+    sym=$(echo "$minor" | tr . _)
+    first=""
+    labels=""
+    grep "^$minor|" "$TMP/sources" > "$TMP/this"
+    while IFS='|' read -r _ label dwarf ver; do
+        "$LG" debug-offsets "py_debug_offsets_$sym" "$dwarf" "${minor#3.}" "-" | grep -v generated_from > "$TMP/do.$ver"
+        if [ -z "$first" ]; then first=$ver; elif ! cmp -s "$TMP/do.$first" "$TMP/do.$ver"; then
+            echo "error: _Py_DebugOffsets differs between $first and $ver" >&2
+            diff "$TMP/do.$first" "$TMP/do.$ver" >&2
+            exit 1
+        fi
+    done < "$TMP/this"
+    labels=$(cut -d'|' -f2 "$TMP/this" | paste -sd';' - | sed 's/;/; /g')
+    dwarf=$(head -1 "$TMP/this" | cut -d'|' -f3)
+    {
+        echo "/* GENERATED by tests/tools/gen-tables.sh from struct _Py_DebugOffsets in the DWARF of"
+        echo " * $labels; do not edit. Byte position of each field for CPython $minor. */"
+        echo "#include \"symbols/tables/tables.h\""
+        echo
+        "$LG" debug-offsets "py_debug_offsets_$sym" "$dwarf" "${minor#3.}" "$labels" 2>/dev/null
+    } > "$OUT/debug_offsets_$sym.c"
+    index_dbg="$index_dbg py_debug_offsets_$sym"
+done
+
+{
+    echo "/* GENERATED by tests/tools/gen-tables.sh; do not edit. Every built-in table, in version order. */"
+    echo "#include \"symbols/tables/tables.h\""
+    echo
+    for s in $index_rows; do echo "extern const struct py_layout_table $s;"; done
+    for s in $index_dbg; do echo "extern const struct py_debug_offsets_table $s;"; done
+    echo
+    echo "const struct py_layout_table *const py_layout_tables[] = {"
+    for s in $index_rows; do echo "    &$s,"; done
+    echo "};"
+    echo "const size_t py_layout_tables_n = sizeof py_layout_tables / sizeof py_layout_tables[0];"
+    echo
+    echo "const struct py_debug_offsets_table *const py_debug_offsets_tables[] = {"
+    for s in $index_dbg; do echo "    &$s,"; done
+    echo "};"
+    echo "const size_t py_debug_offsets_tables_n ="
+    echo "    sizeof py_debug_offsets_tables / sizeof py_debug_offsets_tables[0];"
+} > "$OUT/index.c"
+
+echo "DWARF read times:" >&2
+cat "$TMP/times" >&2
+echo "generated: $(cd "$OUT" && ls *.c | tr '\n' ' ')" >&2
