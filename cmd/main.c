@@ -58,6 +58,9 @@ int main(int argc, char **argv)
         return 2;
     }
     cli.session.layout.debug_dirs = getenv("PYHEAP_DEBUG_DIRS");
+    const char *cache_mb = getenv("PYHEAP_CACHE_MB");
+    if (cache_mb && atol(cache_mb) > 0)
+        cli.session.cache_bytes = (size_t)atol(cache_mb) << 20;
     bool done;
     int rc = cli_parse(&cli, argc - 2, argv + 2, &done);
     if (rc || done)

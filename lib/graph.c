@@ -37,7 +37,7 @@ bool ph_graph_init(struct ph_graph *g, size_t expected)
     if (!grow_objects(g, g->cap) ||
         !grow_array((void **)&g->edge_dst, sizeof *g->edge_dst, g->edge_cap) ||
         !grow_array((void **)&g->edge_label, sizeof *g->edge_label, g->edge_cap) ||
-        !ph_addrmap_init(&g->index, g->cap) || !ph_addrmap_init(&g->type_index, 256) ||
+        !ph_graph_reserve(g, g->cap) || !ph_addrmap_init(&g->type_index, 256) ||
         !ph_addrmap_init(&g->brief, 256)) {
         ph_graph_free(g);
         return false;
@@ -58,19 +58,76 @@ void ph_graph_free(struct ph_graph *g)
     free(g->edge_label);
     free(g->types);
     free(g->roots);
-    ph_addrmap_free(&g->index);
+    free(g->slots);
     ph_addrmap_free(&g->type_index);
     ph_addrmap_free(&g->brief);
     ph_strtab_free(&g->names);
     memset(g, 0, sizeof *g);
 }
 
+/* ---- the address index ----
+ * Slots hold object indices; the key of a slot is addr[index]. Four bytes a slot instead of
+ * twelve: the index is the largest structure of a walk after the objects themselves. */
+
+/* Objects of one 4 KiB page land in neighbouring slots (the page number is hashed, the offset
+ * in the page is added): the walk meets objects in address-clustered order, so probes stay in
+ * cache lines it touched a moment ago. Pages still spread evenly over the table. */
+static inline size_t slot_of(uint64_t addr, size_t nslots)
+{
+    uint64_t page = ((addr >> 12) * 0x9E3779B97F4A7C15ull) >> 20;
+    return (size_t)(page + ((addr >> 4) & 0xff)) & (nslots - 1);
+}
+
+static bool rebuild_slots(struct ph_graph *g, size_t nslots)
+{
+    uint32_t *slots = malloc(nslots * sizeof *slots);
+    if (!slots)
+        return false;
+    memset(slots, 0xff, nslots * sizeof *slots); /* PH_NONE */
+    for (size_t i = 0; i < g->n; i++) {
+        size_t k = slot_of(g->addr[i], nslots);
+        while (slots[k] != PH_NONE)
+            k = (k + 1) & (nslots - 1);
+        slots[k] = (uint32_t)i;
+    }
+    free(g->slots);
+    g->slots = slots;
+    g->nslots = nslots;
+    return true;
+}
+
+bool ph_graph_reserve(struct ph_graph *g, size_t n)
+{
+    if (n > g->cap) {
+        if (!grow_objects(g, n))
+            return false;
+        g->cap = n;
+    }
+    size_t nslots = 1024;
+    while (nslots * 7 < n * 10)
+        nslots <<= 1;
+    return nslots <= g->nslots || rebuild_slots(g, nslots);
+}
+
+uint32_t ph_graph_find(const struct ph_graph *g, uint64_t addr)
+{
+    size_t mask = g->nslots - 1;
+    for (size_t k = slot_of(addr, g->nslots);; k = (k + 1) & mask) {
+        uint32_t idx = g->slots[k];
+        if (idx == PH_NONE || g->addr[idx] == addr)
+            return idx;
+    }
+}
+
 uint32_t ph_graph_add_object(struct ph_graph *g, uint64_t addr, uint32_t type, bool *added)
 {
     *added = false;
-    uint32_t idx = ph_addrmap_get(&g->index, addr);
-    if (idx != PH_ADDRMAP_NONE)
-        return idx;
+    if ((g->n + 1) * 10 >= g->nslots * 7 && !rebuild_slots(g, g->nslots * 2))
+        return PH_NONE;
+    size_t mask = g->nslots - 1, k = slot_of(addr, g->nslots);
+    for (; g->slots[k] != PH_NONE; k = (k + 1) & mask)
+        if (g->addr[g->slots[k]] == addr)
+            return g->slots[k];
     if (g->n >= UINT32_MAX - 1)
         return PH_NONE;
     if (g->n == g->cap) {
@@ -78,9 +135,8 @@ uint32_t ph_graph_add_object(struct ph_graph *g, uint64_t addr, uint32_t type, b
             return PH_NONE;
         g->cap *= 2;
     }
-    idx = (uint32_t)g->n;
-    if (ph_addrmap_put(&g->index, addr, idx) != idx)
-        return PH_NONE;
+    uint32_t idx = (uint32_t)g->n;
+    g->slots[k] = idx;
     g->addr[idx] = addr;
     g->size[idx] = 0;
     g->type[idx] = type;
@@ -152,51 +208,6 @@ bool ph_graph_add_root(struct ph_graph *g, uint32_t obj, uint32_t name)
     }
     g->roots[g->nroots++] = (struct ph_root){obj, name};
     g->flags[obj] |= PH_OBJ_ROOT;
-    return true;
-}
-
-bool ph_graph_merge_edges(struct ph_graph *g, const uint32_t *src, const uint32_t *dst,
-                          const uint32_t *label, size_t count)
-{
-    if (count == 0)
-        return true;
-    assert(g->decoded == g->n);
-    size_t total = g->nedges + count;
-    uint64_t *extra = calloc(g->n + 1, sizeof *extra);
-    uint32_t *ndst = malloc(total * sizeof *ndst);
-    uint32_t *nlab = malloc(total * sizeof *nlab);
-    if (!extra || !ndst || !nlab) {
-        free(extra);
-        free(ndst);
-        free(nlab);
-        return false;
-    }
-    for (size_t k = 0; k < count; k++)
-        extra[src[k]]++;
-    /* New start of i = old start + extra edges of all objects before i; fill per object. */
-    uint64_t shift = 0, *fill = extra; /* reuse: fill[i] becomes the next free slot of i */
-    for (size_t i = 0; i < g->n; i++) {
-        uint64_t start = g->edge_start[i], end = g->edge_start[i + 1];
-        uint64_t nstart = start + shift;
-        memcpy(ndst + nstart, g->edge_dst + start, (end - start) * sizeof *ndst);
-        memcpy(nlab + nstart, g->edge_label + start, (end - start) * sizeof *nlab);
-        uint64_t added = extra[i];
-        g->edge_start[i] = nstart;
-        fill[i] = nstart + (end - start);
-        shift += added;
-    }
-    g->edge_start[g->n] = total;
-    for (size_t k = 0; k < count; k++) {
-        uint64_t at = fill[src[k]]++;
-        ndst[at] = dst[k];
-        nlab[at] = label[k];
-    }
-    free(extra);
-    free(g->edge_dst);
-    free(g->edge_label);
-    g->edge_dst = ndst;
-    g->edge_label = nlab;
-    g->nedges = g->edge_cap = total;
     return true;
 }
 

@@ -69,7 +69,9 @@ struct ph_graph {
     uint32_t *edge_dst;
     uint32_t *edge_label;
     size_t nedges, edge_cap;
-    struct ph_addrmap index;      /* address -> object index */
+    uint32_t *slots;              /* address -> object index: open addressing over object
+                                     indices (PH_NONE = empty); keys are addr[index] */
+    size_t nslots;                /* power of two, kept under 70% full */
     struct ph_type_rec *types;
     size_t ntypes, types_cap;
     struct ph_addrmap type_index; /* type address -> types index */
@@ -87,10 +89,9 @@ void ph_graph_free(struct ph_graph *g);
 /* Index of the object at addr, adding it (type index given) if new. *added says which.
  * PH_NONE on allocation failure. */
 uint32_t ph_graph_add_object(struct ph_graph *g, uint64_t addr, uint32_t type, bool *added);
-static inline uint32_t ph_graph_find(const struct ph_graph *g, uint64_t addr)
-{
-    return ph_addrmap_get(&g->index, addr);
-}
+uint32_t ph_graph_find(const struct ph_graph *g, uint64_t addr);
+/* Make room for n objects in all, so a large walk does not grow (copy) its arrays repeatedly. */
+bool ph_graph_reserve(struct ph_graph *g, size_t n);
 
 /* Start the edge list of the next object to decode (must be g->decoded). */
 void ph_graph_begin_edges(struct ph_graph *g, uint32_t obj);
@@ -103,11 +104,6 @@ uint32_t ph_graph_type(const struct ph_graph *g, uint64_t type_addr);
 uint32_t ph_graph_add_type(struct ph_graph *g, uint64_t type_addr, uint32_t name, uint32_t module);
 
 bool ph_graph_add_root(struct ph_graph *g, uint32_t obj, uint32_t name);
-
-/* Insert extra edges (src, dst, label triples, e.g. the conservative ones found after the main
- * decode) into the CSR arrays. Rebuilds the edge arrays once: O(n + edges). */
-bool ph_graph_merge_edges(struct ph_graph *g, const uint32_t *src, const uint32_t *dst,
-                          const uint32_t *label, size_t count);
 
 /* Mark PH_OBJ_REACHABLE from every root, breadth-first. Returns the number reached. */
 size_t ph_graph_mark_reachable(struct ph_graph *g);

@@ -105,6 +105,9 @@ static uint32_t compute_clodo(struct ph_view_ctx *v, uint32_t obj)
 
 uint32_t ph_clodo_kind(struct ph_view_ctx *v, uint32_t obj)
 {
+    /* Cheap to compute for one object; cached only once referrer views need it repeatedly. */
+    if (!v->have_rg)
+        return compute_clodo(v, obj);
     if (!v->clodo) {
         v->clodo = malloc((v->g->n + 1) * sizeof *v->clodo);
         if (!v->clodo)

@@ -263,6 +263,8 @@ static ph_status walk_run(struct wk *w, const struct py_state *ps)
             return st;
     }
     w->stats->interpreters = (int)ps->n;
+    /* Measured: about four objects per GC-tracked one (their ints, strs, untracked tuples). */
+    ph_graph_reserve(w->g, (size_t)(w->stats->gc_listed * 4 + w->g->n));
     ph_status st = decode_all(w);
     if (st != PH_OK)
         return st;

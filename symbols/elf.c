@@ -300,6 +300,8 @@ static ph_status load_symtab(const struct ph_elf *e, Elf_Scn *scn, const GElf_Sh
         st = section_data(e, strscn, &strsh, &t->strs, err);
     if (st == PH_OK)
         t->count = t->syms->d_size / ent;
+    if (st == PH_OK && t->count > INT_MAX) /* gelf_getsym takes an int index */
+        st = corrupt(e, err, "symbol table too large");
     return st;
 }
 

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -849,6 +850,15 @@ START_TEST(live_debian)
     ck_assert_uint_eq(l.t.load_bias, 0);
     ck_assert_uint_eq(l.t.sym[PY_SYM_RUNTIME], 0xa56220);
     ck_assert_uint_eq(l.t.sym[PY_SYM_PY_VERSION], 0x8c9808);
+    /* Without a ph_mem nothing is cross-checked, and the answer is the same. */
+    struct py_target *t = malloc(sizeof *t);
+    int fd = -1;
+    ck_assert_ptr_nonnull(t);
+    ck_assert_int_eq(py_target_locate(&l.proc, NULL, t, &fd, &l.err), PH_OK);
+    ck_assert_uint_eq(t->version_hex, l.t.version_hex);
+    ck_assert_uint_eq(t->sym[PY_SYM_NONE], l.t.sym[PY_SYM_NONE]);
+    close(fd);
+    free(t);
     located_free(&l);
     child_stop(&c);
 }
@@ -1056,6 +1066,100 @@ START_TEST(live_resolve)
 }
 END_TEST
 
+/* --- a fabricated process: real files at made-up addresses -------------------------------- */
+
+/* Append the mappings the kernel would make for path loaded at base. The files are opened
+ * through /proc/self/root + path (map_files has no such entries for us). */
+static void add_file_maps(struct ph_map *v, size_t *n, const char *path, uint64_t base)
+{
+    int fd;
+    struct ph_elf *elf = open_path(path, &fd);
+    struct stat sb;
+    ck_assert_int_eq(fstat(fd, &sb), 0);
+    const struct ph_elf_load *l;
+    size_t nl = ph_elf_loads(elf, &l);
+    for (size_t i = 0; i < nl; i++) {
+        uint64_t va = l[i].vaddr & ~(PG - 1), end = (l[i].vaddr + l[i].memsz + PG - 1) & ~(PG - 1);
+        v[(*n)++] = (struct ph_map){.start = base + va, .end = base + end,
+                                    .offset = l[i].offset & ~(PG - 1), .inode = sb.st_ino,
+                                    .dev_major = major(sb.st_dev), .dev_minor = minor(sb.st_dev),
+                                    .perms = PH_MAP_R, .path = (char *)path};
+    }
+    ph_elf_close(elf);
+    close(fd);
+}
+
+static void fake_proc(struct ph_proc *p, struct ph_map *v, size_t n)
+{
+    memset(p, 0, sizeof *p);
+    p->pid = p->nspid = getpid();
+    snprintf(p->name, sizeof p->name, "fake");
+    snprintf(p->root, sizeof p->root, "/proc/%d/root", (int)p->pid);
+    p->maps = (struct ph_maps){.v = v, .n = n};
+}
+
+START_TEST(fake_libpython_choice)
+{
+    const char *lib12 = PYENV_LIB312, *lib13 = PYENV "/3.13.0/lib/libpython3.13.so.1.0";
+    const char *shim = PYENV "/3.12.1/lib/libpython3.so";
+    if (!exists(lib12) || !exists(lib13) || !exists(shim))
+        return;
+    struct ph_map v[32];
+    size_t n = 0;
+    add_file_maps(v, &n, shim, 0x7f0000000000ull); /* stable-ABI shim: no _PyRuntime */
+    add_file_maps(v, &n, lib12, 0x7f1000000000ull);
+    struct ph_proc p;
+    fake_proc(&p, v, n);
+    struct py_target *t = malloc(sizeof *t);
+    ck_assert_ptr_nonnull(t);
+    struct ph_error err = {0};
+    int fd = -1;
+    ck_assert_msg(py_target_locate(&p, NULL, t, &fd, &err) == PH_OK, "%s", err.msg);
+    ck_assert_str_eq(t->elf_path, lib12);
+    ck_assert_str_eq(t->elf_opened_via, "root");
+    ck_assert(t->shared && t->pie);
+    ck_assert_uint_eq(t->load_bias, 0x7f1000000000ull);
+    ck_assert_uint_eq(t->sym[PY_SYM_RUNTIME], 0x7f1000000000ull + 0x643340);
+    ck_assert_uint_eq(t->version_hex, 0x030c01f0);
+    ck_assert_str_eq(t->version_source, "Py_Version");
+    close(fd);
+    /* A second libpython defining _PyRuntime: refuse rather than guess. */
+    add_file_maps(v, &n, lib13, 0x7f2000000000ull);
+    fake_proc(&p, v, n);
+    ck_assert_int_eq(py_target_locate(&p, NULL, t, &fd, &err), PH_ERR_UNSUPPORTED);
+    ck_assert_msg(strstr(err.msg, "two libpython"), "%s", err.msg);
+    ck_assert_int_eq(fd, -1);
+    /* Only the shim: not CPython. */
+    fake_proc(&p, v, 1);
+    ck_assert_int_eq(py_target_locate(&p, NULL, t, &fd, &err), PH_ERR_NOT_PYTHON);
+    free(t);
+}
+END_TEST
+
+START_TEST(support_checks)
+{
+    struct py_target *t = calloc(1, sizeof *t);
+    ck_assert_ptr_nonnull(t);
+    struct ph_error err = {0};
+    t->version_hex = 0x030b02f0;
+    snprintf(t->version_source, sizeof t->version_source, "Py_Version");
+    ck_assert_int_eq(py_target_check_supported(t, &err), PH_OK);
+    t->version_hex = 0x030710f0;
+    snprintf(t->version_source, sizeof t->version_source, "version-string");
+    ck_assert_int_eq(py_target_check_supported(t, &err), PH_ERR_UNSUPPORTED);
+    ck_assert_str_eq(err.msg, "Python 3.7.16 is not supported (pyheap needs 3.8 or later)");
+    snprintf(t->version_source, sizeof t->version_source, "file-name");
+    ck_assert_int_eq(py_target_check_supported(t, &err), PH_ERR_UNSUPPORTED);
+    ck_assert_str_eq(err.msg, "Python 3.7 is not supported (pyheap needs 3.8 or later)");
+    t->version_hex = 0x030d00f0;
+    t->free_threaded = true;
+    ck_assert_int_eq(py_target_check_supported(t, &err), PH_ERR_UNSUPPORTED);
+    ck_assert_str_eq(err.msg, "free-threaded build (3.13t): not supported yet: these builds keep "
+                              "no GC generation lists; pyheap would have to walk mimalloc heaps");
+    free(t);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("elf");
@@ -1089,6 +1193,8 @@ int main(void)
     tcase_add_test(live, live_sid_chroot);
     tcase_add_test(live, live_validate);
     tcase_add_test(live, live_resolve);
+    tcase_add_test(live, fake_libpython_choice);
+    tcase_add_test(live, support_checks);
     suite_add_tcase(s, live);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
