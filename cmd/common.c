@@ -20,9 +20,10 @@ int cli_error(const struct cli *cli, const struct ph_error *err)
     return code;
 }
 
-/* Tests set PYHEAP_TEST_PAUSE_FROZEN=1 to find pyheap holding the target frozen: it says so on
- * stderr and waits for a signal, which must thaw the target on the way out. */
-static void pause_frozen(void *ctx)
+/* Test hook. PYHEAP_TEST_PAUSE_FROZEN=1: say "pyheap: frozen" on stderr and wait for a signal,
+ * which must thaw the target on the way out. =stdin: wait for a byte (or EOF) on stdin, then go
+ * on with the walk (tests kill the target meanwhile). Tests synchronise on the message. */
+static void pause_until_signal(void *ctx)
 {
     volatile sig_atomic_t *cancel = ctx;
     fprintf(stderr, "pyheap: frozen\n");
@@ -31,6 +32,16 @@ static void pause_frozen(void *ctx)
     sigemptyset(&none);
     while (!*cancel)
         sigsuspend(&none);
+}
+
+static void pause_until_stdin(void *ctx)
+{
+    (void)ctx;
+    fprintf(stderr, "pyheap: frozen\n");
+    fflush(stderr);
+    char c;
+    while (read(0, &c, 1) < 0 && !*(volatile sig_atomic_t *)ctx)
+        ;
 }
 
 struct progress {
@@ -54,8 +65,8 @@ ph_status cli_open_session(struct cli *cli, struct ph_session *s, struct ph_erro
 {
     static struct progress progress; /* cmd/ only: lives as long as the process */
     const char *pause = getenv("PYHEAP_TEST_PAUSE_FROZEN");
-    if (pause && strcmp(pause, "1") == 0) {
-        cli->session.on_frozen = pause_frozen;
+    if (pause && (strcmp(pause, "1") == 0 || strcmp(pause, "stdin") == 0)) {
+        cli->session.on_frozen = strcmp(pause, "1") == 0 ? pause_until_signal : pause_until_stdin;
         cli->session.on_frozen_ctx = (void *)cli->cancel;
     }
     if (isatty(2)) {

@@ -214,7 +214,7 @@ static void back_off(unsigned round, unsigned *delay_us)
         *delay_us *= 2;
 }
 
-/* Poll until every seized thread is stopped or gone. */
+/* Poll until every seized thread is stopped or gone; bounded by the deadline, not a count. */
 static ph_status wait_stopped(struct ph_freeze *fr, volatile sig_atomic_t *cancel, int timeout_s,
                               struct ph_error *err)
 {
@@ -237,9 +237,10 @@ static ph_status wait_stopped(struct ph_freeze *fr, volatile sig_atomic_t *cance
             pid_t tid = 0;
             for (size_t i = 0; i < fr->n && !tid; i++)
                 tid = fr->t[i].stopped ? 0 : fr->t[i].tid;
+            char state = tid ? ph_proc_task_state(fr->pid, tid) : 0;
             return ph_fail(err, PH_ERR_INCONSISTENT, "thread %d of process %d did not stop "
                            "within %d s (state %c: uninterruptible sleep?)", (int)tid,
-                           (int)fr->pid, timeout_s, tid ? ph_proc_task_state(fr->pid, tid) : '?');
+                           (int)fr->pid, timeout_s, state ? state : '?');
         }
         back_off(round, &delay_us);
     }

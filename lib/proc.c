@@ -22,8 +22,10 @@
 #define STATUS_MAX ((size_t)1 << 20) /* Groups: may list 65536 gids */
 enum { MAX_THREADS = 1 << 22, MAX_EINTR = 1000 };
 
+/* Reading another user's maps needs the same right as ptrace (PTRACE_MODE_READ). */
 static const char perm_hint[] =
-    "run as root or as the target's user (is /proc mounted with hidepid?)";
+    "run as root, or grant CAP_SYS_PTRACE (docker: --cap-add SYS_PTRACE); "
+    "see also /proc/sys/kernel/yama/ptrace_scope and hidepid";
 
 static ph_status open_error(pid_t pid, const char *what, int e, struct ph_error *err)
 {
@@ -42,12 +44,12 @@ static ph_status slurp_fd(int fd, pid_t pid, const char *name, size_t max, char 
     size_t cap = 4096, n = 0;
     char *buf = malloc(cap);
     for (int eintr = 0; buf;) {
+        if (n > max) {
+            free(buf);
+            return ph_fail(err, PH_ERR_CORRUPT_FILE, "/proc/%d/%s is larger than %zu bytes",
+                           (int)pid, name, max);
+        }
         if (n + 1 == cap) {
-            if (cap > max) {
-                free(buf);
-                return ph_fail(err, PH_ERR_CORRUPT_FILE, "/proc/%d/%s is larger than %zu bytes",
-                               (int)pid, name, max);
-            }
             char *bigger = realloc(buf, cap * 2);
             if (!bigger)
                 break;

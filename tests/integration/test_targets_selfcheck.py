@@ -21,8 +21,9 @@ LAZY = ("__main__.KH_DictLazy", "__main__.KH_Cycle", "__main__.KH_Frozen",
 NO_ATTRS = ("__main__.KH_IntSub", "__main__.KH_StrSub", "__main__.KH_ListSub",
             "__main__.KH_DictSub", "__main__.KH_TupleSub")
 BUILT_TYPES = {
-    "closure": "function", "cell": "cell", "generator": "generator",
-    "coroutine_created": "coroutine", "coroutine_suspended": "coroutine", "task": "_asyncio.Task",
+    "closure": "function", "cell": "types.CellType", "generator": "types.GeneratorType",
+    "coroutine_created": "types.CoroutineType", "coroutine_suspended": "types.CoroutineType",
+    "task": "_asyncio.Task",
     "decimal": "decimal.Decimal", "dict_nonstr": "dict", "dict_str": "dict", "list": "list",
     "tuple": "tuple", "set": "set", "frozenset": "frozenset", "str_ascii": "str",
     "str_latin1": "str", "str_ucs2": "str", "str_ucs4": "str", "str_utf8": "str",

@@ -539,6 +539,7 @@ def _report():
     for cat, (tname, n) in BUILT_N.items():
         items = KEEP[cat]
         assert len(items) == n, (cat, len(items), n)
+        tname = _type_name(type(items[0]), {})[0]  # heapy's name, as in "types"
         built[cat] = {"type": tname, "count": n, "size": sum(sys.getsizeof(x) for x in items)}
     garbage_dicts = classes[_qualname(KH_Garbage)]["dict_count"]
     report = {

@@ -1,0 +1,150 @@
+/*
+ * test_graph.c: the walk's data structures on their own: the address map, the string table,
+ * the graph's address index (through growth), CSR edges, reachability and reverse edges, and
+ * escaping of hostile text.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/addrmap.h"
+#include "lib/escape.h"
+#include "lib/graph.h"
+#include "lib/strtab.h"
+
+START_TEST(addrmap_put_get_grow)
+{
+    struct ph_addrmap m;
+    ck_assert(ph_addrmap_init(&m, 4));
+    for (uint32_t i = 0; i < 100000; i++)
+        ck_assert_uint_eq(ph_addrmap_put(&m, 0x7f0000000000ull + 16ull * i, i), i);
+    ck_assert_uint_eq(m.n, 100000);
+    for (uint32_t i = 0; i < 100000; i++)
+        ck_assert_uint_eq(ph_addrmap_get(&m, 0x7f0000000000ull + 16ull * i), i);
+    ck_assert_uint_eq(ph_addrmap_put(&m, 0x7f0000000000ull, 99), 0); /* keeps the first */
+    ck_assert_uint_eq(ph_addrmap_get(&m, 8), PH_ADDRMAP_NONE);
+    ck_assert_uint_eq(ph_addrmap_get(&m, 0), PH_ADDRMAP_NONE);
+    ph_addrmap_free(&m);
+}
+END_TEST
+
+START_TEST(strtab_interns_once)
+{
+    struct ph_strtab t;
+    ph_strtab_init(&t);
+    uint32_t a = ph_strtab_intern_cstr(&t, "__dict__");
+    uint32_t b = ph_strtab_intern(&t, "__dict__xyz", 8);
+    ck_assert_uint_eq(a, b);
+    uint32_t c = ph_strtab_intern_cstr(&t, "__dict_");
+    ck_assert_uint_ne(a, c);
+    char buf[32];
+    for (int i = 0; i < 5000; i++) {
+        snprintf(buf, sizeof buf, "name%d", i);
+        ck_assert_uint_eq(ph_strtab_intern_cstr(&t, buf), (uint32_t)i + 2);
+    }
+    ck_assert_str_eq(ph_strtab_get(&t, 4001), "name3999");
+    ck_assert_str_eq(ph_strtab_get(&t, a), "__dict__");
+    ck_assert_str_eq(ph_strtab_get(&t, 999999), "?");
+    ph_strtab_free(&t);
+}
+END_TEST
+
+/* A chain 0 -> 1 -> 2, an island 3 -> 4 -> 3, root on 0. */
+static void small_graph(struct ph_graph *g)
+{
+    ck_assert(ph_graph_init(g, 4));
+    uint32_t t = ph_graph_add_type(g, 0x1000, ph_strtab_intern_cstr(&g->names, "T"),
+                                   ph_strtab_intern_cstr(&g->names, "m"));
+    bool added;
+    for (uint64_t i = 0; i < 5; i++)
+        ck_assert_uint_eq(ph_graph_add_object(g, 0x10000 + 32 * i, t, &added), i);
+    const uint32_t dst[5][2] = {{1, PH_NONE}, {2, PH_NONE}, {PH_NONE}, {4, PH_NONE}, {3, PH_NONE}};
+    for (uint32_t i = 0; i < 5; i++) {
+        ph_graph_begin_edges(g, i);
+        for (int k = 0; k < 2 && dst[i][k] != PH_NONE; k++)
+            ck_assert(ph_graph_add_edge(g, dst[i][k], PH_LABEL(PH_EDGE_INDEX, k)));
+        ph_graph_end_edges(g);
+    }
+    ck_assert(ph_graph_add_root(g, 0, ph_strtab_intern_cstr(&g->names, "i0_modules")));
+}
+
+START_TEST(graph_reachability_and_referrers)
+{
+    struct ph_graph g;
+    small_graph(&g);
+    ck_assert_uint_eq(ph_graph_mark_reachable(&g), 3);
+    ck_assert(g.flags[2] & PH_OBJ_REACHABLE);
+    ck_assert(!(g.flags[3] & PH_OBJ_REACHABLE));
+    struct ph_rgraph r;
+    ck_assert(ph_rgraph_build(&g, &r));
+    ck_assert_uint_eq(r.start[4] - r.start[3], 1); /* 3 is referred to by 4 only */
+    ck_assert_uint_eq(r.src[r.start[3]], 4);
+    ck_assert_uint_eq(r.start[1] - r.start[0], 0); /* nothing refers to the root */
+    ph_rgraph_free(&r);
+    ph_graph_free(&g);
+}
+END_TEST
+
+START_TEST(graph_index_survives_growth)
+{
+    struct ph_graph g;
+    ck_assert(ph_graph_init(&g, 16));
+    uint32_t t = ph_graph_add_type(&g, 0x1000, 0, 0);
+    bool added;
+    /* Same-page neighbours and far pages: both must stay findable through rehashes. */
+    for (uint32_t i = 0; i < 300000; i++) {
+        uint64_t addr = (i % 2 ? 0x7f0000000000ull : 0x560000000000ull) + 16ull * i;
+        ck_assert_uint_eq(ph_graph_add_object(&g, addr, t, &added), i);
+        ck_assert(added);
+    }
+    for (uint32_t i = 0; i < 300000; i += 7) {
+        uint64_t addr = (i % 2 ? 0x7f0000000000ull : 0x560000000000ull) + 16ull * i;
+        ck_assert_uint_eq(ph_graph_find(&g, addr), i);
+        ck_assert_uint_eq(ph_graph_add_object(&g, addr, t, &added), i);
+        ck_assert(!added);
+    }
+    ck_assert_uint_eq(ph_graph_find(&g, 0x10), PH_NONE);
+    ph_graph_free(&g);
+}
+END_TEST
+
+START_TEST(escape_hostile_text)
+{
+    char out[128];
+    ph_escape("Evil\x1b[31mRED\x07", 13, out, sizeof out);
+    ck_assert_str_eq(out, "Evil\\x1b[31mRED\\x07");
+    ph_escape("a\\b", 3, out, sizeof out);
+    ck_assert_str_eq(out, "a\\\\b");
+    ph_escape("\xe2\x80\xae" "rtl", 6, out, sizeof out); /* U+202E RIGHT-TO-LEFT OVERRIDE */
+    ck_assert_str_eq(out, "\\u202ertl");
+    ph_escape("caf\xc3\xa9", 5, out, sizeof out); /* valid UTF-8 passes */
+    ck_assert_str_eq(out, "caf\xc3\xa9");
+    ph_escape("\xc0\xaf\xff", 3, out, sizeof out); /* overlong and invalid bytes */
+    ck_assert_str_eq(out, "\\xc0\\xaf\\xff");
+    ph_escape("\xc2\x9b", 2, out, sizeof out); /* C1 CSI */
+    ck_assert_str_eq(out, "\\x9b");
+    char small[8];
+    ph_escape("abcdefghijkl", 12, small, sizeof small);
+    ck_assert_uint_le(strlen(small), 7);
+    ck_assert(strstr(small, "...") != NULL);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("graph");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, addrmap_put_get_grow);
+    tcase_add_test(tc, strtab_interns_once);
+    tcase_add_test(tc, graph_reachability_and_referrers);
+    tcase_add_test(tc, graph_index_survives_growth);
+    tcase_add_test(tc, escape_hostile_text);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
