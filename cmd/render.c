@@ -52,9 +52,14 @@ void render_partition_text(FILE *f, const struct ph_graph *g, const struct ph_pa
                 render_percent(row->size, p->total_size), cum, render_percent(cum, p->total_size),
                 ph_strtab_get(&g->names, row->kind));
     }
-    if (shown < p->n)
-        fprintf(f, "<%zu more row%s. Use --rows all (or --rows %zu) to view.>\n", p->n - shown,
-                p->n - shown == 1 ? "" : "s", p->n);
+    render_text_tail(f, shown, p->n, info);
+}
+
+void render_text_tail(FILE *f, size_t shown, size_t total, const struct render_info *info)
+{
+    if (shown < total)
+        fprintf(f, "<%zu more row%s. Use --rows all (or --rows %zu) to view.>\n", total - shown,
+                total - shown == 1 ? "" : "s", total);
     if (!info->all && info->unreachable_count)
         fprintf(f, "Not shown: %" PRIu64 " objects (%" PRIu64
                    " bytes) not reachable from the roots; --all includes them.\n",
@@ -82,7 +87,7 @@ static void json_rows(struct jw *j, const struct ph_graph *g, const struct ph_pa
     jw_key(j, "rows_total"), jw_u64(j, p->n);
 }
 
-static void json_walk(struct jw *j, const struct render_info *info)
+void render_json_walk(struct jw *j, const struct render_info *info)
 {
     const struct ph_walk_stats *st = info->stats;
     jw_key(j, "walk");
@@ -91,6 +96,8 @@ static void json_walk(struct jw *j, const struct render_info *info)
     jw_key(j, "frozen_generation"), jw_u64(j, st->frozen);
     jw_key(j, "roots"), jw_u64(j, st->roots);
     jw_key(j, "reachable"), jw_u64(j, st->reachable);
+    jw_key(j, "objects"), jw_u64(j, info->objects);
+    jw_key(j, "edges"), jw_u64(j, info->edges);
     jw_key(j, "partial"), jw_u64(j, st->partial);
     jw_key(j, "bad_pointers"), jw_u64(j, st->bad_pointers);
     jw_key(j, "conservative_objects"), jw_u64(j, st->conservative_objects);
@@ -103,8 +110,7 @@ static void json_walk(struct jw *j, const struct render_info *info)
     jw_end_obj(j);
 }
 
-void render_partition_json(FILE *f, const struct ph_graph *g, const struct ph_partition *p,
-                           const struct render_info *info)
+void render_json_head(struct jw *j, const char *schema, const struct render_info *info)
 {
     char host[256] = "", ver[32], when[32];
     gethostname(host, sizeof host - 1);
@@ -113,14 +119,20 @@ void render_partition_json(FILE *f, const struct ph_graph *g, const struct ph_pa
     struct tm tm;
     gmtime_r(&now, &tm);
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    jw_key(j, "schema"), jw_str(j, schema);
+    jw_key(j, "pid"), jw_i64(j, info->pid);
+    jw_key(j, "host"), jw_str(j, host);
+    jw_key(j, "python"), jw_str(j, ver);
+    jw_key(j, "time"), jw_str(j, when);
+}
+
+void render_partition_json(FILE *f, const struct ph_graph *g, const struct ph_partition *p,
+                           const struct render_info *info)
+{
     struct jw j;
     jw_init(&j, f);
     jw_obj(&j);
-    jw_key(&j, "schema"), jw_str(&j, "pyheap.partition/1");
-    jw_key(&j, "pid"), jw_i64(&j, info->pid);
-    jw_key(&j, "host"), jw_str(&j, host);
-    jw_key(&j, "python"), jw_str(&j, ver);
-    jw_key(&j, "time"), jw_str(&j, when);
+    render_json_head(&j, "pyheap.partition/1", info);
     jw_key(&j, "relation"), jw_str(&j, ph_relation_name(p->relation));
     jw_key(&j, "header"), jw_str(&j, ph_relation_header(p->relation));
     jw_key(&j, "total_count"), jw_u64(&j, p->total_count);
@@ -132,7 +144,7 @@ void render_partition_json(FILE *f, const struct ph_graph *g, const struct ph_pa
     jw_key(&j, "count"), jw_u64(&j, info->unreachable_count);
     jw_key(&j, "size"), jw_u64(&j, info->unreachable_size);
     jw_end_obj(&j);
-    json_walk(&j, info);
+    render_json_walk(&j, info);
     jw_end_obj(&j);
     jw_done(&j);
 }

@@ -112,6 +112,10 @@ ph_status ph_session_walk(struct ph_session *s, const struct ph_session_options 
         ph_fail(err, PH_ERR_INCONSISTENT,
                 "the garbage collector was running at each of %d attempts; try again", s->freezes);
     s->walk_ms = now_ms() - t0;
+    /* Views never read the target again: the graph holds all they need. Free the cache now,
+     * it is tens of MiB at the moment the views need their own memory. */
+    ph_mem_close(s->mem);
+    s->mem = NULL;
     return st;
 }
 

@@ -19,6 +19,17 @@
 #define MAX_TEXT_CHARS 256
 #define MAX_REPR 60
 
+/* Text caches by address pay off for names met again and again (attribute names, small key
+ * sets), which show up early; the unique keys of one huge dict would only fill them. So they
+ * stop growing at a bound and later misses decode again (the string table still dedupes). */
+#define TEXT_CACHE_MAX 65536
+
+static void cache_put(struct ph_addrmap *m, uint64_t addr, uint32_t id)
+{
+    if (m->n < TEXT_CACHE_MAX)
+        ph_addrmap_put(m, addr, id);
+}
+
 struct str_hdr {
     uint64_t length;
     unsigned kind; /* 1, 2, 4 */
@@ -168,7 +179,7 @@ uint32_t wk_str_name(struct wk *w, uint64_t addr)
         return PH_NONE;
     id = wk_intern(w, text);
     if (id != PH_NONE)
-        ph_addrmap_put(&w->name_cache, addr, id);
+        cache_put(&w->name_cache, addr, id);
     return id;
 }
 
@@ -281,6 +292,6 @@ uint32_t wk_key_repr(struct wk *w, uint64_t addr)
     uint32_t id = wk_intern(w, out);
     /* Only immutable keys are cached by address: their repr cannot change during the walk. */
     if (id != PH_NONE)
-        ph_addrmap_put(&w->key_cache, addr, id);
+        cache_put(&w->key_cache, addr, id);
     return id;
 }

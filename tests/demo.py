@@ -68,9 +68,13 @@ def main():
         print("demo: service pid %s (Python %s), %d sessions cached and growing"
               % (pid, ".".join(map(str, ready["version"][:3])), ready["sessions"]), flush=True)
         status = run([binary, "attach", pid])
-        if status == USAGE_STATUS:
-            print("demo: this pyheap has no attach command yet; showing `info` instead", flush=True)
-            status = run([binary, "info", pid])
+        if status == 0:
+            print("\ndemo: who holds the Session objects? (their referrers, by kind)", flush=True)
+            status = run([binary, "attach", pid, "--kind", "__main__.Session", "--referrers",
+                          "--rows", "5"])
+        if status == 0:
+            print("\ndemo: and the shortest path from a root to one of them:", flush=True)
+            status = run([binary, "path", pid, "--kind", "__main__.Session"])
     finally:
         stop_service(proc)
     if status != 0:
