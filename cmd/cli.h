@@ -55,5 +55,14 @@ int cmd_path(struct cli *cli);
  * exit code; open a session with progress and test hooks. */
 int cli_error(const struct cli *cli, const struct ph_error *err);
 ph_status cli_open_session(struct cli *cli, struct ph_session *s, struct ph_error *err);
+/* The selection options (--row, --kind, sizes, --module, --referrers/--referents) applied to
+ * base, in heapy's order (cmd/cmd_attach.c). */
+struct ph_view_ctx;
+struct ph_set;
+struct render_info;
+ph_status cli_select_objects(struct cli *cli, struct ph_view_ctx *v, const struct ph_set *base,
+                             struct ph_set *out, struct ph_error *err);
+/* What the renderers print about the walk (pid, version, timings, unreachable totals). */
+void cli_render_info(const struct cli *cli, const struct ph_session *s, struct render_info *info);
 
 #endif

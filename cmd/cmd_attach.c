@@ -14,9 +14,9 @@
 #include "lib/view.h"
 
 /* Apply the selections in the order heapy composes them: row of the default partition, kind,
- * size, module, then referrers or referents within the base set. */
-static ph_status select_objects(struct cli *cli, struct ph_view_ctx *v, const struct ph_set *base,
-                                struct ph_set *out, struct ph_error *err)
+ * size, module, then referrers or referents within the base set. (Shared with `path`.) */
+ph_status cli_select_objects(struct cli *cli, struct ph_view_ctx *v, const struct ph_set *base,
+                             struct ph_set *out, struct ph_error *err)
 {
     struct ph_set cur = {0}, next = {0};
     if (!ph_select_size(v->g, base, 0, UINT64_MAX, &cur))
@@ -73,13 +73,24 @@ static void unreachable_totals(const struct ph_graph *g, uint64_t *count, uint64
         }
 }
 
-static int report(struct cli *cli, struct ph_session *s, struct ph_view_ctx *v, struct ph_partition *p)
+void cli_render_info(const struct cli *cli, const struct ph_session *s, struct render_info *info)
 {
-    struct render_info info = {.pid = s->pid, .target = &s->target, .stats = &s->stats,
-                               .frozen_ms = s->frozen_ms, .walk_ms = s->walk_ms,
-                               .rows = cli->rows, .all = cli->all, .freezes = s->freezes};
-    unreachable_totals(&s->graph, &info.unreachable_count, &info.unreachable_size);
-    if (cli->json)
+    *info = (struct render_info){.pid = s->pid, .target = &s->target, .stats = &s->stats,
+                                 .frozen_ms = s->frozen_ms, .walk_ms = s->walk_ms,
+                                 .rows = cli->rows, .all = cli->all, .freezes = s->freezes};
+    unreachable_totals(&s->graph, &info->unreachable_count, &info->unreachable_size);
+    info->objects = s->graph.n;
+    info->edges = s->graph.nedges;
+}
+
+static int report(struct cli *cli, struct ph_session *s, struct ph_view_ctx *v,
+                  const struct ph_set *sel, struct ph_partition *p)
+{
+    struct render_info info;
+    cli_render_info(cli, s, &info);
+    if (cli->by == PH_BY_ID)
+        (cli->json ? render_id_json : render_id_text)(stdout, v, sel, &info);
+    else if (cli->json)
         render_partition_json(stdout, v->g, p, &info);
     else
         render_partition_text(stdout, v->g, p, &info);
@@ -105,11 +116,18 @@ int cmd_attach(struct cli *cli)
     struct ph_partition p = {0};
     if (!ph_set_default(&s.graph, cli->all, &base))
         st = ph_fail(&err, PH_ERR_INTERNAL, "out of memory");
-    if (st == PH_OK)
-        st = select_objects(cli, &v, &base, &sel, &err);
-    if (st == PH_OK)
+    bool selecting = cli->row >= 0 || cli->kind || cli->module || cli->min_size ||
+                     cli->max_size != UINT64_MAX || cli->referrers || cli->referents;
+    if (st == PH_OK && !selecting) { /* the whole base set: hand it over rather than copy it */
+        sel = base;
+        base = (struct ph_set){0};
+    } else if (st == PH_OK) {
+        st = cli_select_objects(cli, &v, &base, &sel, &err);
+    }
+    /* byid is a table of objects, not of kinds: it is rendered from the set itself. */
+    if (st == PH_OK && cli->by != PH_BY_ID)
         st = ph_partition(&v, &sel, (enum ph_relation)cli->by, &p, &err);
-    int rc = st == PH_OK ? report(cli, &s, &v, &p) : cli_error(cli, &err);
+    int rc = st == PH_OK ? report(cli, &s, &v, &sel, &p) : cli_error(cli, &err);
     ph_partition_free(&p);
     ph_set_free(&sel);
     ph_set_free(&base);

@@ -3,7 +3,9 @@
  *
  * Row kinds are strtab ids, so grouping is a hash from id to row. The per-object clodo kind is
  * computed once per view context and cached (4 bytes an object) because byrcs and selections
- * ask for it again and again. Reverse edges are built once, on first need.
+ * ask for it again and again. Reverse edges are built once, on first need. byrcs and byvia
+ * count only reachable referrers, plus the roots, as heapy counts its RootState; their rows are
+ * heapy's text: kinds or Python reprs of the ways in, sorted, ", "-joined.
  */
 #include "lib/view.h"
 
@@ -127,59 +129,162 @@ static int cmp_u32_name(const void *a, const void *b, void *g)
                   ph_strtab_get(&gr->names, *(const uint32_t *)b));
 }
 
-/* Join distinct string ids, sorted by text, with ", " (heapy's byrcs and byvia rows). */
-static uint32_t join_ids(struct ph_graph *g, uint32_t *ids, size_t n, const char *empty)
+/* Referrer kinds and ways in are few per object, but an object can have millions of referrers
+ * (None, a class through __class__): they are collected distinct, at most MAX_JOIN of them, and
+ * a row that had more says so with a trailing ", ...". */
+#define MAX_JOIN 64
+
+struct distinct {
+    uint32_t v[MAX_JOIN];
+    size_t n;
+    bool cut;
+};
+
+static void add_distinct(struct distinct *d, uint32_t x)
 {
-    if (n == 0)
+    for (size_t k = 0; k < d->n; k++)
+        if (d->v[k] == x)
+            return;
+    if (d->n < MAX_JOIN)
+        d->v[d->n++] = x;
+    else
+        d->cut = true;
+}
+
+/* Join distinct string ids, sorted by text, with ", " (heapy's byrcs and byvia rows). */
+static uint32_t join_ids(struct ph_graph *g, struct distinct *d, const char *empty)
+{
+    if (d->n == 0)
         return ph_strtab_intern_cstr(&g->names, empty);
-    qsort_r(ids, n, sizeof *ids, cmp_u32_name, g);
+    qsort_r(d->v, d->n, sizeof *d->v, cmp_u32_name, g);
     char buf[2048];
     size_t o = 0;
-    for (size_t k = 0; k < n && o < sizeof buf; k++) {
-        if (k && ids[k] == ids[k - 1])
+    bool cut = d->cut;
+    for (size_t k = 0; k < d->n; k++) {
+        if (k && d->v[k] == d->v[k - 1])
             continue;
-        o += (size_t)snprintf(buf + o, sizeof buf - o, "%s%s", o ? ", " : "",
-                              ph_strtab_get(&g->names, ids[k]));
+        const char *s = ph_strtab_get(&g->names, d->v[k]);
+        if (o + strlen(s) + 2 + sizeof ", ..." >= sizeof buf) {
+            cut = true;
+            break;
+        }
+        o += (size_t)snprintf(buf + o, sizeof buf - o, "%s%s", o ? ", " : "", s);
     }
+    if (cut)
+        snprintf(buf + o, sizeof buf - o, ", ...");
     return ph_strtab_intern_cstr(&g->names, buf);
 }
 
-#define MAX_JOIN 64
+/* Roots count as referrers, as heapy's RootState does. A root named after a frame's item
+ * ("i0_t1_f0.f_locals['x']", 3.11+, where frames are not objects) is held by that frame: heapy,
+ * which reaches locals through frame objects, shows types.FrameType and ".f_locals['x']" there.
+ * Other roots are held by the root state itself: ".i0_modules". */
+static const char *root_frame_step(const char *name)
+{
+    return strchr(name, '.');
+}
+
+static void root_rcs(struct ph_view_ctx *v, uint32_t obj, struct distinct *d)
+{
+    struct ph_graph *g = v->g;
+    for (size_t r = 0; r < g->nroots; r++)
+        if (g->roots[r].obj == obj)
+            add_distinct(d, ph_strtab_intern_cstr(&g->names,
+                         root_frame_step(ph_strtab_get(&g->names, g->roots[r].name)) ?
+                         "types.FrameType" : "RootState"));
+}
 
 static uint32_t rcs_kind(struct ph_view_ctx *v, uint32_t obj)
 {
-    uint32_t ids[MAX_JOIN];
-    size_t n = 0;
-    for (uint64_t r = v->rg.start[obj]; r < v->rg.start[obj + 1] && n < MAX_JOIN; r++) {
+    struct distinct d = {.n = 0};
+    for (uint64_t r = v->rg.start[obj]; r < v->rg.start[obj + 1]; r++) {
         uint32_t src = v->rg.src[r];
         if (v->g->flags[src] & PH_OBJ_REACHABLE)
-            ids[n++] = ph_clodo_kind(v, src);
+            add_distinct(&d, ph_clodo_kind(v, src));
     }
-    return join_ids(v->g, ids, n, "<Nothing>");
+    if (v->g->flags[obj] & PH_OBJ_ROOT)
+        root_rcs(v, obj, &d);
+    return join_ids(v->g, &d, "<Nothing>");
+}
+
+/* Python's repr of a str (heapy prints each way in as repr(str)): single quotes unless the
+ * text has a single quote and no double one; backslashes and the quote escaped. The text is
+ * from the string table, already free of control characters; they are escaped all the same. */
+static void py_repr(const char *s, char *buf, size_t cap)
+{
+    char q = strchr(s, '\'') && !strchr(s, '"') ? '"' : '\'';
+    size_t o = 0;
+    buf[o++] = q;
+    for (; *s && o + 6 < cap; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '\\' || c == (unsigned char)q)
+            o += (size_t)snprintf(buf + o, cap - o, "\\%c", c);
+        else if (c < 0x20 || c == 0x7f)
+            o += (size_t)snprintf(buf + o, cap - o, "\\x%02x", c);
+        else
+            buf[o++] = (char)c;
+    }
+    buf[o++] = q;
+    buf[o] = '\0';
+}
+
+static uint32_t via_text(struct ph_graph *g, const char *step)
+{
+    char quoted[1300];
+    py_repr(step, quoted, sizeof quoted);
+    return ph_strtab_intern_cstr(&g->names, quoted);
+}
+
+static void root_vias(struct ph_graph *g, uint32_t obj, struct distinct *d)
+{
+    for (size_t r = 0; r < g->nroots; r++) {
+        if (g->roots[r].obj != obj)
+            continue;
+        const char *name = ph_strtab_get(&g->names, g->roots[r].name);
+        const char *step = root_frame_step(name);
+        char buf[600];
+        if (!step)
+            snprintf(buf, sizeof buf, ".%s", name);
+        add_distinct(d, via_text(g, step ? step : buf));
+    }
 }
 
 static uint32_t via_kind(struct ph_view_ctx *v, uint32_t obj)
 {
-    uint32_t ids[MAX_JOIN];
-    size_t n = 0;
-    for (uint64_t r = v->rg.start[obj]; r < v->rg.start[obj + 1] && n < MAX_JOIN; r++) {
-        if (!(v->g->flags[v->rg.src[r]] & PH_OBJ_REACHABLE))
-            continue;
-        char buf[600];
-        ph_label_render(v->g, v->g->edge_label[v->rg.edge[r]], "", buf, sizeof buf);
-        ids[n++] = ph_strtab_intern_cstr(&v->g->names, buf);
+    struct ph_graph *g = v->g;
+    struct distinct labels = {.n = 0}, texts = {.n = 0};
+    for (uint64_t r = v->rg.start[obj]; r < v->rg.start[obj + 1]; r++)
+        if (g->flags[v->rg.src[r]] & PH_OBJ_REACHABLE)
+            add_distinct(&labels, g->edge_label[v->rg.edge[r]]);
+    /* Render each distinct label once: "list(_)[i]" for a set member, as heapy writes it. */
+    for (size_t k = 0; k < labels.n; k++) {
+        char step[1024];
+        add_distinct(&texts, via_text(g, ph_label_render(g, labels.v[k], "", step, sizeof step)));
     }
-    return join_ids(v->g, ids, n, "<Nothing>");
+    texts.cut |= labels.cut;
+    if (g->flags[obj] & PH_OBJ_ROOT)
+        root_vias(g, obj, &texts);
+    return join_ids(g, &texts, "<Nothing>");
 }
 
+/* heapy's bymodule row of a module is its name as str() shows it (os, app.feed); the walk keeps
+ * the repr of __name__ as the module's brief, so the quotes come off. */
 static uint32_t module_kind(struct ph_view_ctx *v, uint32_t obj)
 {
     struct ph_graph *g = v->g;
     if (g->types[g->type[obj]].addr != v->module_type)
         return ph_strtab_intern_cstr(&g->names, "~module");
+    uint32_t brief = ph_addrmap_get(&g->brief, (uint64_t)obj + 1);
     char buf[300];
-    ph_object_brief(g, obj, buf, sizeof buf);
-    return ph_strtab_intern_cstr(&g->names, buf);
+    if (brief == PH_ADDRMAP_NONE) {
+        ph_object_brief(g, obj, buf, sizeof buf);
+        return ph_strtab_intern_cstr(&g->names, buf);
+    }
+    const char *name = ph_strtab_get(&g->names, brief);
+    size_t len = strlen(name);
+    if (len >= 2 && (name[0] == '\'' || name[0] == '"') && name[len - 1] == name[0])
+        return ph_strtab_intern(&g->names, name + 1, len - 2);
+    return brief;
 }
 
 static uint32_t kind_of(struct ph_view_ctx *v, uint32_t obj, enum ph_relation rel)
@@ -189,7 +294,7 @@ static uint32_t kind_of(struct ph_view_ctx *v, uint32_t obj, enum ph_relation re
     case PH_BY_CLODO: return ph_clodo_kind(v, obj);
     case PH_BY_TYPE: return v->g->types[v->g->type[obj]].name;
     case PH_BY_SIZE:
-        snprintf(buf, sizeof buf, "%" PRIu64, v->g->size[obj]);
+        snprintf(buf, sizeof buf, "%9" PRIu64, v->g->size[obj]); /* heapy's '%9d' */
         return ph_strtab_intern_cstr(&v->g->names, buf);
     case PH_BY_MODULE: return module_kind(v, obj);
     case PH_BY_RCS: return rcs_kind(v, obj);

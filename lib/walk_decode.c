@@ -332,6 +332,36 @@ static uint64_t stackref(const struct wk *w, uint64_t v)
     return v;
 }
 
+static uint32_t local_name(struct wk *w, uint64_t names_tuple, uint64_t i);
+
+/* <= 3.10: f_localsplus holds the locals (named by co_varnames), the cells (co_cellvars), the
+ * free variables (co_freevars), then the value stack. The first three are labelled by name
+ * (.f_locals['x']), the stack slots by index. */
+static void frame_localsplus(struct wk *w, struct wk_obj *o, uint64_t n)
+{
+    static const enum py_field tuples[] = {PF_CODE_VARNAMES, PF_CODE_CELLVARS, PF_CODE_FREEVARS};
+    uint64_t code = f64(o, LAY(w->L, FRAME_CODE)), names[3] = {0}, len[3] = {0};
+    for (int k = 0; code && k < 3; k++)
+        if (w->L->v[tuples[k]] >= 0 && wk_u64(w, code + (uint64_t)w->L->v[tuples[k]], &names[k]) &&
+            names[k] && !wk_u64(w, names[k] + LAY(w->L, VAR_OB_SIZE), &len[k]))
+            len[k] = 0;
+    uint64_t slots[256];
+    for (uint64_t base = 0; base < n; base += 256) {
+        uint64_t cnt = n - base < 256 ? n - base : 256;
+        if (!wk_read(w, o->addr + LAY(w->L, FRAME_LOCALSPLUS) + 8 * base, slots, 8 * cnt))
+            return;
+        for (uint64_t j = 0; j < cnt; j++) {
+            uint64_t i = base + j, at = i;
+            int k = 0;
+            while (k < 3 && at >= len[k] && len[k] < MAX_ITEMS)
+                at -= len[k++];
+            uint32_t name = k < 3 ? local_name(w, names[k], at) : PH_NONE;
+            if (slots[j])
+                wk_edge(w, slots[j], name == PH_NONE ? PH_LABEL(PH_EDGE_INDEX, i) : PH_LABEL(PH_EDGE_LOCAL, name));
+        }
+    }
+}
+
 static void dec_frame(struct wk *w, struct wk_obj *o)
 {
     const struct py_layout *L = w->L;
@@ -342,7 +372,7 @@ static void dec_frame(struct wk *w, struct wk_obj *o)
               {PF_FRAME_GLOBALS, "f_globals"}, {PF_FRAME_LOCALS, "f_locals"});
         uint64_t n = (uint64_t)abs64((int64_t)f64(o, LAY(L, VAR_OB_SIZE)));
         if (n < MAX_ITEMS)
-            pointer_array(w, o->addr + LAY(L, FRAME_LOCALSPLUS), n, PH_EDGE_LOCAL);
+            frame_localsplus(w, o, n);
         o->size = (uint64_t)o->t->basicsize + (uint64_t)o->t->itemsize * n;
         return;
     }

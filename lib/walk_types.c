@@ -72,6 +72,15 @@ static const struct {
     {"frozendict", WK_DICT}, /* 3.15: a dict with a cached hash after the dict fields */
 };
 
+/* A heap type named collections.deque is deque itself only if its instances are deque-sized
+ * (the struct ends after numfreeblocks' free-block array: at least past DEQUE_NUMFREEBLOCKS). */
+static bool deque_sized(const struct wk *w, const uint8_t *tb, size_t len, size_t n)
+{
+    int64_t basicsize = (int64_t)wk_field_u64(tb, len, LAY(w->L, TP_BASICSIZE));
+    return named_kinds[n].kind == WK_DEQUE && LAY_HAS(w->L, DEQUE_NUMFREEBLOCKS) &&
+           basicsize > LAY(w->L, DEQUE_NUMFREEBLOCKS);
+}
+
 static enum wk_kind kind_of_addr(struct wk *w, uint64_t addr, const uint8_t *tb, size_t len)
 {
     if (!addr)
@@ -82,8 +91,9 @@ static enum wk_kind kind_of_addr(struct wk *w, uint64_t addr, const uint8_t *tb,
     for (size_t n = 0; n < sizeof named_kinds / sizeof named_kinds[0]; n++)
         if (w->named_addr[n] == addr)
             return named_kinds[n].kind;
-    if ((wk_field_u64(tb, len, LAY(w->L, TP_FLAGS)) >> 9) & 1)
-        return WK_KIND_COUNT; /* heap types are never these */
+    /* Heap types are never these, except deque, a heap type of _collections since 3.12: it is
+     * accepted only with deque's own basic size, so a Python class named alike is not. */
+    bool heap = (wk_field_u64(tb, len, LAY(w->L, TP_FLAGS)) >> 9) & 1;
     char tp_name[32];
     uint64_t np = wk_field_u64(tb, len, LAY(w->L, TP_NAME));
     if (!np || ph_mem_cstr(w->mem, np, tp_name, sizeof tp_name, w->err) != PH_OK) {
@@ -91,7 +101,7 @@ static enum wk_kind kind_of_addr(struct wk *w, uint64_t addr, const uint8_t *tb,
         return WK_KIND_COUNT;
     }
     for (size_t n = 0; n < sizeof named_kinds / sizeof named_kinds[0]; n++)
-        if (strcmp(tp_name, named_kinds[n].tp_name) == 0 &&
+        if (strcmp(tp_name, named_kinds[n].tp_name) == 0 && (!heap || deque_sized(w, tb, len, n)) &&
             (named_kinds[n].kind != WK_DEQUE || LAY_HAS(w->L, DEQUE_LEFTBLOCK))) {
             w->named_addr[n] = addr;
             return named_kinds[n].kind;
