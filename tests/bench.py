@@ -99,7 +99,7 @@ def object_count(doc):
     return None if n is None else int(n)
 
 
-def run_pyheap(binary, pid):
+def run_pyheap(binary, pid, extra=()):
     """(status, wall seconds, peak RSS KiB, how the peak was measured, stdout, stderr).
 
     Linux charges a child's ru_maxrss with its parent's memory from before exec (the forked or
@@ -108,7 +108,7 @@ def run_pyheap(binary, pid):
     this script's own is flagged as an upper bound."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err, \
             tempfile.NamedTemporaryFile("w+", suffix=".time") as timefile:
-        argv = [binary, "attach", "--json", str(pid)]
+        argv = [binary] + list(extra or ["attach", "--json"]) + [str(pid)]
         gnu_time = os.access("/usr/bin/time", os.X_OK)
         if gnu_time:
             argv = ["/usr/bin/time", "-f", "%M", "-o", timefile.name] + argv
@@ -151,6 +151,12 @@ def main():
                                      "%.0f" % (target_rss / 1024.0) if target_rss else "?"),
               flush=True)
         status, wall, peak_kib, peak_how, out, err = run_pyheap(binary, ready["pid"])
+        # The drill-downs of one walk: referrer kinds of every instance, and paths to three.
+        drill = []
+        for extra in (["attach", "--json", "--kind", ready["class"], "--by", "rcs"],
+                      ["path", "--json", "--kind", ready["class"], "--count", "3"]):
+            d_status, d_wall, d_peak, _, _, d_err = run_pyheap(binary, ready["pid"], extra)
+            drill.append((" ".join(extra[:1] + extra[2:]), d_status, d_wall, d_peak, d_err))
     finally:
         target_status = stop_target(proc)
     if status != 0:
@@ -174,6 +180,12 @@ def main():
     print("rss_bytes_per_object %.1f" % (peak_kib * 1024.0 / objects))
     if frozen is not None:
         print("frozen_ms %s" % frozen)
+    for what, d_status, d_wall, d_peak, d_err in drill:
+        if d_status != 0:
+            sys.stderr.write(d_err)
+            print("bench: pyheap %s failed with status %d" % (what, d_status), file=sys.stderr)
+            return 1
+        print("drilldown %-45s wall_s %.3f peak_rss_mib %.1f" % (what, d_wall, d_peak / 1024.0))
     if target_status != 0:
         print("bench: the target exited with status %s" % target_status, file=sys.stderr)
         return 1
