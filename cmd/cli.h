@@ -55,6 +55,8 @@ int cmd_path(struct cli *cli);
  * exit code; open a session with progress and test hooks. */
 int cli_error(const struct cli *cli, const struct ph_error *err);
 ph_status cli_open_session(struct cli *cli, struct ph_session *s, struct ph_error *err);
+/* Open the session and walk the heap; on failure the session is already closed. */
+ph_status cli_walk(struct cli *cli, struct ph_session *s, struct ph_error *err);
 /* The selection options (--row, --kind, sizes, --module, --referrers/--referents) applied to
  * base, in heapy's order (cmd/cmd_attach.c). */
 struct ph_view_ctx;

@@ -146,15 +146,9 @@ int cmd_path(struct cli *cli)
 {
     struct ph_session s;
     struct ph_error err = {0};
-    ph_status st = cli_open_session(cli, &s, &err);
-    if (st == PH_OK)
-        st = ph_session_walk(&s, &cli->session, &err);
-    if (cli->session.progress && s.walk_ms > 1000)
-        fputc('\n', stderr);
-    if (st != PH_OK) {
-        ph_session_close(&s);
+    ph_status st = cli_walk(cli, &s, &err);
+    if (st != PH_OK)
         return cli_error(cli, &err);
-    }
     struct ph_view_ctx v;
     ph_view_ctx_init(&v, &s.graph, s.target.sym[PY_SYM_DICT_TYPE], s.target.sym[PY_SYM_MODULE_TYPE]);
     struct ph_set base = {0}, sel = {0};

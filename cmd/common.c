@@ -76,3 +76,15 @@ ph_status cli_open_session(struct cli *cli, struct ph_session *s, struct ph_erro
     }
     return ph_session_open(cli->pid, &cli->session, s, err);
 }
+
+ph_status cli_walk(struct cli *cli, struct ph_session *s, struct ph_error *err)
+{
+    ph_status st = cli_open_session(cli, s, err);
+    if (st == PH_OK)
+        st = ph_session_walk(s, &cli->session, err);
+    if (cli->session.progress && s->walk_ms > 1000)
+        fputc('\n', stderr); /* end the progress line */
+    if (st != PH_OK)
+        ph_session_close(s);
+    return st;
+}

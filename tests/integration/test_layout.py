@@ -112,6 +112,8 @@ class Debuginfod:
                     return
             except OSError:
                 pass
+            # debuginfod's indexing is a third-party server's internal state with no event to
+            # wait on: bounded polling of its own metrics is the only signal there is.
             time.sleep(0.1)
         raise RuntimeError("debuginfod at %s did not index %s in time" % (self.url, self.dir))
 
