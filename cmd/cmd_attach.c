@@ -69,7 +69,7 @@ static void unreachable_totals(const struct ph_graph *g, uint64_t *count, uint64
     for (size_t i = 0; i < g->n; i++)
         if (!(g->flags[i] & PH_OBJ_REACHABLE)) {
             (*count)++;
-            *size += g->size[i];
+            *size += ph_graph_size(g, (uint32_t)i);
         }
 }
 

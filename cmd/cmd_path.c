@@ -76,7 +76,7 @@ static void json_path(struct jw *j, struct ph_view_ctx *v, const struct ph_bfs *
     jw_key(j, "length"), jw_u64(j, ph_path_length(b, obj));
     jw_key(j, "target_kind"), jw_str(j, ph_strtab_get(&g->names, ph_clodo_kind(v, obj)));
     jw_key(j, "target_address"), jw_hex(j, g->addr[obj]);
-    jw_key(j, "target_size"), jw_u64(j, g->size[obj]);
+    jw_key(j, "target_size"), jw_u64(j, ph_graph_size(g, obj));
     jw_end_obj(j);
 }
 
@@ -129,7 +129,7 @@ static ph_status report_paths(struct cli *cli, struct ph_session *s, struct ph_v
         return ph_fail(err, PH_ERR_INTERNAL, "out of memory choosing %zu targets", k);
     }
     for (size_t i = 0; i < sel->n; i++)
-        r.sel_size += v->g->size[sel->v[i]];
+        r.sel_size += ph_graph_size(v->g, sel->v[i]);
     if (cli->json) {
         struct render_info info;
         cli_render_info(cli, s, &info);

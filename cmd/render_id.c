@@ -205,7 +205,7 @@ static int cmp_rows(const void *a, const void *b, void *ctx)
 
 static struct id_row make_row(const struct id_ctx *c, uint32_t obj)
 {
-    struct id_row r = {c->g->size[obj], obj, ph_clodo_kind(c->v, obj), PH_NONE};
+    struct id_row r = {ph_graph_size(c->g, obj), obj, ph_clodo_kind(c->v, obj), PH_NONE};
     bool owned;
     enum id_style st = style_of(c, obj, &owned);
     if (st == ST_NAME || st == ST_METHOD) { /* heapy orders these by their rendering */
@@ -275,7 +275,7 @@ static bool id_table(struct id_ctx *c, const struct ph_set *s, long rows, struct
     t->kind = PH_NONE;
     for (size_t k = 0; k < s->n; k++) {
         uint32_t kind = ph_clodo_kind(c->v, s->v[k]);
-        t->total += c->g->size[s->v[k]];
+        t->total += ph_graph_size(c->g, s->v[k]);
         if (k == 0)
             t->kind = kind;
         else if (kind != t->kind)

@@ -38,7 +38,7 @@ bool ph_graph_init(struct ph_graph *g, size_t expected)
         !grow_array((void **)&g->edge_dst, sizeof *g->edge_dst, g->edge_cap) ||
         !grow_array((void **)&g->edge_label, sizeof *g->edge_label, g->edge_cap) ||
         !ph_graph_reserve(g, g->cap) || !ph_addrmap_init(&g->type_index, 256) ||
-        !ph_addrmap_init(&g->brief, 256)) {
+        !ph_addrmap_init(&g->brief, 256) || !ph_addrmap_init(&g->big_index, 16)) {
         ph_graph_free(g);
         return false;
     }
@@ -59,6 +59,8 @@ void ph_graph_free(struct ph_graph *g)
     free(g->types);
     free(g->roots);
     free(g->slots);
+    free(g->big_sizes);
+    ph_addrmap_free(&g->big_index);
     ph_addrmap_free(&g->type_index);
     ph_addrmap_free(&g->brief);
     ph_strtab_free(&g->names);
@@ -150,11 +152,33 @@ uint32_t ph_graph_add_object(struct ph_graph *g, uint64_t addr, uint32_t type, b
 void ph_graph_begin_edges(struct ph_graph *g, uint32_t obj)
 {
     assert(obj == g->decoded);
-    g->edge_start[obj] = g->nedges;
+    g->edge_start[obj] = (uint32_t)g->nedges;
+}
+
+bool ph_graph_set_size(struct ph_graph *g, uint32_t obj, uint64_t size)
+{
+    if (size < UINT32_MAX) {
+        g->size[obj] = (uint32_t)size;
+        return true;
+    }
+    uint64_t *big = realloc(g->big_sizes, (g->nbig + 1) * sizeof *big);
+    if (!big)
+        return false;
+    g->big_sizes = big;
+    uint32_t k = ph_addrmap_put(&g->big_index, (uint64_t)obj + 1, (uint32_t)g->nbig);
+    if (k == PH_ADDRMAP_NONE)
+        return false;
+    if (k == g->nbig)
+        g->nbig++;
+    g->big_sizes[k] = size;
+    g->size[obj] = UINT32_MAX;
+    return true;
 }
 
 bool ph_graph_add_edge(struct ph_graph *g, uint32_t dst, uint32_t label)
 {
+    if (g->nedges >= UINT32_MAX - 1)
+        return false; /* edge offsets are 32-bit: a graph this big would need >100 GB anyway */
     if (g->nedges == g->edge_cap) {
         size_t cap = g->edge_cap * 2;
         if (!grow_array((void **)&g->edge_dst, sizeof *g->edge_dst, cap) ||
@@ -171,7 +195,7 @@ bool ph_graph_add_edge(struct ph_graph *g, uint32_t dst, uint32_t label)
 void ph_graph_end_edges(struct ph_graph *g)
 {
     g->decoded++;
-    g->edge_start[g->decoded] = g->nedges;
+    g->edge_start[g->decoded] = (uint32_t)g->nedges;
 }
 
 uint32_t ph_graph_type(const struct ph_graph *g, uint64_t type_addr)

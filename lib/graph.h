@@ -61,11 +61,12 @@ struct ph_type_rec {
 struct ph_graph {
     size_t n, cap;
     uint64_t *addr;       /* object address */
-    uint64_t *size;       /* bytes, as sys.getsizeof (plus attribute storage, see walk) */
+    uint32_t *size;       /* bytes, as sys.getsizeof (plus attribute storage, see walk);
+                             UINT32_MAX: the size is in big_sizes (read with ph_graph_size) */
     uint32_t *type;       /* index into types */
     uint32_t *owner;      /* for a dict: the object whose __dict__ it is, else PH_NONE */
     uint8_t *flags;       /* enum ph_obj_flag */
-    uint64_t *edge_start; /* n + 1 entries once finished */
+    uint32_t *edge_start; /* n + 1 entries once finished; edges are bounded by UINT32_MAX */
     uint32_t *edge_dst;
     uint32_t *edge_label;
     size_t nedges, edge_cap;
@@ -78,6 +79,9 @@ struct ph_graph {
     struct ph_root *roots;
     size_t nroots, roots_cap;
     struct ph_strtab names;
+    struct ph_addrmap big_index;  /* object index + 1 -> index in big_sizes */
+    uint64_t *big_sizes;          /* sizes of 4 GiB and more (rare: bytes, arrays) */
+    size_t nbig;
     struct ph_addrmap brief;      /* object index + 1 -> strtab id of a short description
                                      (module and function names), for byid and paths */
     size_t decoded;               /* objects whose edges are in place: 0..decoded-1 */
@@ -92,6 +96,20 @@ uint32_t ph_graph_add_object(struct ph_graph *g, uint64_t addr, uint32_t type, b
 uint32_t ph_graph_find(const struct ph_graph *g, uint64_t addr);
 /* Make room for n objects in all, so a large walk does not grow (copy) its arrays repeatedly. */
 bool ph_graph_reserve(struct ph_graph *g, size_t n);
+
+/* An object's size. Sizes are 32-bit in the arrays (4 bytes an object saved on every heap);
+ * the rare larger ones live in a side table. */
+static inline uint64_t ph_graph_size(const struct ph_graph *g, uint32_t obj)
+{
+    uint64_t v = g->size[obj];
+    if (v == UINT32_MAX) {
+        uint32_t k = ph_addrmap_get(&g->big_index, (uint64_t)obj + 1);
+        if (k != PH_ADDRMAP_NONE)
+            v = g->big_sizes[k];
+    }
+    return v;
+}
+bool ph_graph_set_size(struct ph_graph *g, uint32_t obj, uint64_t size);
 
 /* Start the edge list of the next object to decode (must be g->decoded). */
 void ph_graph_begin_edges(struct ph_graph *g, uint32_t obj);

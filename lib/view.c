@@ -294,7 +294,7 @@ static uint32_t kind_of(struct ph_view_ctx *v, uint32_t obj, enum ph_relation re
     case PH_BY_CLODO: return ph_clodo_kind(v, obj);
     case PH_BY_TYPE: return v->g->types[v->g->type[obj]].name;
     case PH_BY_SIZE:
-        snprintf(buf, sizeof buf, "%9" PRIu64, v->g->size[obj]); /* heapy's '%9d' */
+        snprintf(buf, sizeof buf, "%9" PRIu64, ph_graph_size(v->g, obj)); /* heapy's '%9d' */
         return ph_strtab_intern_cstr(&v->g->names, buf);
     case PH_BY_MODULE: return module_kind(v, obj);
     case PH_BY_RCS: return rcs_kind(v, obj);
@@ -349,9 +349,9 @@ ph_status ph_partition(struct ph_view_ctx *v, const struct ph_set *s, enum ph_re
             out->rows[out->n++] = (struct ph_row){kind, 0, 0, obj};
         }
         out->rows[r].count++;
-        out->rows[r].size += v->g->size[obj];
+        out->rows[r].size += ph_graph_size(v->g, obj);
         out->total_count++;
-        out->total_size += v->g->size[obj];
+        out->total_size += ph_graph_size(v->g, obj);
     }
     ph_addrmap_free(&rowmap);
     qsort_r(out->rows, out->n, sizeof *out->rows, cmp_rows, v->g);
@@ -401,7 +401,7 @@ bool ph_select_size(const struct ph_graph *g, const struct ph_set *s, uint64_t m
     if (!set_alloc(out, s->n))
         return false;
     for (size_t k = 0; k < s->n; k++)
-        if (g->size[s->v[k]] >= min && g->size[s->v[k]] <= max)
+        if (ph_graph_size(g, s->v[k]) >= min && ph_graph_size(g, s->v[k]) <= max)
             out->v[out->n++] = s->v[k];
     return true;
 }

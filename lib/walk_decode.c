@@ -645,7 +645,7 @@ bool wk_decode(struct wk *w, uint32_t i)
     ph_graph_begin_edges(g, i);
     if (!wk_read(w, o->addr, o->b, o->len)) {
         g->flags[i] |= PH_OBJ_PARTIAL;
-        g->size[i] = (uint64_t)o->t->basicsize;
+        ph_graph_set_size(g, i, (uint64_t)o->t->basicsize);
         w->stats->partial++;
         ph_graph_end_edges(g);
         return true;
@@ -655,7 +655,7 @@ bool wk_decode(struct wk *w, uint32_t i)
         wk_edge(w, g->types[g->type[i]].addr, PH_LABEL(PH_EDGE_FIELD, w->n_dunder_class));
     dec_kind(w, o);
     instance_extras(w, o);
-    g->size[i] = o->size + presize(w, o);
+    ph_graph_set_size(g, i, o->size + presize(w, o));
     ph_graph_end_edges(g);
     return true;
 }

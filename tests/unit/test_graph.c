@@ -109,6 +109,22 @@ START_TEST(graph_index_survives_growth)
 }
 END_TEST
 
+START_TEST(graph_sizes_of_4gib_and_more)
+{
+    struct ph_graph g;
+    small_graph(&g);
+    ck_assert(ph_graph_set_size(&g, 1, 56));
+    ck_assert(ph_graph_set_size(&g, 2, 5ull << 32));
+    ck_assert(ph_graph_set_size(&g, 3, UINT32_MAX)); /* the marker value itself */
+    ck_assert(ph_graph_set_size(&g, 2, (5ull << 32) + 7)); /* overwrite keeps one entry */
+    ck_assert_uint_eq(ph_graph_size(&g, 1), 56);
+    ck_assert_uint_eq(ph_graph_size(&g, 2), (5ull << 32) + 7);
+    ck_assert_uint_eq(ph_graph_size(&g, 3), UINT32_MAX);
+    ck_assert_uint_eq(g.nbig, 2);
+    ph_graph_free(&g);
+}
+END_TEST
+
 START_TEST(escape_hostile_text)
 {
     char out[128];
@@ -140,6 +156,7 @@ int main(void)
     tcase_add_test(tc, strtab_interns_once);
     tcase_add_test(tc, graph_reachability_and_referrers);
     tcase_add_test(tc, graph_index_survives_growth);
+    tcase_add_test(tc, graph_sizes_of_4gib_and_more);
     tcase_add_test(tc, escape_hostile_text);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

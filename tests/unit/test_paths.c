@@ -49,7 +49,7 @@ static void add_objects(struct ph_graph *g, const int *types, size_t n)
         bool added;
         ck_assert_uint_eq(ph_graph_add_object(g, 0x100000 + 0x40 * i, (uint32_t)types[i], &added), i);
         ck_assert(added);
-        g->size[i] = 56;
+        ph_graph_set_size(g, i, 56);
     }
 }
 

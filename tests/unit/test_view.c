@@ -48,7 +48,7 @@ static void build(struct ph_graph *g)
     for (uint32_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         bool added;
         ck_assert_uint_eq(ph_graph_add_object(g, 0x200000 + 0x100 * i, (uint32_t)types[i], &added), i);
-        g->size[i] = sizes[i];
+        ph_graph_set_size(g, i, sizes[i]);
     }
     g->owner[2] = 1;
     g->owner[8] = 3;
