@@ -12,6 +12,7 @@
  * closed here or handed to the caller in out->fd; nothing is printed.
  */
 #include "symbols/debugfind.h"
+#include "symbols/elf.h"
 
 #include <elfutils/debuginfod.h>
 #include <elfutils/libdwelf.h>
@@ -59,17 +60,17 @@ static void to_hex(const unsigned char *b, size_t n, char *hex, size_t cap)
     hex[2 * n] = '\0';
 }
 
+/* The build-id of an open file, through the one hardened reader in elf.c. False when the file
+ * is not ELF; an ELF without a build-id gives true and "". */
 bool ph_elf_build_id(int fd, char *hex, size_t cap)
 {
-    Elf *e = elf_open_fd(fd);
-    const void *id;
+    struct ph_elf *elf;
     hex[0] = '\0';
-    if (!e)
+    if (ph_elf_open(fd, "debug file", &elf, NULL) != PH_OK)
         return false;
-    ssize_t n = dwelf_elf_gnu_build_id(e, &id);
-    if (n > 0)
-        to_hex(id, (size_t)n, hex, cap);
-    elf_end(e);
+    if (ph_elf_read_build_id(elf, hex, cap, NULL) != PH_OK)
+        hex[0] = '\0';
+    ph_elf_close(elf);
     return true;
 }
 
