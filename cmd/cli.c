@@ -90,7 +90,7 @@ void cli_usage(FILE *f)
                "  PYHEAP_DEBUG_DIRS        debug roots, as --debug-dir\n"
                "  DEBUGINFOD_URLS          debuginfod servers to ask for the interpreter's DWARF\n"
                "  DEBUGINFOD_CACHE_PATH    where debuginfod downloads are kept\n"
-               "  PYHEAP_CACHE_MB          bound of the memory-read cache in MiB (default 32)\n"
+               "  PYHEAP_CACHE_MB          bound of the memory-read cache in MiB (default 8)\n"
                "  PYHEAP_NO_PROCESS_VM_READV  read through /proc/PID/mem instead of process_vm_readv\n"
                "\nexit status:\n");
     for (int s = 0; s < PH_STATUS_COUNT; s++)

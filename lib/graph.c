@@ -18,25 +18,53 @@ static bool grow_array(void **p, size_t elem, size_t cap)
     return true;
 }
 
-static bool grow_objects(struct ph_graph *g, size_t cap)
+/* Make room for `need` elements in a column; returns how many fit now (0 on failure). */
+static size_t ensure_column(struct ph_bigmem *m, void **col, size_t elem, size_t need)
 {
-    return grow_array((void **)&g->addr, sizeof *g->addr, cap) &&
-           grow_array((void **)&g->size, sizeof *g->size, cap) &&
-           grow_array((void **)&g->type, sizeof *g->type, cap) &&
-           grow_array((void **)&g->owner, sizeof *g->owner, cap) &&
-           grow_array((void **)&g->flags, sizeof *g->flags, cap) &&
-           grow_array((void **)&g->edge_start, sizeof *g->edge_start, cap + 1);
+    if (!ph_bigmem_ensure(m, need * elem))
+        return 0;
+    *col = m->base;
+    return m->ready / elem;
+}
+
+static size_t min_size(size_t a, size_t b)
+{
+    return a < b ? a : b;
+}
+
+/* Room for `need` objects in every object column; g->cap becomes what all of them hold. */
+static bool grow_objects(struct ph_graph *g, size_t need)
+{
+    size_t cap = ensure_column(&g->m_addr, (void **)&g->addr, sizeof *g->addr, need);
+    cap = min_size(cap, ensure_column(&g->m_size, (void **)&g->size, sizeof *g->size, need));
+    cap = min_size(cap, ensure_column(&g->m_type, (void **)&g->type, sizeof *g->type, need));
+    cap = min_size(cap, ensure_column(&g->m_owner, (void **)&g->owner, sizeof *g->owner, need));
+    cap = min_size(cap, ensure_column(&g->m_flags, (void **)&g->flags, sizeof *g->flags, need));
+    size_t starts = ensure_column(&g->m_edge_start, (void **)&g->edge_start,
+                                  sizeof *g->edge_start, need + 1);
+    cap = min_size(cap, starts ? starts - 1 : 0);
+    if (cap < need)
+        return false;
+    g->cap = cap;
+    return true;
+}
+
+static bool grow_edges(struct ph_graph *g, size_t need)
+{
+    size_t cap = ensure_column(&g->m_edge_dst, (void **)&g->edge_dst, sizeof *g->edge_dst, need);
+    cap = min_size(cap, ensure_column(&g->m_edge_label, (void **)&g->edge_label,
+                                      sizeof *g->edge_label, need));
+    if (cap < need)
+        return false;
+    g->edge_cap = cap;
+    return true;
 }
 
 bool ph_graph_init(struct ph_graph *g, size_t expected)
 {
     memset(g, 0, sizeof *g);
     ph_strtab_init(&g->names);
-    g->cap = expected < 1024 ? 1024 : expected;
-    g->edge_cap = g->cap * 2;
-    if (!grow_objects(g, g->cap) ||
-        !grow_array((void **)&g->edge_dst, sizeof *g->edge_dst, g->edge_cap) ||
-        !grow_array((void **)&g->edge_label, sizeof *g->edge_label, g->edge_cap) ||
+    if (!grow_objects(g, expected < 1024 ? 1024 : expected) || !grow_edges(g, g->cap) ||
         !ph_graph_reserve(g, g->cap) || !ph_addrmap_init(&g->type_index, 256) ||
         !ph_addrmap_init(&g->brief, 256) || !ph_addrmap_init(&g->big_index, 16)) {
         ph_graph_free(g);
@@ -48,17 +76,12 @@ bool ph_graph_init(struct ph_graph *g, size_t expected)
 
 void ph_graph_free(struct ph_graph *g)
 {
-    free(g->addr);
-    free(g->size);
-    free(g->type);
-    free(g->owner);
-    free(g->flags);
-    free(g->edge_start);
-    free(g->edge_dst);
-    free(g->edge_label);
+    struct ph_bigmem *cols[] = {&g->m_addr, &g->m_size, &g->m_type, &g->m_owner, &g->m_flags,
+                                &g->m_edge_start, &g->m_edge_dst, &g->m_edge_label, &g->m_slots};
+    for (size_t k = 0; k < sizeof cols / sizeof cols[0]; k++)
+        ph_bigmem_free(cols[k]);
     free(g->types);
     free(g->roots);
-    free(g->slots);
     free(g->big_sizes);
     ph_addrmap_free(&g->big_index);
     ph_addrmap_free(&g->type_index);
@@ -82,9 +105,10 @@ static inline size_t slot_of(uint64_t addr, size_t nslots)
 
 static bool rebuild_slots(struct ph_graph *g, size_t nslots)
 {
-    uint32_t *slots = malloc(nslots * sizeof *slots);
-    if (!slots)
+    struct ph_bigmem mem = {0};
+    if (!ph_bigmem_ensure(&mem, nslots * sizeof(uint32_t)))
         return false;
+    uint32_t *slots = mem.base;
     memset(slots, 0xff, nslots * sizeof *slots); /* PH_NONE */
     for (size_t i = 0; i < g->n; i++) {
         size_t k = slot_of(g->addr[i], nslots);
@@ -92,7 +116,8 @@ static bool rebuild_slots(struct ph_graph *g, size_t nslots)
             k = (k + 1) & (nslots - 1);
         slots[k] = (uint32_t)i;
     }
-    free(g->slots);
+    ph_bigmem_free(&g->m_slots);
+    g->m_slots = mem;
     g->slots = slots;
     g->nslots = nslots;
     return true;
@@ -100,43 +125,58 @@ static bool rebuild_slots(struct ph_graph *g, size_t nslots)
 
 bool ph_graph_reserve(struct ph_graph *g, size_t n)
 {
-    if (n > g->cap) {
-        if (!grow_objects(g, n))
+    /* Address space only: the columns then grow in place, their pages populated as used. */
+    struct ph_bigmem *cols[] = {&g->m_addr, &g->m_size, &g->m_type, &g->m_owner, &g->m_flags,
+                                &g->m_edge_start};
+    size_t elems[] = {sizeof *g->addr, sizeof *g->size, sizeof *g->type, sizeof *g->owner,
+                      sizeof *g->flags, sizeof *g->edge_start};
+    for (size_t k = 0; k < sizeof cols / sizeof cols[0]; k++)
+        if (!ph_bigmem_reserve(cols[k], (n + 1) * elems[k]))
             return false;
-        g->cap = n;
-    }
+    g->addr = g->m_addr.base;
+    g->size = g->m_size.base;
+    g->type = g->m_type.base;
+    g->owner = g->m_owner.base;
+    g->flags = g->m_flags.base;
+    g->edge_start = g->m_edge_start.base;
     size_t nslots = 1024;
     while (nslots * 7 < n * 10)
         nslots <<= 1;
     return nslots <= g->nslots || rebuild_slots(g, nslots);
 }
 
-uint32_t ph_graph_find(const struct ph_graph *g, uint64_t addr)
+uint32_t ph_graph_lookup(const struct ph_graph *g, uint64_t addr, struct ph_graph_hint *hint)
 {
-    size_t mask = g->nslots - 1;
-    for (size_t k = slot_of(addr, g->nslots);; k = (k + 1) & mask) {
+    size_t mask = g->nslots - 1, k = slot_of(addr, g->nslots);
+    for (;; k = (k + 1) & mask) {
         uint32_t idx = g->slots[k];
-        if (idx == PH_NONE || g->addr[idx] == addr)
+        if (idx == PH_NONE)
+            break;
+        if (g->addr[idx] == addr)
             return idx;
     }
+    if (hint)
+        *hint = (struct ph_graph_hint){.slot = k, .n = g->n, .nslots = g->nslots};
+    return PH_NONE;
 }
 
-uint32_t ph_graph_add_object(struct ph_graph *g, uint64_t addr, uint32_t type, bool *added)
+uint32_t ph_graph_find(const struct ph_graph *g, uint64_t addr)
 {
-    *added = false;
-    if ((g->n + 1) * 10 >= g->nslots * 7 && !rebuild_slots(g, g->nslots * 2))
-        return PH_NONE;
-    size_t mask = g->nslots - 1, k = slot_of(addr, g->nslots);
-    for (; g->slots[k] != PH_NONE; k = (k + 1) & mask)
-        if (g->addr[g->slots[k]] == addr)
-            return g->slots[k];
+    return ph_graph_lookup(g, addr, NULL);
+}
+
+static bool index_needs_growth(const struct ph_graph *g)
+{
+    return (g->n + 1) * 10 >= g->nslots * 7;
+}
+
+/* Append a new object and put it in (empty) slot k. */
+static uint32_t append_object(struct ph_graph *g, size_t k, uint64_t addr, uint32_t type)
+{
     if (g->n >= UINT32_MAX - 1)
         return PH_NONE;
-    if (g->n == g->cap) {
-        if (!grow_objects(g, g->cap * 2))
-            return PH_NONE;
-        g->cap *= 2;
-    }
+    if (g->n == g->cap && !grow_objects(g, g->n + 1))
+        return PH_NONE;
     uint32_t idx = (uint32_t)g->n;
     g->slots[k] = idx;
     g->addr[idx] = addr;
@@ -145,8 +185,31 @@ uint32_t ph_graph_add_object(struct ph_graph *g, uint64_t addr, uint32_t type, b
     g->owner[idx] = PH_NONE;
     g->flags[idx] = 0;
     g->n++;
-    *added = true;
     return idx;
+}
+
+uint32_t ph_graph_add_object(struct ph_graph *g, uint64_t addr, uint32_t type, bool *added)
+{
+    *added = false;
+    if (index_needs_growth(g) && !rebuild_slots(g, g->nslots * 2))
+        return PH_NONE;
+    size_t mask = g->nslots - 1, k = slot_of(addr, g->nslots);
+    for (; g->slots[k] != PH_NONE; k = (k + 1) & mask)
+        if (g->addr[g->slots[k]] == addr)
+            return g->slots[k];
+    uint32_t idx = append_object(g, k, addr, type);
+    *added = idx != PH_NONE;
+    return idx;
+}
+
+uint32_t ph_graph_insert(struct ph_graph *g, uint64_t addr, uint32_t type,
+                         const struct ph_graph_hint *hint)
+{
+    if (hint->n != g->n || hint->nslots != g->nslots || index_needs_growth(g)) {
+        bool added;
+        return ph_graph_add_object(g, addr, type, &added);
+    }
+    return append_object(g, hint->slot, addr, type);
 }
 
 void ph_graph_begin_edges(struct ph_graph *g, uint32_t obj)
@@ -179,13 +242,8 @@ bool ph_graph_add_edge(struct ph_graph *g, uint32_t dst, uint32_t label)
 {
     if (g->nedges >= UINT32_MAX - 1)
         return false; /* edge offsets are 32-bit: a graph this big would need >100 GB anyway */
-    if (g->nedges == g->edge_cap) {
-        size_t cap = g->edge_cap * 2;
-        if (!grow_array((void **)&g->edge_dst, sizeof *g->edge_dst, cap) ||
-            !grow_array((void **)&g->edge_label, sizeof *g->edge_label, cap))
-            return false;
-        g->edge_cap = cap;
-    }
+    if (g->nedges == g->edge_cap && !grow_edges(g, g->nedges + 1))
+        return false;
     g->edge_dst[g->nedges] = dst;
     g->edge_label[g->nedges] = label;
     g->nedges++;

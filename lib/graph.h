@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "lib/addrmap.h"
+#include "lib/bigmem.h"
 #include "lib/strtab.h"
 
 #define PH_NONE UINT32_MAX
@@ -85,6 +86,10 @@ struct ph_graph {
     struct ph_addrmap brief;      /* object index + 1 -> strtab id of a short description
                                      (module and function names), for byid and paths */
     size_t decoded;               /* objects whose edges are in place: 0..decoded-1 */
+    /* The memory behind the columns above (addr .. edge_label, slots); the typed pointers are
+     * their bases, reloaded after every growth. */
+    struct ph_bigmem m_addr, m_size, m_type, m_owner, m_flags, m_edge_start, m_edge_dst,
+        m_edge_label, m_slots;
 };
 
 bool ph_graph_init(struct ph_graph *g, size_t expected_objects);
@@ -94,6 +99,15 @@ void ph_graph_free(struct ph_graph *g);
  * PH_NONE on allocation failure. */
 uint32_t ph_graph_add_object(struct ph_graph *g, uint64_t addr, uint32_t type, bool *added);
 uint32_t ph_graph_find(const struct ph_graph *g, uint64_t addr);
+/* Where a failed lookup ended. Adding the object right after (nothing added in between) then
+ * costs no second probe: most objects of a walk are met once, found missing, then added. */
+struct ph_graph_hint {
+    size_t slot, n, nslots;
+};
+uint32_t ph_graph_lookup(const struct ph_graph *g, uint64_t addr, struct ph_graph_hint *hint);
+/* Add an object that a lookup (which filled hint) did not find. PH_NONE when out of memory. */
+uint32_t ph_graph_insert(struct ph_graph *g, uint64_t addr, uint32_t type,
+                         const struct ph_graph_hint *hint);
 /* Make room for n objects in all, so a large walk does not grow (copy) its arrays repeatedly. */
 bool ph_graph_reserve(struct ph_graph *g, size_t n);
 

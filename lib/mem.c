@@ -34,7 +34,7 @@
 #include "lib/proc.h"
 
 #define PH_CHUNK ((uint64_t)64 << 10)
-#define DEFAULT_CACHE ((size_t)32 << 20) /* measured: larger caches buy no time on a 4M-object heap */
+#define DEFAULT_CACHE ((size_t)8 << 20) /* measured: 8 to 32 MiB read the same on a 4M-object heap */
 enum { MIN_SLOTS = 4, BIG_READ_CHUNKS = 4, MAX_EINTR = 1000, PAGE = 4096 };
 static const uint32_t EMPTY = UINT32_MAX;
 

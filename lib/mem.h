@@ -37,7 +37,7 @@ struct ph_mem;
  * when PYHEAP_NO_PROCESS_VM_READV is set in the environment, for tests). */
 ph_status ph_mem_backend_pid(pid_t pid, struct ph_mem_backend *out, struct ph_error *err);
 
-/* Wrap a backend in a cache of at most cache_bytes (0 = default 32 MiB). `maps` (borrowed,
+/* Wrap a backend in a cache of at most cache_bytes (0 = default 8 MiB). `maps` (borrowed,
  * must outlive the ph_mem) bounds chunks to mappings and rejects unmapped addresses up front;
  * NULL means no map knowledge (every address is tried). The ph_mem owns the backend from here on:
  * ph_mem_close closes it, and so does a failing ph_mem_open. After the maps change (refresh) or

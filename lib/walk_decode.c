@@ -71,18 +71,36 @@ static int64_t abs64(int64_t v)
 
 /* ---- containers ---- */
 
-static void dec_int(struct wk *w, struct wk_obj *o)
+static uint64_t int_size(const struct wk *w, const uint8_t *b, size_t len)
 {
     const struct py_layout *L = w->L;
     uint64_t ndigits;
     if (LAY_HAS(L, LONG_TAG))
-        ndigits = f64(o, LAY(L, LONG_TAG)) >> 3;
+        ndigits = wk_field_u64(b, len, LAY(L, LONG_TAG)) >> 3;
     else
-        ndigits = (uint64_t)abs64((int64_t)f64(o, LAY(L, VAR_OB_SIZE)));
+        ndigits = (uint64_t)abs64((int64_t)wk_field_u64(b, len, LAY(L, VAR_OB_SIZE)));
     if (w->minor >= 11 && ndigits == 0)
         ndigits = 1; /* 3.11+ always allocates one digit */
     /* int.__sizeof__ counts from offsetof(ob_digit), not the (sub)class's basic size. */
-    o->size = (uint64_t)LAY(L, LONG_DIGITS) + 4 * ndigits;
+    return (uint64_t)LAY(L, LONG_DIGITS) + 4 * ndigits;
+}
+
+/* Basic size plus items (bytes, and var-sized types without a rule of their own). */
+static uint64_t generic_size(const struct wk *w, const struct wk_type *t, const uint8_t *b,
+                             size_t len)
+{
+    int64_t n = t->itemsize ? abs64((int64_t)wk_field_u64(b, len, LAY(w->L, VAR_OB_SIZE))) : 0;
+    return (uint64_t)(t->basicsize + t->itemsize * n);
+}
+
+uint64_t wk_leaf_size(struct wk *w, const struct wk_type *t, uint64_t addr, const uint8_t *hdr,
+                      size_t hlen)
+{
+    switch (t->kind) {
+    case WK_INT: case WK_BOOL: return int_size(w, hdr, hlen);
+    case WK_STR: return wk_str_size(w, addr, hdr, hlen);
+    default: return generic_size(w, t, hdr, hlen);
+    }
 }
 
 static void dec_bytearray(struct wk *w, struct wk_obj *o)
@@ -578,15 +596,14 @@ static uint64_t presize(const struct wk *w, const struct wk_obj *o)
 
 static void dec_generic(struct wk *w, struct wk_obj *o)
 {
-    int64_t n = o->t->itemsize ? abs64((int64_t)f64(o, LAY(w->L, VAR_OB_SIZE))) : 0;
-    o->size = (uint64_t)(o->t->basicsize + o->t->itemsize * n);
+    o->size = generic_size(w, o->t, o->b, o->len);
 }
 
 static void dec_kind(struct wk *w, struct wk_obj *o)
 {
     const struct py_layout *L = w->L;
     switch (o->t->kind) {
-    case WK_INT: case WK_BOOL: dec_int(w, o); break;
+    case WK_INT: case WK_BOOL: o->size = int_size(w, o->b, o->len); break;
     case WK_STR: o->size = wk_str_size(w, o->addr, o->b, o->len); break;
     case WK_BYTEARRAY: dec_bytearray(w, o); break;
     case WK_TUPLE: dec_tuple(w, o); break;
@@ -639,10 +656,14 @@ bool wk_decode(struct wk *w, uint32_t i)
     o->i = i;
     o->addr = g->addr[i];
     o->t = &w->types[g->type[i]];
+    ph_graph_begin_edges(g, i);
+    if (o->t->leaf && g->size[i]) { /* sized when discovered (wk_object), holds nothing */
+        ph_graph_end_edges(g);
+        return true;
+    }
     o->len = o->t->basicsize < 16 ? 16 : (size_t)o->t->basicsize;
     if (o->len > MAX_OBJ_BYTES)
         o->len = MAX_OBJ_BYTES;
-    ph_graph_begin_edges(g, i);
     if (!wk_read(w, o->addr, o->b, o->len)) {
         g->flags[i] |= PH_OBJ_PARTIAL;
         ph_graph_set_size(g, i, (uint64_t)o->t->basicsize);

@@ -48,6 +48,17 @@ struct wk_type {
     uint32_t *scan;          /* word offsets nothing explains: scanned conservatively */
     uint32_t nscan;
     bool scan_items;         /* unknown var-sized C type with pointer-sized items */
+    bool leaf;               /* exactly int, bool, float, complex, str, bytes or None: no
+                                references, size from the header (sized when discovered) */
+};
+
+/* A direct-mapped cache of texts by address (WK_TEXT_CACHE entries, a new entry replaces the
+ * one in its place): names and keys met again and again (attribute names, small key sets) stay
+ * in it, and the unique keys of one huge dict cost one probe of a small table each. */
+#define WK_TEXT_CACHE 8192
+struct wk_text_cache {
+    uint64_t addr; /* 0 = empty */
+    uint32_t id;
 };
 
 struct wk {
@@ -65,10 +76,10 @@ struct wk {
     uint64_t named_addr[4];      /* static types recognised by name (walk_types.c) */
     struct wk_type *types;       /* parallel to g->types */
     size_t types_cap;
-    struct ph_addrmap name_cache; /* str address -> strtab id of its text (names, keys) */
+    struct wk_text_cache *name_cache; /* str address -> strtab id of its text (names) */
     uint32_t n_dunder_dict, n_dunder_class; /* frequent label names */
     uint64_t static_types;       /* 3.12+: interp->types.builtins, static types' dicts */
-    struct ph_addrmap key_cache; /* key address -> strtab id of its repr */
+    struct wk_text_cache *key_cache;  /* key address -> strtab id of its repr */
     struct wk_obj *scratch;      /* the object being decoded (walk_decode.c) */
 };
 
@@ -86,6 +97,9 @@ void wk_types_free(struct wk *w);
 /* Decode object i (edges and size). False only on a fatal error (w->err set); a bad object is
  * marked PH_OBJ_PARTIAL and decoding goes on. */
 bool wk_decode(struct wk *w, uint32_t i);
+/* Size of an instance of a leaf type (wk_type.leaf) from a copy of its first hlen bytes. */
+uint64_t wk_leaf_size(struct wk *w, const struct wk_type *t, uint64_t addr, const uint8_t *hdr,
+                      size_t hlen);
 /* Decode the references of an interpreter frame at addr into edges or roots. `root_prefix`
  * non-NULL makes them roots named prefix + label; else edges of the current object. */
 bool wk_iframe_refs(struct wk *w, uint64_t iframe, bool innermost, const char *root_prefix);
@@ -112,6 +126,8 @@ bool wk_u64(struct wk *w, uint64_t addr, uint64_t *out);
 uint32_t wk_intern(struct wk *w, const char *s);
 
 /* walk_text.c */
+bool wk_text_caches_init(struct wk *w);
+void wk_text_caches_free(struct wk *w);
 /* Text of the str at addr, escaped for terminals, as a strtab id (cached by address); PH_NONE
  * when not a str. */
 uint32_t wk_str_name(struct wk *w, uint64_t addr);

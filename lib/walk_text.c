@@ -19,15 +19,31 @@
 #define MAX_TEXT_CHARS 256
 #define MAX_REPR 60
 
-/* Text caches by address pay off for names met again and again (attribute names, small key
- * sets), which show up early; the unique keys of one huge dict would only fill them. So they
- * stop growing at a bound and later misses decode again (the string table still dedupes). */
-#define TEXT_CACHE_MAX 65536
-
-static void cache_put(struct ph_addrmap *m, uint64_t addr, uint32_t id)
+static uint32_t *cache_find(struct wk_text_cache *c, uint64_t addr)
 {
-    if (m->n < TEXT_CACHE_MAX)
-        ph_addrmap_put(m, addr, id);
+    struct wk_text_cache *e = &c[((addr >> 4) * 0x9E3779B97F4A7C15ull) >> 51]; /* 13 bits */
+    return e->addr == addr ? &e->id : NULL;
+}
+
+static void cache_put(struct wk_text_cache *c, uint64_t addr, uint32_t id)
+{
+    c[((addr >> 4) * 0x9E3779B97F4A7C15ull) >> 51] = (struct wk_text_cache){addr, id};
+}
+
+_Static_assert(WK_TEXT_CACHE == 1 << 13, "cache_find indexes with 13 bits");
+
+bool wk_text_caches_init(struct wk *w)
+{
+    w->name_cache = calloc(WK_TEXT_CACHE, sizeof *w->name_cache);
+    w->key_cache = calloc(WK_TEXT_CACHE, sizeof *w->key_cache);
+    return w->name_cache && w->key_cache;
+}
+
+void wk_text_caches_free(struct wk *w)
+{
+    free(w->name_cache);
+    free(w->key_cache);
+    w->name_cache = w->key_cache = NULL;
 }
 
 struct str_hdr {
@@ -171,15 +187,16 @@ bool wk_str_text(struct wk *w, uint64_t addr, char *buf, size_t cap)
 
 uint32_t wk_str_name(struct wk *w, uint64_t addr)
 {
-    uint32_t id = ph_addrmap_get(&w->name_cache, addr);
-    if (id != PH_ADDRMAP_NONE)
-        return id;
+    const uint32_t *cached = cache_find(w->name_cache, addr);
+    if (cached)
+        return *cached;
+    uint32_t id;
     char text[MAX_TEXT_CHARS * 4 + 8];
     if (!wk_str_text(w, addr, text, sizeof text))
         return PH_NONE;
     id = wk_intern(w, text);
     if (id != PH_NONE)
-        cache_put(&w->name_cache, addr, id);
+        cache_put(w->name_cache, addr, id);
     return id;
 }
 
@@ -282,9 +299,9 @@ static void key_repr_into(struct wk *w, uint64_t addr, char *out, size_t cap, in
 
 uint32_t wk_key_repr(struct wk *w, uint64_t addr)
 {
-    uint32_t cached = ph_addrmap_get(&w->key_cache, addr);
-    if (cached != PH_ADDRMAP_NONE)
-        return cached;
+    const uint32_t *cached = cache_find(w->key_cache, addr);
+    if (cached)
+        return *cached;
     char out[256];
     key_repr_into(w, addr, out, sizeof out, 0);
     if (strlen(out) > MAX_REPR)
@@ -292,6 +309,6 @@ uint32_t wk_key_repr(struct wk *w, uint64_t addr)
     uint32_t id = wk_intern(w, out);
     /* Only immutable keys are cached by address: their repr cannot change during the walk. */
     if (id != PH_NONE)
-        cache_put(&w->key_cache, addr, id);
+        cache_put(w->key_cache, addr, id);
     return id;
 }

@@ -379,6 +379,10 @@ uint32_t wk_type_index(struct wk *w, uint64_t addr)
     if (ti.heap && LAY_HAS(L, HT_CACHED_KEYS))
         ti.cached_keys = wk_field_u64(tb, len, LAY(L, HT_CACHED_KEYS));
     analyse_layout(w, &ti, tb, len);
+    ti.leaf = !ti.heap && addr == w->kind_addr[ti.kind] &&
+              (ti.kind == WK_INT || ti.kind == WK_BOOL || ti.kind == WK_FLOAT ||
+               ti.kind == WK_COMPLEX || ti.kind == WK_STR || ti.kind == WK_BYTES ||
+               ti.kind == WK_NONE);
     uint32_t module;
     uint32_t name = name_type(w, &ti, tb, len, &module);
     idx = ph_graph_add_type(w->g, addr, name, module);

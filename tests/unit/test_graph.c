@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "lib/addrmap.h"
+#include "lib/bigmem.h"
 #include "lib/escape.h"
 #include "lib/graph.h"
 #include "lib/strtab.h"
@@ -46,6 +47,17 @@ START_TEST(strtab_interns_once)
     ck_assert_str_eq(ph_strtab_get(&t, 4001), "name3999");
     ck_assert_str_eq(ph_strtab_get(&t, a), "__dict__");
     ck_assert_str_eq(ph_strtab_get(&t, 999999), "?");
+    /* Through several rehashes: every id keeps its text and is found again. */
+    for (int i = 0; i < 300000; i++) {
+        snprintf(buf, sizeof buf, "'k%07d'", i);
+        ck_assert_uint_eq(ph_strtab_intern_cstr(&t, buf), (uint32_t)i + 5002);
+    }
+    for (int i = 0; i < 300000; i += 101) {
+        snprintf(buf, sizeof buf, "'k%07d'", i);
+        ck_assert_uint_eq(ph_strtab_intern_cstr(&t, buf), (uint32_t)i + 5002);
+        ck_assert_str_eq(ph_strtab_get(&t, (uint32_t)i + 5002), buf);
+    }
+    ck_assert_str_eq(ph_strtab_get(&t, a), "__dict__");
     ph_strtab_free(&t);
 }
 END_TEST
@@ -109,6 +121,61 @@ START_TEST(graph_index_survives_growth)
 }
 END_TEST
 
+/* Lookup then insert with the hint (the walk's path for new objects), and a hint made stale by
+ * an insert in between, which must fall back to probing rather than overwrite a slot. */
+START_TEST(graph_lookup_then_insert)
+{
+    struct ph_graph g;
+    ck_assert(ph_graph_init(&g, 16));
+    uint32_t t = ph_graph_add_type(&g, 0x1000, 0, 0);
+    struct ph_graph_hint hint;
+    for (uint32_t i = 0; i < 100000; i++) {
+        uint64_t addr = 0x7f0000000000ull + 48ull * i;
+        ck_assert_uint_eq(ph_graph_lookup(&g, addr, &hint), PH_NONE);
+        ck_assert_uint_eq(ph_graph_insert(&g, addr, t, &hint), i);
+    }
+    struct ph_graph_hint stale;
+    uint64_t a = 0x560000000000ull, b = a + 16;
+    ck_assert_uint_eq(ph_graph_lookup(&g, a, &stale), PH_NONE);
+    ck_assert_uint_eq(ph_graph_lookup(&g, b, &hint), PH_NONE);
+    ck_assert_uint_eq(ph_graph_insert(&g, b, t, &hint), 100000);
+    ck_assert_uint_eq(ph_graph_insert(&g, a, t, &stale), 100001);
+    ck_assert_uint_eq(ph_graph_find(&g, a), 100001);
+    ck_assert_uint_eq(ph_graph_find(&g, b), 100000);
+    for (uint32_t i = 0; i < 100000; i += 13)
+        ck_assert_uint_eq(ph_graph_find(&g, 0x7f0000000000ull + 48ull * i), i);
+    ph_graph_free(&g);
+}
+END_TEST
+
+/* Growth keeps the contents (also when the mapping moves), and what was asked is usable. */
+START_TEST(bigmem_grows_and_keeps)
+{
+    struct ph_bigmem m = {0};
+    size_t asked = 0;
+    for (size_t step = 1; asked < (64u << 20); step = step * 3 + 1) {
+        size_t from = asked;
+        asked += step;
+        ck_assert(ph_bigmem_ensure(&m, asked));
+        ck_assert_uint_ge(m.ready, asked);
+        ck_assert_uint_le(m.ready, m.mapped);
+        memset((char *)m.base + from, (int)(from % 251), asked - from);
+    }
+    size_t checked = 0, from = 0;
+    for (size_t step = 1; checked < asked; step = step * 3 + 1) {
+        checked = from + step;
+        ck_assert_int_eq(((unsigned char *)m.base)[from], (int)(from % 251));
+        ck_assert_int_eq(((unsigned char *)m.base)[checked - 1], (int)(from % 251));
+        from = checked;
+    }
+    ck_assert(ph_bigmem_reserve(&m, asked * 4));
+    ck_assert_uint_ge(m.mapped, asked * 4);
+    ck_assert_int_eq(((unsigned char *)m.base)[0], 0);
+    ph_bigmem_free(&m);
+    ck_assert_ptr_null(m.base);
+}
+END_TEST
+
 START_TEST(graph_sizes_of_4gib_and_more)
 {
     struct ph_graph g;
@@ -157,6 +224,8 @@ int main(void)
     tcase_add_test(tc, graph_reachability_and_referrers);
     tcase_add_test(tc, graph_index_survives_growth);
     tcase_add_test(tc, graph_sizes_of_4gib_and_more);
+    tcase_add_test(tc, graph_lookup_then_insert);
+    tcase_add_test(tc, bigmem_grows_and_keeps);
     tcase_add_test(tc, escape_hostile_text);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
