@@ -10,6 +10,7 @@
  */
 #include "lib/walk_internal.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -352,9 +353,24 @@ static uint64_t stackref(const struct wk *w, uint64_t v)
 
 static uint32_t local_name(struct wk *w, uint64_t names_tuple, uint64_t i);
 
+/* Depth of a <= 3.10 frame's value stack, or 0 while the frame runs: the interpreter keeps the
+ * stack pointer in a register then and NULLs f_stacktop (3.8, 3.9) or sets f_stackdepth to -1
+ * (3.10); the slots above hold popped values, possibly freed. */
+static uint64_t frame_stack_depth(struct wk *w, const struct wk_obj *o)
+{
+    const struct py_layout *L = w->L;
+    if (LAY_HAS(L, FRAME_STACKDEPTH)) {
+        int32_t depth = (int32_t)f64(o, LAY(L, FRAME_STACKDEPTH));
+        return depth > 0 ? (uint64_t)depth : 0;
+    }
+    uint64_t top = LAY_HAS(L, FRAME_STACKTOP) ? f64(o, LAY(L, FRAME_STACKTOP)) : 0;
+    uint64_t base = LAY_HAS(L, FRAME_VALUESTACK) ? f64(o, LAY(L, FRAME_VALUESTACK)) : 0;
+    return top && base && top >= base && (top - base) % 8 == 0 ? (top - base) / 8 : 0;
+}
+
 /* <= 3.10: f_localsplus holds the locals (named by co_varnames), the cells (co_cellvars), the
  * free variables (co_freevars), then the value stack. The first three are labelled by name
- * (.f_locals['x']), the stack slots by index. */
+ * (.f_locals['x']), the live part of the stack by depth (->f_valuestack[i]). */
 static void frame_localsplus(struct wk *w, struct wk_obj *o, uint64_t n)
 {
     static const enum py_field tuples[] = {PF_CODE_VARNAMES, PF_CODE_CELLVARS, PF_CODE_FREEVARS};
@@ -363,19 +379,30 @@ static void frame_localsplus(struct wk *w, struct wk_obj *o, uint64_t n)
         if (w->L->v[tuples[k]] >= 0 && wk_u64(w, code + (uint64_t)w->L->v[tuples[k]], &names[k]) &&
             names[k] && !wk_u64(w, names[k] + LAY(w->L, VAR_OB_SIZE), &len[k]))
             len[k] = 0;
+    uint64_t named = len[0] + len[1] + len[2];
+    if (named > n)
+        named = n;
+    uint64_t depth = frame_stack_depth(w, o);
+    if (depth > n - named)
+        depth = n - named;
     uint64_t slots[256];
-    for (uint64_t base = 0; base < n; base += 256) {
-        uint64_t cnt = n - base < 256 ? n - base : 256;
+    for (uint64_t base = 0; base < named + depth; base += 256) {
+        uint64_t cnt = named + depth - base < 256 ? named + depth - base : 256;
         if (!wk_read(w, o->addr + LAY(w->L, FRAME_LOCALSPLUS) + 8 * base, slots, 8 * cnt))
             return;
         for (uint64_t j = 0; j < cnt; j++) {
             uint64_t i = base + j, at = i;
+            if (!slots[j])
+                continue;
+            if (i >= named) {
+                wk_edge(w, slots[j], PH_LABEL(PH_EDGE_STACK, i - named));
+                continue;
+            }
             int k = 0;
-            while (k < 3 && at >= len[k] && len[k] < MAX_ITEMS)
+            while (k < 3 && at >= len[k])
                 at -= len[k++];
             uint32_t name = k < 3 ? local_name(w, names[k], at) : PH_NONE;
-            if (slots[j])
-                wk_edge(w, slots[j], name == PH_NONE ? PH_LABEL(PH_EDGE_INDEX, i) : PH_LABEL(PH_EDGE_LOCAL, name));
+            wk_edge(w, slots[j], name == PH_NONE ? PH_LABEL(PH_EDGE_INDEX, i) : PH_LABEL(PH_EDGE_LOCAL, name));
         }
     }
 }
@@ -413,7 +440,11 @@ static void dec_gen(struct wk *w, struct wk_obj *o)
         return;
     uint64_t iframe = o->addr + (uint64_t)LAY(L, GEN_IFRAME);
     int8_t state = (int8_t)o->b[LAY(L, GEN_FRAME_STATE)];
-    if (state < 0) /* created or suspended: the frame is the generator's own */
+    /* Created or suspended: the frame is the generator's own (running, it is on a thread's
+     * stack and decoded from there). enum _framestate numbers these -3..-1 in 3.11-3.14 and
+     * 0..3 (FRAME_CREATED .. FRAME_SUSPENDED_YIELD_FROM_LOCKED) from 3.15. */
+    bool own_frame = w->minor >= 15 ? state >= 0 && state <= 3 : state < 0;
+    if (own_frame)
         wk_iframe_refs(w, iframe, false, NULL);
     uint64_t code = 0;
     if (wk_u64(w, iframe + LAY(L, IFRAME_CODE), &code))
@@ -445,9 +476,64 @@ static void iframe_ref(struct wk *w, uint64_t p, const char *root_prefix, const 
     }
 }
 
+/* Owners of an interpreter frame (3.11+): a thread's stack, a generator, a frame object. */
+enum { OWNED_BY_THREAD = 0, OWNED_BY_GENERATOR = 1, OWNED_BY_FRAME_OBJECT = 2 };
+
+/* End of the live value stack of a 3.11+ frame, in slots from localsplus, or -1 where it is not
+ * known. The interpreter saves the stack pointer (stacktop, 3.14+ stackpointer) when a frame
+ * stops running: a generator that yields, a frame object that outlives its call, a frame that
+ * calls a Python function. CPython's own GC trusts it for the first two. For a thread's frame
+ * it is trusted only below the innermost one, and from 3.12, where a running frame's stacktop
+ * is -1 (3.11 leaves the last saved value, which may name popped, freed objects). A frame that
+ * called into C code which called back into Python has not saved it (-1): not decoded. */
+static int64_t iframe_stack_end(struct wk *w, const uint8_t *h, size_t hl, uint64_t iframe,
+                                int owner, bool trusted_thread_frame)
+{
+    const struct py_layout *L = w->L;
+    if (owner == OWNED_BY_THREAD && (!trusted_thread_frame || w->minor < 12))
+        return -1;
+    if (owner != OWNED_BY_THREAD && owner != OWNED_BY_GENERATOR && owner != OWNED_BY_FRAME_OBJECT)
+        return -1;
+    if (LAY_HAS(L, IFRAME_STACKPOINTER)) {
+        uint64_t sp = wk_field_u64(h, hl, LAY(L, IFRAME_STACKPOINTER));
+        uint64_t base = iframe + (uint64_t)LAY(L, IFRAME_LOCALSPLUS);
+        if (!sp || sp < base || (sp - base) % 8 || (sp - base) / 8 > MAX_ITEMS)
+            return -1;
+        return (int64_t)((sp - base) / 8);
+    }
+    if (LAY_HAS(L, IFRAME_STACKTOP) && (uint64_t)LAY(L, IFRAME_STACKTOP) + 4 <= hl) {
+        int32_t top;
+        memcpy(&top, h + LAY(L, IFRAME_STACKTOP), 4);
+        return top;
+    }
+    return -1;
+}
+
+/* Slots [nlp, end) of a frame's value stack, labelled ->f_valuestack[i]; `end` is checked
+ * against the code's frame size (locals plus co_stacksize). */
+static void iframe_stack(struct wk *w, uint64_t iframe, uint64_t code, int32_t nlp, int64_t end,
+                         const char *root_prefix)
+{
+    uint64_t room = code_slots(w, code);
+    if (end <= nlp || (uint64_t)end > room)
+        return;
+    uint64_t first = iframe + (uint64_t)LAY(w->L, IFRAME_LOCALSPLUS) + 8 * (uint64_t)nlp;
+    uint64_t slots[64];
+    for (int64_t base = 0; base < end - nlp; base += 64) {
+        int64_t k = end - nlp - base < 64 ? end - nlp - base : 64;
+        if (!wk_read(w, first + 8 * (uint64_t)base, slots, 8 * (size_t)k))
+            return;
+        for (int64_t i = 0; i < k; i++) {
+            char label[48];
+            snprintf(label, sizeof label, "->f_valuestack[%" PRId64 "]", base + i);
+            iframe_ref(w, stackref(w, slots[i]), root_prefix, label,
+                       PH_LABEL(PH_EDGE_STACK, (uint64_t)(base + i)));
+        }
+    }
+}
+
 bool wk_iframe_refs(struct wk *w, uint64_t iframe, bool innermost, const char *root_prefix)
 {
-    (void)innermost; /* only locals are decoded: the value stack of a running frame is stale */
     const struct py_layout *L = w->L;
     uint8_t h[128];
     size_t hl = (size_t)LAY(L, IFRAME_LOCALSPLUS);
@@ -488,6 +574,10 @@ bool wk_iframe_refs(struct wk *w, uint64_t iframe, bool innermost, const char *r
                        name == PH_NONE ? PH_LABEL(PH_EDGE_INDEX, base + i) : PH_LABEL(PH_EDGE_LOCAL, name));
         }
     }
+    /* A thread's frames are known to be below the innermost only when walked from the thread
+     * (root_prefix); a frame object may point at the running frame. */
+    int64_t end = iframe_stack_end(w, h, hl, iframe, owner, root_prefix && !innermost);
+    iframe_stack(w, iframe, code, nlp, end, root_prefix);
     return true;
 }
 

@@ -21,6 +21,11 @@ nowhere else (the only exception is `local`, held by the main thread's frame alo
                main thread's innermost Python frame: it is blocked in input() while serving
   garbage      a Garbage instance referring to itself,      pst.Garbage
                dropped with the collector disabled: alive, reachable from no root
+  genstack     pst.gen: a generator suspended in the middle pst.GenStackTarget
+               of `(GenStackTarget(), (yield))`: the instance is on its value stack alone
+  stack        a value on the stack of serve_with_stack(),  pst.StackTarget
+               the main thread's second Python frame, in the middle of
+               `[StackTarget(), serve_with_local()]` while the callee serves
 
 Prints `READY <json>`: pid, version, thread_ident (threading.get_ident() of the main thread,
 heapy's and pyheap's thread id in root names), cases (built), classes {case: kind name}.
@@ -35,7 +40,7 @@ import threading
 import types
 
 ALL = ("slot", "attr", "attrdict", "dictkey", "tuplekey", "cell", "setmember", "local",
-       "garbage")
+       "garbage", "genstack", "stack")
 CASES = [a for a in sys.argv[1:] if a in ALL] or list(ALL)
 unknown = [a for a in sys.argv[1:] if a not in ALL]
 if unknown:
@@ -52,6 +57,8 @@ class CellTarget(object): pass
 class SetTarget(object): pass
 class LocalTarget(object): pass
 class Garbage(object): pass
+class GenStackTarget(object): pass
+class StackTarget(object): pass
 
 
 class Slotted(object):
@@ -66,6 +73,10 @@ def make_getter(value):
     def getter():
         return value
     return getter
+
+
+def stack_gen():
+    return (GenStackTarget(), (yield))
 '''
 
 pst = types.ModuleType("pst")
@@ -74,7 +85,8 @@ exec(compile(PST_SOURCE, "pst.py", "exec"), pst.__dict__)
 
 CLASSES = {"slot": "SlotTarget", "attr": "AttrTarget", "attrdict": "AttrDictTarget",
            "dictkey": "KeyTarget", "tuplekey": "TupleKeyTarget", "cell": "CellTarget",
-           "setmember": "SetTarget", "local": "LocalTarget", "garbage": "Garbage"}
+           "setmember": "SetTarget", "local": "LocalTarget", "garbage": "Garbage",
+           "genstack": "GenStackTarget", "stack": "StackTarget"}
 
 
 def build():
@@ -96,6 +108,9 @@ def build():
         pst.getter = pst.make_getter(pst.CellTarget())
     if "setmember" in CASES:
         pst.bag = {pst.SetTarget()}
+    if "genstack" in CASES:
+        pst.gen = pst.stack_gen()
+        next(pst.gen)
     if "garbage" in CASES:
         gc.disable()  # the cycle stays, alive and unreachable, while pyheap looks
         junk = pst.Garbage()
@@ -118,6 +133,8 @@ def check(mine):
         "setmember": lambda: [type(x) for x in pst.bag] == [pst.SetTarget],
         "local": lambda: type(mine) is pst.LocalTarget,
         "garbage": lambda: garbage_alive() == 1,
+        "genstack": lambda: sum(1 for o in gc.get_objects() if type(o) is pst.GenStackTarget) == 1,
+        "stack": lambda: sum(1 for o in gc.get_objects() if type(o) is pst.StackTarget) == 1,
     }
     for case in CASES:
         if not expect[case]():
@@ -150,5 +167,11 @@ def serve_with_local():
         sys.stdout.flush()
 
 
+def serve_with_stack():
+    """Call serve_with_local() with a StackTarget already evaluated into this frame's value
+    stack: the list display is built only after the callee returns."""
+    return [pst.StackTarget() if "stack" in CASES else None, serve_with_local()][1]
+
+
 build()
-sys.exit(serve_with_local())
+sys.exit(serve_with_stack())
