@@ -50,6 +50,7 @@ struct wk_type {
     bool scan_items;         /* unknown var-sized C type with pointer-sized items */
     bool leaf;               /* exactly int, bool, float, complex, str, bytes or None: no
                                 references, size from the header (sized when discovered) */
+    bool odict;              /* collections.OrderedDict or a subclass: __sizeof__ adds nodes */
 };
 
 /* A direct-mapped cache of texts by address (WK_TEXT_CACHE entries, a new entry replaces the

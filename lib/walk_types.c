@@ -318,6 +318,24 @@ static void analyse_layout(struct wk *w, struct wk_type *ti, const uint8_t *tb, 
     free(explained);
 }
 
+/* Whether the type (its bytes tb) is `base` or has it on its tp_base chain. Bounded. */
+static bool derives_from(struct wk *w, const struct wk_type *ti, const uint8_t *tb, size_t len,
+                         uint64_t base)
+{
+    if (!base)
+        return false;
+    uint64_t level = ti->addr;
+    uint64_t next = wk_field_u64(tb, len, LAY(w->L, TP_BASE));
+    for (int depth = 0; level && depth < MAX_BASE_DEPTH; depth++) {
+        if (level == base)
+            return true;
+        level = next;
+        if (level && !wk_u64(w, level + (uint64_t)LAY(w->L, TP_BASE), &next))
+            return false;
+    }
+    return false;
+}
+
 static bool grow_types(struct wk *w, size_t need)
 {
     if (need <= w->types_cap)
@@ -379,6 +397,7 @@ uint32_t wk_type_index(struct wk *w, uint64_t addr)
     if (ti.heap && LAY_HAS(L, HT_CACHED_KEYS))
         ti.cached_keys = wk_field_u64(tb, len, LAY(L, HT_CACHED_KEYS));
     analyse_layout(w, &ti, tb, len);
+    ti.odict = ti.kind == WK_DICT && derives_from(w, &ti, tb, len, w->t->sym[PY_SYM_ODICT_TYPE]);
     ti.leaf = !ti.heap && addr == w->kind_addr[ti.kind] &&
               (ti.kind == WK_INT || ti.kind == WK_BOOL || ti.kind == WK_FLOAT ||
                ti.kind == WK_COMPLEX || ti.kind == WK_STR || ti.kind == WK_BYTES ||

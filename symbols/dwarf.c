@@ -26,7 +26,7 @@
 #define MAX_RANK 8       /* array dimensions */
 #define MAX_NAME 64      /* one struct name or path segment */
 #define MAX_PATH 160     /* one member path */
-#define MAX_STRUCTS 320  /* distinct struct names in layout_fields.def */
+#define MAX_STRUCTS 512  /* struct names in layout_fields.def, counted before duplicates go */
 
 ph_status ph_dwarf_open(int fd, const char *alt_path, struct ph_dwarf *out, struct ph_error *err)
 {
