@@ -23,6 +23,7 @@
 #define TPFLAGS_MANAGED_DICT (1ul << 4)
 #define TPFLAGS_STATIC_BUILTIN (1ul << 1)
 #define MAX_FRAMES 100000
+#define MAX_FRAME_SLOTS (1u << 20) /* locals plus stack of one frame; CPython's are far fewer */
 
 struct wk_obj {
     uint32_t i;
@@ -67,7 +68,7 @@ static void conservative_scan(struct wk *w, struct wk_obj *o);
 
 static int64_t abs64(int64_t v)
 {
-    return v < 0 ? -v : v;
+    return v == INT64_MIN ? INT64_MAX : v < 0 ? -v : v; /* a corrupt size must not be UB */
 }
 
 /* ---- containers ---- */
@@ -345,13 +346,16 @@ static uint64_t code_slots(struct wk *w, uint64_t code)
     const struct py_layout *L = w->L;
     int32_t v = 0;
     if (LAY_HAS(L, CODE_FRAMESIZE)) {
-        if (!wk_read(w, code + LAY(L, CODE_FRAMESIZE), &v, 4) || v < 0)
-            return 0;
-        return (uint64_t)v - (uint64_t)LAY(L, IFRAME_LOCALSPLUS) / 8;
+        uint64_t specials = (uint64_t)LAY(L, IFRAME_LOCALSPLUS) / 8;
+        if (!wk_read(w, code + LAY(L, CODE_FRAMESIZE), &v, 4) || v < 0 || (uint64_t)v < specials ||
+            (uint64_t)v > MAX_FRAME_SLOTS)
+            return 0; /* a corrupt code object: no slots rather than a huge read */
+        return (uint64_t)v - specials;
     }
     int32_t nlp = 0, stack = 0;
     if (!LAY_HAS(L, CODE_NLOCALSPLUS) || !wk_read(w, code + LAY(L, CODE_NLOCALSPLUS), &nlp, 4) ||
-        !wk_read(w, code + LAY(L, CODE_STACKSIZE), &stack, 4) || nlp < 0 || stack < 0)
+        !wk_read(w, code + LAY(L, CODE_STACKSIZE), &stack, 4) || nlp < 0 || stack < 0 ||
+        (uint64_t)nlp + (uint64_t)stack > MAX_FRAME_SLOTS)
         return 0;
     return (uint64_t)nlp + (uint64_t)stack;
 }
