@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #define DEFAULT_DEBUG_DIRS "/usr/lib/debug"
 
@@ -74,17 +75,12 @@ bool ph_elf_build_id(int fd, char *hex, size_t cap)
     return true;
 }
 
+/* The CRC .gnu_debuglink carries is zlib's CRC-32: zlib computes it (faster than a table loop,
+ * and one less hand-written checksum to get right). */
 bool ph_file_crc32(int fd, uint32_t *crc)
 {
-    uint32_t table[256];
-    for (uint32_t i = 0; i < 256; i++) {
-        uint32_t c = i;
-        for (int k = 0; k < 8; k++)
-            c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-        table[i] = c;
-    }
     unsigned char buf[65536];
-    uint32_t c = 0xFFFFFFFFu;
+    uLong c = crc32(0L, Z_NULL, 0);
     off_t pos = 0;
     for (;;) {
         ssize_t n = pread(fd, buf, sizeof buf, pos);
@@ -94,11 +90,10 @@ bool ph_file_crc32(int fd, uint32_t *crc)
             return false;
         if (n == 0)
             break;
-        for (ssize_t i = 0; i < n; i++)
-            c = table[(c ^ buf[i]) & 0xff] ^ (c >> 8);
+        c = crc32(c, buf, (uInt)n);
         pos += n;
     }
-    *crc = c ^ 0xFFFFFFFFu;
+    *crc = (uint32_t)c;
     return true;
 }
 

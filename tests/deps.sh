@@ -8,7 +8,7 @@
 # /usr/bin/python3.11 exists and apt knows the package (Debian 12).
 set -eu
 
-PKGS="build-essential pkg-config libelf-dev libdw-dev libdebuginfod-dev check"
+PKGS="build-essential pkg-config libelf-dev libdw-dev libdebuginfod-dev zlib1g-dev check"
 PKGS="$PKGS debuginfod debootstrap util-linux"
 DBG=python3.11-dbg
 
