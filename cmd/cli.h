@@ -64,6 +64,11 @@ struct ph_set;
 struct render_info;
 ph_status cli_select_objects(struct cli *cli, struct ph_view_ctx *v, const struct ph_set *base,
                              struct ph_set *out, struct ph_error *err);
+/* The view of a walked session and the objects the command line selects in it: the default set
+ * (reachable, or everything with --all) narrowed by the selection options. *v and *sel are set
+ * up even on failure: the caller frees both. */
+ph_status cli_view_selection(struct cli *cli, struct ph_session *s, struct ph_view_ctx *v,
+                             struct ph_set *sel, struct ph_error *err);
 /* What the renderers print about the walk (pid, version, timings, unreachable totals). */
 void cli_render_info(const struct cli *cli, const struct ph_session *s, struct render_info *info);
 

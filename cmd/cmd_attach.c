@@ -63,6 +63,29 @@ ph_status cli_select_objects(struct cli *cli, struct ph_view_ctx *v, const struc
     return PH_OK;
 }
 
+static bool cli_selecting(const struct cli *cli)
+{
+    return cli->row >= 0 || cli->kind || cli->module || cli->min_size ||
+           cli->max_size != UINT64_MAX || cli->referrers || cli->referents;
+}
+
+ph_status cli_view_selection(struct cli *cli, struct ph_session *s, struct ph_view_ctx *v,
+                             struct ph_set *sel, struct ph_error *err)
+{
+    ph_view_ctx_init(v, &s->graph, s->target.sym[PY_SYM_DICT_TYPE], s->target.sym[PY_SYM_MODULE_TYPE]);
+    *sel = (struct ph_set){0};
+    struct ph_set base = {0};
+    if (!ph_set_default(&s->graph, cli->all, &base))
+        return ph_fail(err, PH_ERR_INTERNAL, "out of memory");
+    if (!cli_selecting(cli)) { /* the whole base set: hand it over rather than copy it */
+        *sel = base;
+        return PH_OK;
+    }
+    ph_status st = cli_select_objects(cli, v, &base, sel, err);
+    ph_set_free(&base);
+    return st;
+}
+
 static void unreachable_totals(const struct ph_graph *g, uint64_t *count, uint64_t *size)
 {
     *count = *size = 0;
@@ -105,26 +128,15 @@ int cmd_attach(struct cli *cli)
     if (st != PH_OK)
         return cli_error(cli, &err);
     struct ph_view_ctx v;
-    ph_view_ctx_init(&v, &s.graph, s.target.sym[PY_SYM_DICT_TYPE], s.target.sym[PY_SYM_MODULE_TYPE]);
-    struct ph_set base = {0}, sel = {0};
+    struct ph_set sel;
     struct ph_partition p = {0};
-    if (!ph_set_default(&s.graph, cli->all, &base))
-        st = ph_fail(&err, PH_ERR_INTERNAL, "out of memory");
-    bool selecting = cli->row >= 0 || cli->kind || cli->module || cli->min_size ||
-                     cli->max_size != UINT64_MAX || cli->referrers || cli->referents;
-    if (st == PH_OK && !selecting) { /* the whole base set: hand it over rather than copy it */
-        sel = base;
-        base = (struct ph_set){0};
-    } else if (st == PH_OK) {
-        st = cli_select_objects(cli, &v, &base, &sel, &err);
-    }
+    st = cli_view_selection(cli, &s, &v, &sel, &err);
     /* byid is a table of objects, not of kinds: it is rendered from the set itself. */
     if (st == PH_OK && cli->by != PH_BY_ID)
         st = ph_partition(&v, &sel, (enum ph_relation)cli->by, &p, &err);
     int rc = st == PH_OK ? report(cli, &s, &v, &sel, &p) : cli_error(cli, &err);
     ph_partition_free(&p);
     ph_set_free(&sel);
-    ph_set_free(&base);
     ph_view_ctx_free(&v);
     ph_session_close(&s);
     return rc;

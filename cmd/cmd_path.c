@@ -150,17 +150,12 @@ int cmd_path(struct cli *cli)
     if (st != PH_OK)
         return cli_error(cli, &err);
     struct ph_view_ctx v;
-    ph_view_ctx_init(&v, &s.graph, s.target.sym[PY_SYM_DICT_TYPE], s.target.sym[PY_SYM_MODULE_TYPE]);
-    struct ph_set base = {0}, sel = {0};
-    if (!ph_set_default(&s.graph, cli->all, &base))
-        st = ph_fail(&err, PH_ERR_INTERNAL, "out of memory");
-    if (st == PH_OK)
-        st = cli_select_objects(cli, &v, &base, &sel, &err);
+    struct ph_set sel;
+    st = cli_view_selection(cli, &s, &v, &sel, &err);
     if (st == PH_OK)
         st = report_paths(cli, &s, &v, &sel, &err);
     int rc = st == PH_OK ? 0 : cli_error(cli, &err);
     ph_set_free(&sel);
-    ph_set_free(&base);
     ph_view_ctx_free(&v);
     ph_session_close(&s);
     return rc;
