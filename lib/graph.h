@@ -41,6 +41,8 @@ enum ph_edge_kind {
     PH_EDGE_LOCAL = 6,     /* frame local or cell: payload = name id: .f_locals['x'] */
     PH_EDGE_STACK = 7,     /* frame value stack slot: payload = index */
     PH_EDGE_CONSERVATIVE = 8, /* found by scanning an unknown object: payload = byte offset */
+    PH_EDGE_INTERNAL = 9,  /* a C field Python has no attribute for: payload = name id
+                              ("->fut_callback0"), heapy's R_INTERATTR */
     PH_EDGE_KIND_COUNT
 };
 

@@ -19,6 +19,7 @@ char *ph_label_render(const struct ph_graph *g, uint32_t label, const char *pref
     case PH_EDGE_INDEX: snprintf(buf, cap, "%s[%" PRIu32 "]", prefix, p); break;
     case PH_EDGE_SET_MEMBER: snprintf(buf, cap, "list(%s)[%" PRIu32 "]", *prefix ? prefix : "_", p); break;
     case PH_EDGE_LOCAL: snprintf(buf, cap, "%s.f_locals['%s']", prefix, s); break;
+    case PH_EDGE_INTERNAL: snprintf(buf, cap, "%s->%s", prefix, s); break;
     case PH_EDGE_STACK: snprintf(buf, cap, "%s->f_valuestack[%" PRIu32 "]", prefix, p); break;
     case PH_EDGE_CONSERVATIVE:
     default: snprintf(buf, cap, "%s.??", prefix); break;

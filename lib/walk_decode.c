@@ -682,7 +682,7 @@ static void instance_extras(struct wk *w, struct wk_obj *o)
     for (uint32_t s = 0; s < t->nslots; s++) {
         uint64_t p = f64(o, t->slots[s].offset);
         if (p)
-            wk_edge(w, p, PH_LABEL(PH_EDGE_ATTR, t->slots[s].name));
+            wk_edge(w, p, t->slots[s].label);
     }
     if (t->nscan || t->scan_items)
         conservative_scan(w, o);

@@ -31,7 +31,7 @@ enum wk_kind {
 
 struct wk_slot {
     uint32_t offset; /* byte offset in the instance */
-    uint32_t name;   /* strtab id */
+    uint32_t label;  /* PH_LABEL of the edge: an attribute (__slots__) or an internal field */
 };
 
 struct wk_type {
@@ -43,7 +43,8 @@ struct wk_type {
     int64_t kind_basicsize;  /* basicsize of that built-in base */
     bool heap;
     bool gc;                 /* HAVE_GC */
-    struct wk_slot *slots;   /* __slots__ members of levels below the built-in base */
+    struct wk_slot *slots;   /* object fields of levels below the built-in base: __slots__
+                                members, and the fields of known C layouts (walk_known.c) */
     uint32_t nslots;
     uint32_t *scan;          /* word offsets nothing explains: scanned conservatively */
     uint32_t nscan;
@@ -93,6 +94,14 @@ bool wk_kinds_init(struct wk *w);
 /* Learn heapy's names for types from the target's builtins dict and its `types` module. */
 void wk_names_init(struct wk *w, uint64_t builtins_dict, uint64_t modules_dict);
 void wk_types_free(struct wk *w);
+
+/* walk_known.c */
+/* If the level (a type on ti's tp_base chain, named tp_name, instances basicsize bytes) is a C
+ * type whose layout pyheap knows for this version, add its object fields to ti's slots, mark
+ * every word of that layout in `explained` (nwords long) and return true. */
+bool wk_known_level(struct wk *w, struct wk_type *ti, const char *tp_name, int64_t basicsize,
+                    uint8_t *explained, size_t nwords);
+bool wk_add_slot(struct wk_type *ti, uint32_t offset, uint32_t label);
 
 /* walk_decode.c */
 /* Decode object i (edges and size). False only on a fatal error (w->err set); a bad object is

@@ -81,7 +81,19 @@ static bool deque_sized(const struct wk *w, const uint8_t *tb, size_t len, size_
            basicsize > LAY(w->L, DEQUE_NUMFREEBLOCKS);
 }
 
-static enum wk_kind kind_of_addr(struct wk *w, uint64_t addr, const uint8_t *tb, size_t len)
+/* tp_name of a type from its bytes into buf ("" when unreadable). */
+static void level_name(struct wk *w, const uint8_t *tb, size_t len, char *buf, size_t cap)
+{
+    uint64_t np = wk_field_u64(tb, len, LAY(w->L, TP_NAME));
+    buf[0] = 0;
+    if (!np || ph_mem_cstr(w->mem, np, buf, cap, w->err) != PH_OK) {
+        ph_error_clear(w->err);
+        buf[0] = 0;
+    }
+}
+
+static enum wk_kind kind_of_addr(struct wk *w, uint64_t addr, const uint8_t *tb, size_t len,
+                                 const char *tp_name)
 {
     if (!addr)
         return WK_KIND_COUNT;
@@ -94,12 +106,6 @@ static enum wk_kind kind_of_addr(struct wk *w, uint64_t addr, const uint8_t *tb,
     /* Heap types are never these, except deque, a heap type of _collections since 3.12: it is
      * accepted only with deque's own basic size, so a Python class named alike is not. */
     bool heap = (wk_field_u64(tb, len, LAY(w->L, TP_FLAGS)) >> 9) & 1;
-    char tp_name[32];
-    uint64_t np = wk_field_u64(tb, len, LAY(w->L, TP_NAME));
-    if (!np || ph_mem_cstr(w->mem, np, tp_name, sizeof tp_name, w->err) != PH_OK) {
-        ph_error_clear(w->err);
-        return WK_KIND_COUNT;
-    }
     for (size_t n = 0; n < sizeof named_kinds / sizeof named_kinds[0]; n++)
         if (strcmp(tp_name, named_kinds[n].tp_name) == 0 && (!heap || deque_sized(w, tb, len, n)) &&
             (named_kinds[n].kind != WK_DEQUE || LAY_HAS(w->L, DEQUE_LEFTBLOCK))) {
@@ -226,13 +232,13 @@ static bool read_type(struct wk *w, uint64_t addr, uint8_t *tb, size_t *len)
     return want <= MAX_TYPE_BYTES && wk_read(w, addr, tb, want);
 }
 
-static bool add_slot(struct wk_type *ti, uint32_t offset, uint32_t name)
+bool wk_add_slot(struct wk_type *ti, uint32_t offset, uint32_t label)
 {
     struct wk_slot *s = realloc(ti->slots, (ti->nslots + 1) * sizeof *s);
     if (!s)
         return false;
     ti->slots = s;
-    ti->slots[ti->nslots++] = (struct wk_slot){offset, name};
+    ti->slots[ti->nslots++] = (struct wk_slot){offset, label};
     return true;
 }
 
@@ -266,8 +272,8 @@ static void level_members(struct wk *w, struct wk_type *ti, uint64_t members, ui
                 snprintf(name, sizeof name, "?");
             }
             char esc[160];
-                ph_escape(name, strlen(name), esc, sizeof esc);
-            add_slot(ti, (uint32_t)offset, wk_intern(w, esc));
+            ph_escape(name, strlen(name), esc, sizeof esc);
+            wk_add_slot(ti, (uint32_t)offset, PH_LABEL(PH_EDGE_ATTR, wk_intern(w, esc)));
         }
     }
 }
@@ -285,13 +291,16 @@ static void analyse_layout(struct wk *w, struct wk_type *ti, const uint8_t *tb, 
     ti->kind = WK_OBJECT;
     ti->kind_basicsize = 16;
     for (int depth = 0; level && depth < MAX_BASE_DEPTH; depth++) {
-        enum wk_kind k = kind_of_addr(w, level, lb, llen);
+        char tp_name[64];
+        level_name(w, lb, llen, tp_name, sizeof tp_name);
+        enum wk_kind k = kind_of_addr(w, level, lb, llen, tp_name);
         if (k != WK_KIND_COUNT) {
             ti->kind = k;
             ti->kind_basicsize = (int64_t)wk_field_u64(lb, llen, LAY(L, TP_BASICSIZE));
             break;
         }
-        if (explained)
+        int64_t level_size = (int64_t)wk_field_u64(lb, llen, LAY(L, TP_BASICSIZE));
+        if (explained && !wk_known_level(w, ti, tp_name, level_size, explained, nwords))
             level_members(w, ti, wk_field_u64(lb, llen, LAY(L, TP_MEMBERS)), explained, nwords);
         level = wk_field_u64(lb, llen, LAY(L, TP_BASE));
         if (level && !read_type(w, level, lb, &llen))

@@ -26,6 +26,11 @@ nowhere else (the only exception is `local`, held by the main thread's frame alo
   stack        a value on the stack of serve_with_stack(),  pst.StackTarget
                the main thread's second Python frame, in the middle of
                `[StackTarget(), serve_with_local()]` while the callee serves
+  future       pst.fut: an asyncio Future of pst.loop (not  pst.FutureTarget
+               running) whose result was set: a C field with a Python getter, `_result`
+  taskcb       pst.task: an asyncio Task of pst.loop (not   pst.TaskCallbackTarget
+               running, never started) with the target, a callable, as its first done
+               callback: a C field with no attribute (`->task_callback0`)
 
 Prints `READY <json>`: pid, version, thread_ident (threading.get_ident() of the main thread,
 heapy's and pyheap's thread id in root names), cases (built), classes {case: kind name}.
@@ -40,7 +45,7 @@ import threading
 import types
 
 ALL = ("slot", "attr", "attrdict", "dictkey", "tuplekey", "cell", "setmember", "local",
-       "garbage", "genstack", "stack")
+       "garbage", "genstack", "stack", "future", "taskcb")
 CASES = [a for a in sys.argv[1:] if a in ALL] or list(ALL)
 unknown = [a for a in sys.argv[1:] if a not in ALL]
 if unknown:
@@ -59,6 +64,12 @@ class LocalTarget(object): pass
 class Garbage(object): pass
 class GenStackTarget(object): pass
 class StackTarget(object): pass
+class FutureTarget(object): pass
+
+
+class TaskCallbackTarget(object):
+    def __call__(self, task):
+        pass
 
 
 class Slotted(object):
@@ -77,6 +88,10 @@ def make_getter(value):
 
 def stack_gen():
     return (GenStackTarget(), (yield))
+
+
+async def never_started():
+    pass
 '''
 
 pst = types.ModuleType("pst")
@@ -86,7 +101,8 @@ exec(compile(PST_SOURCE, "pst.py", "exec"), pst.__dict__)
 CLASSES = {"slot": "SlotTarget", "attr": "AttrTarget", "attrdict": "AttrDictTarget",
            "dictkey": "KeyTarget", "tuplekey": "TupleKeyTarget", "cell": "CellTarget",
            "setmember": "SetTarget", "local": "LocalTarget", "garbage": "Garbage",
-           "genstack": "GenStackTarget", "stack": "StackTarget"}
+           "genstack": "GenStackTarget", "stack": "StackTarget", "future": "FutureTarget",
+           "taskcb": "TaskCallbackTarget"}
 
 
 def build():
@@ -111,6 +127,15 @@ def build():
     if "genstack" in CASES:
         pst.gen = pst.stack_gen()
         next(pst.gen)
+    if "future" in CASES or "taskcb" in CASES:
+        import asyncio
+        pst.loop = asyncio.new_event_loop()
+    if "future" in CASES:
+        pst.fut = pst.loop.create_future()
+        pst.fut.set_result(pst.FutureTarget())
+    if "taskcb" in CASES:
+        pst.task = pst.loop.create_task(pst.never_started())
+        pst.task.add_done_callback(pst.TaskCallbackTarget())
     if "garbage" in CASES:
         gc.disable()  # the cycle stays, alive and unreachable, while pyheap looks
         junk = pst.Garbage()
@@ -135,6 +160,8 @@ def check(mine):
         "garbage": lambda: garbage_alive() == 1,
         "genstack": lambda: sum(1 for o in gc.get_objects() if type(o) is pst.GenStackTarget) == 1,
         "stack": lambda: sum(1 for o in gc.get_objects() if type(o) is pst.StackTarget) == 1,
+        "future": lambda: type(pst.fut.result()) is pst.FutureTarget,
+        "taskcb": lambda: sum(1 for o in gc.get_objects() if type(o) is pst.TaskCallbackTarget) == 1,
     }
     for case in CASES:
         if not expect[case]():

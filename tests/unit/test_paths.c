@@ -191,8 +191,9 @@ START_TEST(every_step_kind)
     struct ph_graph g;
     ck_assert(ph_graph_init(&g, 16));
     add_types(&g);
-    static const int types[] = {T_DICT, T_MSG, T_MSG, T_MSG, T_MSG, T_MSG, T_MSG, T_MSG, T_MSG};
-    add_objects(&g, types, 9);
+    static const int types[] = {T_DICT, T_MSG, T_MSG, T_MSG, T_MSG,
+                                T_MSG,  T_MSG, T_MSG, T_MSG, T_MSG};
+    add_objects(&g, types, 10);
     const struct e es[] = {
         {0, 1, PH_LABEL(PH_EDGE_FIELD, id(&g, "__self__"))},
         {0, 2, PH_LABEL(PH_EDGE_ATTR, id(&g, "slot"))},
@@ -202,6 +203,7 @@ START_TEST(every_step_kind)
         {0, 6, PH_LABEL(PH_EDGE_LOCAL, id(&g, "y"))},
         {0, 7, PH_LABEL(PH_EDGE_STACK, 3)},
         {0, 8, PH_LABEL(PH_EDGE_CONSERVATIVE, 24)},
+        {0, 9, PH_LABEL(PH_EDGE_INTERNAL, id(&g, "task_callback0"))},
     };
     add_edges(&g, es, sizeof es / sizeof es[0]);
     ck_assert(ph_graph_add_root(&g, 0, id(&g, "i0_t1_f2")));
@@ -212,9 +214,9 @@ START_TEST(every_step_kind)
     static const char *const want[] = {
         NULL, "Root.i0_t1_f2.__self__", "Root.i0_t1_f2.slot", "Root.i0_t1_f2[None]",
         "Root.i0_t1_f2.keys()[7]", "Root.i0_t1_f2[12]", "Root.i0_t1_f2.f_locals['y']",
-        "Root.i0_t1_f2->f_valuestack[3]", "Root.i0_t1_f2.??",
+        "Root.i0_t1_f2->f_valuestack[3]", "Root.i0_t1_f2.??", "Root.i0_t1_f2->task_callback0",
     };
-    for (uint32_t o = 1; o < 9; o++)
+    for (uint32_t o = 1; o < 10; o++)
         ck_assert_str_eq(render(&g, &b, o, &t), want[o]);
     ph_text_free(&t);
     ph_bfs_free(&b);

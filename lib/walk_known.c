@@ -1,0 +1,153 @@
+/*
+ * walk_known.c: C types whose instance layout pyheap knows from tables: asyncio's Future and
+ * Task (_asyncio.Future, _asyncio.Task).
+ *
+ * Their structs live in the _asyncio extension, whose debug info is not where the interpreter's
+ * is (often a separate .so, often without DWARF), and their fields matter to the operator: a leak
+ * through a Task's coroutine or a Future's callbacks should read `._coro`, not `.??`. The offsets
+ * below were read with `ptype /o FutureObj` / `ptype /o TaskObj` on the pyenv builds 3.8 to 3.13
+ * and on Debian's 3.13, 3.14 and 3.15 debug files. A table applies only when the level's tp_name
+ * and tp_basicsize both match it: any other build (a patch release that changed the struct, a
+ * Py_DEBUG build) falls back to the conservative scan, never to wrong names.
+ *
+ * Edges are named like heapy's relations: a field Python exposes as an attribute (the getsets
+ * `_loop`, `_result`, `_coro`, ...) as `.name`; the others by their C field (`->fut_callback0`).
+ */
+#include "lib/walk_internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+struct known_field {
+    uint16_t offset;
+    const char *attr;  /* the Python attribute reading this field, or NULL */
+    const char *field; /* the C field's name after its "fut_"/"task_" prefix */
+};
+
+struct asyncio_layout {
+    int minor_lo, minor_hi;
+    int64_t future_size, task_size;   /* tp_basicsize of _asyncio.Future and _asyncio.Task */
+    const struct known_field *head;   /* FutureObj_HEAD: Future's fields, Task's first ones */
+    const struct known_field *task;   /* the fields TaskObj adds */
+};
+
+#define END {0, NULL, NULL}
+
+/* 3.8: no cancel message yet. */
+static const struct known_field head38[] = {
+    {16, "_loop", "loop"}, {24, NULL, "callback0"}, {32, NULL, "context0"},
+    {40, NULL, "callbacks"}, {48, "_exception", "exception"}, {56, "_result", "result"},
+    {64, "_source_traceback", "source_tb"}, END};
+static const struct known_field task38[] = {
+    {104, "_fut_waiter", "fut_waiter"}, {112, "_coro", "coro"}, {120, NULL, "name"},
+    {128, NULL, "context"}, END};
+
+/* 3.9: cancel message; the exception state saved on cancel (_PyErr_StackItem: three objects,
+ * then a pointer to another stack item, which is not an object). */
+static const struct known_field head39[] = {
+    {16, "_loop", "loop"}, {24, NULL, "callback0"}, {32, NULL, "context0"},
+    {40, NULL, "callbacks"}, {48, "_exception", "exception"}, {56, "_result", "result"},
+    {64, "_source_traceback", "source_tb"}, {72, "_cancel_message", "cancel_msg"},
+    {112, NULL, "cancelled_exc_state.exc_type"}, {120, NULL, "cancelled_exc_state.exc_value"},
+    {128, NULL, "cancelled_exc_state.exc_traceback"}, END};
+static const struct known_field task39[] = {
+    {144, "_fut_waiter", "fut_waiter"}, {152, "_coro", "coro"}, {160, NULL, "name"},
+    {168, NULL, "context"}, END};
+
+/* 3.10: the exception's traceback kept beside it. */
+static const struct known_field head310[] = {
+    {16, "_loop", "loop"}, {24, NULL, "callback0"}, {32, NULL, "context0"},
+    {40, NULL, "callbacks"}, {48, "_exception", "exception"}, {56, NULL, "exception_tb"},
+    {64, "_result", "result"}, {72, "_source_traceback", "source_tb"},
+    {80, "_cancel_message", "cancel_msg"}, {120, NULL, "cancelled_exc_state.exc_type"},
+    {128, NULL, "cancelled_exc_state.exc_value"},
+    {136, NULL, "cancelled_exc_state.exc_traceback"}, END};
+static const struct known_field task310[] = {
+    {152, "_fut_waiter", "fut_waiter"}, {160, "_coro", "coro"}, {168, NULL, "name"},
+    {176, NULL, "context"}, END};
+
+/* 3.11 and 3.12: the cancelled exception itself instead of an exception state. */
+static const struct known_field head311[] = {
+    {16, "_loop", "loop"}, {24, NULL, "callback0"}, {32, NULL, "context0"},
+    {40, NULL, "callbacks"}, {48, "_exception", "exception"}, {56, NULL, "exception_tb"},
+    {64, "_result", "result"}, {72, "_source_traceback", "source_tb"},
+    {80, "_cancel_message", "cancel_msg"}, {120, NULL, "cancelled_exc"}, END};
+static const struct known_field task311[] = {
+    {128, "_fut_waiter", "fut_waiter"}, {136, "_coro", "coro"}, {144, NULL, "name"},
+    {152, NULL, "context"}, END};
+
+/* 3.13: managed __dict__ and weakrefs, so no dict or weakref list in the struct. */
+static const struct known_field head313[] = {
+    {16, "_loop", "loop"}, {24, NULL, "callback0"}, {32, NULL, "context0"},
+    {40, NULL, "callbacks"}, {48, "_exception", "exception"}, {56, NULL, "exception_tb"},
+    {64, "_result", "result"}, {72, "_source_traceback", "source_tb"},
+    {80, "_cancel_message", "cancel_msg"}, {88, NULL, "cancelled_exc"}, END};
+static const struct known_field task313[] = {
+    {112, "_fut_waiter", "fut_waiter"}, {120, "_coro", "coro"}, {128, NULL, "name"},
+    {136, NULL, "context"}, END};
+
+/* 3.14 and 3.15: who awaits the future (one future, or a set of them, for the call-graph
+ * introspection); Python's _asyncio_awaited_by builds a new frozenset from it, so the field keeps
+ * its C name. The Task's tail ends with a list node linking it to the thread's tasks: two
+ * pointers into other tasks' interiors, not objects. */
+static const struct known_field head314[] = {
+    {16, "_loop", "loop"}, {24, NULL, "callback0"}, {32, NULL, "context0"},
+    {40, NULL, "callbacks"}, {48, "_exception", "exception"}, {56, NULL, "exception_tb"},
+    {64, "_result", "result"}, {72, "_source_traceback", "source_tb"},
+    {80, "_cancel_message", "cancel_msg"}, {88, NULL, "cancelled_exc"},
+    {96, NULL, "awaited_by"}, END};
+static const struct known_field task314[] = {
+    {120, "_fut_waiter", "fut_waiter"}, {128, "_coro", "coro"}, {136, NULL, "name"},
+    {144, NULL, "context"}, END};
+
+static const struct asyncio_layout asyncio_layouts[] = {
+    {8, 8, 104, 144, head38, task38},
+    {9, 9, 144, 184, head39, task39},
+    {10, 10, 152, 192, head310, task310},
+    {11, 12, 128, 176, head311, task311},
+    {13, 13, 104, 144, head313, task313},
+    {14, 15, 112, 168, head314, task314},
+};
+
+static void add_fields(struct wk *w, struct wk_type *ti, const struct known_field *f,
+                       const char *prefix)
+{
+    for (; f->field; f++) {
+        if ((int64_t)f->offset + 8 > ti->basicsize)
+            continue;
+        uint32_t label;
+        if (f->attr) {
+            label = PH_LABEL(PH_EDGE_ATTR, wk_intern(w, f->attr));
+        } else {
+            char name[64];
+            snprintf(name, sizeof name, "%s%s", prefix, f->field);
+            label = PH_LABEL(PH_EDGE_INTERNAL, wk_intern(w, name));
+        }
+        wk_add_slot(ti, f->offset, label);
+    }
+}
+
+bool wk_known_level(struct wk *w, struct wk_type *ti, const char *tp_name, int64_t basicsize,
+                    uint8_t *explained, size_t nwords)
+{
+    bool future = strcmp(tp_name, "_asyncio.Future") == 0;
+    bool task = strcmp(tp_name, "_asyncio.Task") == 0;
+    if (!future && !task)
+        return false;
+    for (size_t i = 0; i < sizeof asyncio_layouts / sizeof asyncio_layouts[0]; i++) {
+        const struct asyncio_layout *a = &asyncio_layouts[i];
+        if (w->minor < a->minor_lo || w->minor > a->minor_hi ||
+            basicsize != (task ? a->task_size : a->future_size))
+            continue;
+        const char *prefix = task ? "task_" : "fut_";
+        add_fields(w, ti, a->head, prefix);
+        if (task)
+            add_fields(w, ti, a->task, prefix);
+        /* Every word of the struct is a field named above or data (state, flags, the
+         * dict and weakref list handled by the generic code): none is left to the scan. */
+        for (size_t word = 2; word < nwords && (int64_t)word * 8 < basicsize; word++)
+            explained[word] = 1;
+        return true;
+    }
+    return false;
+}
