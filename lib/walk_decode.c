@@ -706,6 +706,8 @@ static uint64_t presize(const struct wk *w, const struct wk_obj *o)
 static void dec_generic(struct wk *w, struct wk_obj *o)
 {
     o->size = generic_size(w, o->t, o->b, o->len);
+    if (o->t->extra)
+        o->size += wk_known_extra_size(w, o->t, o->b, o->len);
 }
 
 static void dec_kind(struct wk *w, struct wk_obj *o)

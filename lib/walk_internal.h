@@ -29,6 +29,14 @@ enum wk_kind {
     WK_KIND_COUNT
 };
 
+/* Memory a C type's own __sizeof__ adds to the default rule (basic size, items), for types
+ * sized by that rule otherwise. */
+enum wk_extra {
+    WK_EXTRA_NONE = 0,
+    WK_EXTRA_BUFFERED,     /* _io buffered streams: buffer_size while the buffer exists */
+    WK_EXTRA_STRUCT_CODES, /* _struct.Struct: its format codes, terminator included */
+};
+
 struct wk_slot {
     uint32_t offset; /* byte offset in the instance */
     uint32_t label;  /* PH_LABEL of the edge: an attribute (__slots__) or an internal field */
@@ -52,6 +60,7 @@ struct wk_type {
     bool leaf;               /* exactly int, bool, float, complex, str, bytes or None: no
                                 references, size from the header (sized when discovered) */
     bool odict;              /* collections.OrderedDict or a subclass: __sizeof__ adds nodes */
+    enum wk_extra extra;     /* what a known C base's __sizeof__ adds (walk_known.c) */
 };
 
 /* A direct-mapped cache of texts by address (WK_TEXT_CACHE entries, a new entry replaces the
@@ -96,12 +105,22 @@ void wk_names_init(struct wk *w, uint64_t builtins_dict, uint64_t modules_dict);
 void wk_types_free(struct wk *w);
 
 /* walk_known.c */
-/* If the level (a type on ti's tp_base chain, named tp_name, instances basicsize bytes) is a C
- * type whose layout pyheap knows for this version, add its object fields to ti's slots, mark
- * every word of that layout in `explained` (nwords long) and return true. */
-bool wk_known_level(struct wk *w, struct wk_type *ti, const char *tp_name, int64_t basicsize,
+/* If the level (a type on ti's tp_base chain) is a C
+ * type whose layout pyheap knows for this version, mark every word of that layout in
+ * `explained` (nwords long) and note what sizing it needs in ti. Returns true when the table
+ * also named its object fields (added to ti's slots), so the level's tp_members need not be
+ * read; false for an unknown level, or a known one whose references tp_members names. */
+struct wk_level {
+    const char *tp_name;
+    int64_t basicsize; /* the level's tp_basicsize */
+    bool heap;         /* a heap type (Py_TPFLAGS_HEAPTYPE) */
+};
+bool wk_known_level(struct wk *w, struct wk_type *ti, const struct wk_level *level,
                     uint8_t *explained, size_t nwords);
 bool wk_add_slot(struct wk_type *ti, uint32_t offset, uint32_t label);
+/* What ti.extra adds to the size of an instance whose first len bytes are b. */
+uint64_t wk_known_extra_size(struct wk *w, const struct wk_type *ti, const uint8_t *b,
+                             size_t len);
 
 /* walk_decode.c */
 /* Decode object i (edges and size). False only on a fatal error (w->err set); a bad object is

@@ -1,6 +1,7 @@
 /*
  * walk_known.c: C types whose instance layout pyheap knows from tables: asyncio's Future and
- * Task (_asyncio.Future, _asyncio.Task).
+ * Task (_asyncio.Future, _asyncio.Task), _io's buffered streams and _struct.Struct; and what
+ * the __sizeof__ of the last two adds to the default size rule.
  *
  * Their structs live in the _asyncio extension, whose debug info is not where the interpreter's
  * is (often a separate .so, often without DWARF), and their fields matter to the operator: a leak
@@ -127,17 +128,73 @@ static void add_fields(struct wk *w, struct wk_type *ti, const struct known_fiel
     }
 }
 
-bool wk_known_level(struct wk *w, struct wk_type *ti, const char *tp_name, int64_t basicsize,
+static void explain_words(uint8_t *explained, size_t nwords, int64_t basicsize)
+{
+    for (size_t word = 2; word < nwords && (int64_t)word * 8 < basicsize; word++)
+        explained[word] = 1;
+}
+
+/* _io.BufferedReader, BufferedWriter and BufferedRandom share one struct (`buffered`, from the
+ * interpreter's DWARF or tables: the same 152 bytes on 3.8 to 3.15). Its only object fields are
+ * `raw` and the dict, which tp_members and tp_dictoffset name; the rest (the buffer pointer,
+ * positions, a lock, the owning thread) is data, not references, so nothing is left to the
+ * conservative scan. */
+static bool buffered_level(struct wk *w, struct wk_type *ti, const struct wk_level *level,
+                           uint8_t *explained, size_t nwords)
+{
+    static const char *const names[] = {"_io.BufferedReader", "_io.BufferedWriter",
+                                        "_io.BufferedRandom"};
+    const struct py_layout *L = w->L;
+    if (!LAY_HAS(L, BUFFERED_SIZE) || !LAY_HAS(L, BUFFERED_BUFFER) ||
+        !LAY_HAS(L, BUFFERED_BUFFER_SIZE) || level->basicsize != LAY(L, BUFFERED_SIZE))
+        return false;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (strcmp(level->tp_name, names[i]) == 0) {
+            explain_words(explained, nwords, level->basicsize);
+            ti->extra = WK_EXTRA_BUFFERED;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* _struct.Struct (PyStructObject, the same on 3.8 to 3.14; 3.15 adds a flag byte): s_size,
+ * s_len, the s_codes array (not an object), the format as a bytes object (the `format`
+ * attribute decodes it into a new str, so the field keeps its C name), the weakref list. */
+#define STRUCT_CODES 32
+#define STRUCT_FORMAT 40
+#define STRUCT_LEN 24
+#define FORMATCODE_SIZE 32 /* fmtdef, offset, size, repeat */
+
+static bool struct_level(struct wk *w, struct wk_type *ti, const struct wk_level *level,
+                         uint8_t *explained, size_t nwords)
+{
+    /* 3.8's static type is named plain "Struct", as a Python class could be: static only. */
+    bool named = strcmp(level->tp_name, "_struct.Struct") == 0 ||
+                 (strcmp(level->tp_name, "Struct") == 0 && !level->heap);
+    if (!named || level->basicsize != (w->minor >= 15 ? 64 : 56))
+        return false;
+    wk_add_slot(ti, STRUCT_FORMAT, PH_LABEL(PH_EDGE_INTERNAL, wk_intern(w, "s_format")));
+    explain_words(explained, nwords, level->basicsize);
+    ti->extra = WK_EXTRA_STRUCT_CODES;
+    return true;
+}
+
+bool wk_known_level(struct wk *w, struct wk_type *ti, const struct wk_level *level,
                     uint8_t *explained, size_t nwords)
 {
-    bool future = strcmp(tp_name, "_asyncio.Future") == 0;
-    bool task = strcmp(tp_name, "_asyncio.Task") == 0;
+    if (buffered_level(w, ti, level, explained, nwords))
+        return false; /* tp_members names `raw` */
+    if (struct_level(w, ti, level, explained, nwords))
+        return true;
+    bool future = strcmp(level->tp_name, "_asyncio.Future") == 0;
+    bool task = strcmp(level->tp_name, "_asyncio.Task") == 0;
     if (!future && !task)
         return false;
     for (size_t i = 0; i < sizeof asyncio_layouts / sizeof asyncio_layouts[0]; i++) {
         const struct asyncio_layout *a = &asyncio_layouts[i];
         if (w->minor < a->minor_lo || w->minor > a->minor_hi ||
-            basicsize != (task ? a->task_size : a->future_size))
+            level->basicsize != (task ? a->task_size : a->future_size))
             continue;
         const char *prefix = task ? "task_" : "fut_";
         add_fields(w, ti, a->head, prefix);
@@ -145,9 +202,57 @@ bool wk_known_level(struct wk *w, struct wk_type *ti, const char *tp_name, int64
             add_fields(w, ti, a->task, prefix);
         /* Every word of the struct is a field named above or data (state, flags, the
          * dict and weakref list handled by the generic code): none is left to the scan. */
-        for (size_t word = 2; word < nwords && (int64_t)word * 8 < basicsize; word++)
-            explained[word] = 1;
+        explain_words(explained, nwords, level->basicsize);
         return true;
     }
     return false;
+}
+
+/* Largest buffer an _io stream is believed to hold (its buffer_size is a Py_ssize_t): a larger
+ * one is hostile or torn, and the default rule stands. */
+#define MAX_BUFFER_BYTES (1ll << 40)
+/* Format codes read per step while looking for the terminator. */
+#define CODES_PER_READ 64
+
+/* Buffered streams add buffer_size while the buffer exists (it is freed on close). */
+static uint64_t buffered_extra(struct wk *w, const uint8_t *b, size_t len)
+{
+    const struct py_layout *L = w->L;
+    int64_t buffer_size = (int64_t)wk_field_u64(b, len, LAY(L, BUFFERED_BUFFER_SIZE));
+    if (!wk_field_u64(b, len, LAY(L, BUFFERED_BUFFER)) || buffer_size <= 0 ||
+        buffer_size > MAX_BUFFER_BYTES)
+        return 0;
+    return (uint64_t)buffer_size;
+}
+
+/* Struct.__sizeof__ counts every format code up to and including the one whose fmtdef is NULL.
+ * There are at most s_len codes before it (a code covers one item or more; padding has none),
+ * which bounds the search: a Struct whose terminator is not found there adds only its own. */
+static uint64_t struct_codes_extra(struct wk *w, const uint8_t *b, size_t len)
+{
+    uint64_t codes = wk_field_u64(b, len, STRUCT_CODES);
+    uint64_t items = wk_field_u64(b, len, STRUCT_LEN);
+    if (!codes || items > (1u << 28))
+        return FORMATCODE_SIZE;
+    uint64_t chunk[CODES_PER_READ * FORMATCODE_SIZE / 8];
+    for (uint64_t done = 0; done <= items; done += CODES_PER_READ) {
+        uint64_t n = items + 1 - done < CODES_PER_READ ? items + 1 - done : CODES_PER_READ;
+        if (!wk_read(w, codes + done * FORMATCODE_SIZE, chunk, n * FORMATCODE_SIZE))
+            return FORMATCODE_SIZE;
+        for (uint64_t k = 0; k < n; k++)
+            if (chunk[k * FORMATCODE_SIZE / 8] == 0)
+                return (done + k + 1) * FORMATCODE_SIZE;
+    }
+    return FORMATCODE_SIZE;
+}
+
+uint64_t wk_known_extra_size(struct wk *w, const struct wk_type *ti, const uint8_t *b,
+                             size_t len)
+{
+    switch (ti->extra) {
+    case WK_EXTRA_BUFFERED: return buffered_extra(w, b, len);
+    case WK_EXTRA_STRUCT_CODES: return struct_codes_extra(w, b, len);
+    case WK_EXTRA_NONE: break;
+    }
+    return 0;
 }

@@ -299,8 +299,12 @@ static void analyse_layout(struct wk *w, struct wk_type *ti, const uint8_t *tb, 
             ti->kind_basicsize = (int64_t)wk_field_u64(lb, llen, LAY(L, TP_BASICSIZE));
             break;
         }
-        int64_t level_size = (int64_t)wk_field_u64(lb, llen, LAY(L, TP_BASICSIZE));
-        if (explained && !wk_known_level(w, ti, tp_name, level_size, explained, nwords))
+        struct wk_level known = {
+            .tp_name = tp_name,
+            .basicsize = (int64_t)wk_field_u64(lb, llen, LAY(L, TP_BASICSIZE)),
+            .heap = (wk_field_u64(lb, llen, LAY(L, TP_FLAGS)) & TPFLAGS_HEAPTYPE) != 0,
+        };
+        if (explained && !wk_known_level(w, ti, &known, explained, nwords))
             level_members(w, ti, wk_field_u64(lb, llen, LAY(L, TP_MEMBERS)), explained, nwords);
         level = wk_field_u64(lb, llen, LAY(L, TP_BASE));
         if (level && !read_type(w, level, lb, &llen))

@@ -8,7 +8,7 @@ const struct py_layout_table py_layout_3_11_1 = {
     .max_hex = 0x030bffff,
     .gen_hex = 0x030b02f0,
     .generated_from = "Debian 12 3.11.2 (python3.11-dbg, build-id c561f3aa7232f2bd6ac6d56bd475f1c154a00486); identical: pyenv 3.11.7 (libpython3.11.so.1.0, build-id 49daf84ed369fe589b73ea876f2591cd4c3588bb)",
-    .nfields = 250,
+    .nfields = 253,
     .v = {
         [PF_RT_INTERP_HEAD] = 40,
         [PF_RT_GC] = -1,
@@ -260,5 +260,8 @@ const struct py_layout_table py_layout_3_11_1 = {
         [PF_DEQUE_BLOCK_DATA] = 8,
         [PF_DEQUE_BLOCK_RIGHTLINK] = 520,
         [PF_DEQUE_BLOCK_SIZE] = 528,
+        [PF_BUFFERED_BUFFER] = 56,
+        [PF_BUFFERED_BUFFER_SIZE] = 120,
+        [PF_BUFFERED_SIZE] = 152,
     },
 };

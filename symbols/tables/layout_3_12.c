@@ -8,7 +8,7 @@ const struct py_layout_table py_layout_3_12_1 = {
     .max_hex = 0x030cffff,
     .gen_hex = 0x030c01f0,
     .generated_from = "pyenv 3.12.1 (libpython3.12.so.1.0, build-id f9d5c82f5f2c22df68c1d49c944ef3dee5103dcc)",
-    .nfields = 250,
+    .nfields = 253,
     .v = {
         [PF_RT_INTERP_HEAD] = 40,
         [PF_RT_GC] = -1,
@@ -260,5 +260,8 @@ const struct py_layout_table py_layout_3_12_1 = {
         [PF_DEQUE_BLOCK_DATA] = 8,
         [PF_DEQUE_BLOCK_RIGHTLINK] = 520,
         [PF_DEQUE_BLOCK_SIZE] = 528,
+        [PF_BUFFERED_BUFFER] = 56,
+        [PF_BUFFERED_BUFFER_SIZE] = 120,
+        [PF_BUFFERED_SIZE] = 152,
     },
 };

@@ -8,7 +8,7 @@ const struct py_layout_table py_layout_3_15_1 = {
     .max_hex = 0x030fffff,
     .gen_hex = 0x030f02f0,
     .generated_from = "Debian sid 3.15.2 (python3.15-dbg, build-id d41ac9e28ff414f10df5da23fb051683a7b4adcf)",
-    .nfields = 250,
+    .nfields = 253,
     .v = {
         [PF_RT_INTERP_HEAD] = 936,
         [PF_RT_GC] = -1,
@@ -260,5 +260,8 @@ const struct py_layout_table py_layout_3_15_1 = {
         [PF_DEQUE_BLOCK_DATA] = 8,
         [PF_DEQUE_BLOCK_RIGHTLINK] = 520,
         [PF_DEQUE_BLOCK_SIZE] = 528,
+        [PF_BUFFERED_BUFFER] = 56,
+        [PF_BUFFERED_BUFFER_SIZE] = 120,
+        [PF_BUFFERED_SIZE] = 152,
     },
 };

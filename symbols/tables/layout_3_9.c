@@ -8,7 +8,7 @@ const struct py_layout_table py_layout_3_9_1 = {
     .max_hex = 0x0309ffff,
     .gen_hex = 0x030912f0,
     .generated_from = "pyenv 3.9.18 (libpython3.9.so.1.0, build-id 8a6cadea533dd782615a0f14a75b5aef248a10d4)",
-    .nfields = 250,
+    .nfields = 253,
     .v = {
         [PF_RT_INTERP_HEAD] = 32,
         [PF_RT_GC] = -1,
@@ -260,5 +260,8 @@ const struct py_layout_table py_layout_3_9_1 = {
         [PF_DEQUE_BLOCK_DATA] = 8,
         [PF_DEQUE_BLOCK_RIGHTLINK] = 520,
         [PF_DEQUE_BLOCK_SIZE] = 528,
+        [PF_BUFFERED_BUFFER] = 56,
+        [PF_BUFFERED_BUFFER_SIZE] = 120,
+        [PF_BUFFERED_SIZE] = 152,
     },
 };

@@ -87,8 +87,10 @@ import collections
 import decimal
 import dis
 import gc
+import io
 import json
 import os
+import struct
 import sys
 import tracemalloc
 import types
@@ -100,6 +102,9 @@ KEEP = {}  # category -> list of objects built (the only root of everything we b
 MATERIALISED = set()  # classes whose instances' __dict__ we touched on purpose
 PROBE = {}
 REPORT = None
+# Py_TPFLAGS_MANAGED_DICT (3.11+; bit 4 is unused before): instances may keep attributes in
+# storage sys.getsizeof does not count.
+TPFLAGS_MANAGED_DICT = 1 << 4 if sys.version_info >= (3, 11) else 0
 LOOP = None
 FUTURE = None
 
@@ -331,6 +336,8 @@ BUILT_N = collections.OrderedDict([
     ("str_ascii", ("str", 181)), ("str_latin1", ("str", 191)), ("str_ucs2", ("str", 193)),
     ("str_ucs4", ("str", 197)), ("str_utf8", ("str", 199)), ("int_big", ("int", 211)),
     ("float", ("float", 223)), ("bytes", ("bytes", 227)), ("bytearray", ("bytearray", 229)),
+    ("buffered", ("_io.BufferedReader", 233)),
+    ("struct", ("_struct.Struct", 239)),
 ])
 
 
@@ -379,6 +386,16 @@ def build_builtins():
     KEEP["float"] = [i + 0.25 for i in range(n("float"))]
     KEEP["bytes"] = [b"bytes-%06d" % i for i in range(n("bytes"))]
     KEEP["bytearray"] = [bytearray(b"ba-%06d" % i) for i in range(n("bytearray"))]
+    # Buffered readers over in-memory streams (no file descriptors), each with its own buffer
+    # size (__sizeof__ adds it); every third closed, which frees the buffer.
+    readers = [io.BufferedReader(io.BytesIO(b"kh"), 64 + i) for i in range(n("buffered"))]
+    for r in readers[::3]:
+        r.close()
+    KEEP["buffered"] = readers
+    # Structs of 0 to 4 format codes (padding has none; Struct.__sizeof__ counts each).
+    formats = ("", "%dx", "i%ds", "%dxqh", "<%di3s?p")
+    KEEP["struct"] = [struct.Struct(formats[i % 5].replace("%d", str(1 + i)))
+                      for i in range(n("struct"))]
 
 
 GARBAGE = []  # weak references to one node of each unreachable ring
@@ -500,6 +517,7 @@ def _report():
         e = types_.get(name)
         if e is None:
             e = types_[name] = {"module": module, "qualname": qualname, "heap": heap,
+                                "managed_dict": bool(t.__flags__ & TPFLAGS_MANAGED_DICT),
                                 "count": 0, "size": 0}
         e["count"] += 1
         e["size"] += size
