@@ -35,6 +35,7 @@ enum wk_extra {
     WK_EXTRA_NONE = 0,
     WK_EXTRA_BUFFERED,     /* _io buffered streams: buffer_size while the buffer exists */
     WK_EXTRA_STRUCT_CODES, /* _struct.Struct: its format codes, terminator included */
+    WK_EXTRA_ARRAY,        /* array.array: allocated items times the item size */
 };
 
 struct wk_slot {

@@ -1,7 +1,7 @@
 /*
  * walk_known.c: C types whose instance layout pyheap knows from tables: asyncio's Future and
- * Task (_asyncio.Future, _asyncio.Task), _io's buffered streams and _struct.Struct; and what
- * the __sizeof__ of the last two adds to the default size rule.
+ * Task (_asyncio.Future, _asyncio.Task), _io's buffered streams, _struct.Struct and
+ * array.array; and what the __sizeof__ of the last three adds to the default size rule.
  *
  * Their structs live in the _asyncio extension, whose debug info is not where the interpreter's
  * is (often a separate .so, often without DWARF), and their fields matter to the operator: a leak
@@ -180,9 +180,30 @@ static bool struct_level(struct wk *w, struct wk_type *ti, const struct wk_level
     return true;
 }
 
+/* array.array (arrayobject, 64 bytes on 3.8 to 3.15): a var-object header, the item buffer
+ * (not an object), its allocated length, a pointer to the static descriptor of the type code,
+ * the weakref list and an export count: no references but the weakref list, which the
+ * generic code handles. */
+#define ARRAY_SIZE 64
+#define ARRAY_ALLOCATED 32
+#define ARRAY_DESCR 40
+#define ARRAYDESCR_ITEMSIZE 4 /* after the type code (char, or char[3] from 3.15) */
+
+static bool array_level(struct wk_type *ti, const struct wk_level *level, uint8_t *explained,
+                        size_t nwords)
+{
+    if (strcmp(level->tp_name, "array.array") != 0 || level->basicsize != ARRAY_SIZE)
+        return false;
+    explain_words(explained, nwords, level->basicsize);
+    ti->extra = WK_EXTRA_ARRAY;
+    return true;
+}
+
 bool wk_known_level(struct wk *w, struct wk_type *ti, const struct wk_level *level,
                     uint8_t *explained, size_t nwords)
 {
+    if (array_level(ti, level, explained, nwords))
+        return true;
     if (buffered_level(w, ti, level, explained, nwords))
         return false; /* tp_members names `raw` */
     if (struct_level(w, ti, level, explained, nwords))
@@ -246,12 +267,26 @@ static uint64_t struct_codes_extra(struct wk *w, const uint8_t *b, size_t len)
     return FORMATCODE_SIZE;
 }
 
+/* array.__sizeof__ adds allocated * itemsize. Item sizes are 1 to 8 (type codes b to d, u,
+ * w); anything else, or an allocation beyond any real one, is hostile or torn. */
+static uint64_t array_extra(struct wk *w, const uint8_t *b, size_t len)
+{
+    uint64_t allocated = wk_field_u64(b, len, ARRAY_ALLOCATED);
+    uint64_t descr = wk_field_u64(b, len, ARRAY_DESCR);
+    int32_t itemsize = 0;
+    if (!descr || !wk_read(w, descr + ARRAYDESCR_ITEMSIZE, &itemsize, sizeof itemsize) ||
+        itemsize < 1 || itemsize > 8 || allocated > (uint64_t)MAX_BUFFER_BYTES / 8)
+        return 0;
+    return allocated * (uint64_t)itemsize;
+}
+
 uint64_t wk_known_extra_size(struct wk *w, const struct wk_type *ti, const uint8_t *b,
                              size_t len)
 {
     switch (ti->extra) {
     case WK_EXTRA_BUFFERED: return buffered_extra(w, b, len);
     case WK_EXTRA_STRUCT_CODES: return struct_codes_extra(w, b, len);
+    case WK_EXTRA_ARRAY: return array_extra(w, b, len);
     case WK_EXTRA_NONE: break;
     }
     return 0;

@@ -82,6 +82,7 @@ counts the cache: the 8-character UCS-2 str "'\u20ac12345'" goes from 74 to 85 b
 90 to 101 on 3.8-3.11). The "str_utf8"
 group has its cache filled that way; the other str groups have none.
 """
+import array
 import asyncio
 import collections
 import decimal
@@ -338,6 +339,7 @@ BUILT_N = collections.OrderedDict([
     ("float", ("float", 223)), ("bytes", ("bytes", 227)), ("bytearray", ("bytearray", 229)),
     ("buffered", ("_io.BufferedReader", 233)),
     ("struct", ("_struct.Struct", 239)),
+    ("array", ("array.array", 241)),
 ])
 
 
@@ -396,6 +398,13 @@ def build_builtins():
     formats = ("", "%dx", "i%ds", "%dxqh", "<%di3s?p")
     KEEP["struct"] = [struct.Struct(formats[i % 5].replace("%d", str(1 + i)))
                       for i in range(n("struct"))]
+    # Arrays of each item size, empty or not, some grown past their length (append
+    # over-allocates; __sizeof__ counts the allocation).
+    codes = "bhiqdB"
+    arrays = [array.array(codes[i % 6], range(i % 17)) for i in range(n("array"))]
+    for a in arrays[::4]:
+        a.append(1)
+    KEEP["array"] = arrays
 
 
 GARBAGE = []  # weak references to one node of each unreachable ring
