@@ -766,7 +766,7 @@ bool wk_decode(struct wk *w, uint32_t i)
     struct ph_graph *g = w->g;
     o->i = i;
     o->addr = g->addr[i];
-    o->t = &w->types[g->type[i]];
+    o->t = wk_type_get(w, g->type[i]);
     ph_graph_begin_edges(g, i);
     if (o->t->leaf && g->size[i]) { /* sized when discovered (wk_object), holds nothing */
         ph_graph_end_edges(g);

@@ -73,6 +73,8 @@ struct wk_text_cache {
     uint32_t id;
 };
 
+#define WK_TYPE_BLOCK 256
+
 struct wk {
     struct ph_mem *mem;
     const struct py_target *t;
@@ -86,8 +88,11 @@ struct wk {
     uint64_t set_dummy;          /* the dummy key of sets */
     struct ph_addrmap type_names; /* type address -> heapy name from builtins / types */
     uint64_t named_addr[4];      /* static types recognised by name (walk_types.c) */
-    struct wk_type *types;       /* parallel to g->types */
-    size_t types_cap;
+    /* Per-type records, parallel to g->types, in blocks of WK_TYPE_BLOCK that never move:
+     * decoding an object keeps a pointer to its type's record while its references are
+     * followed, and following one can discover (and add) new types. */
+    struct wk_type **type_blocks;
+    size_t n_type_blocks;
     struct wk_text_cache *name_cache; /* str address -> strtab id of its text (names) */
     uint32_t n_dunder_dict, n_dunder_class; /* frequent label names */
     uint64_t static_types;       /* 3.12+: interp->types.builtins, static types' dicts */

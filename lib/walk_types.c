@@ -349,20 +349,28 @@ static bool derives_from(struct wk *w, const struct wk_type *ti, const uint8_t *
     return false;
 }
 
+/* Room for type records up to index need - 1: whole new blocks, the old ones stay put. */
 static bool grow_types(struct wk *w, size_t need)
 {
-    if (need <= w->types_cap)
+    size_t blocks = (need + WK_TYPE_BLOCK - 1) / WK_TYPE_BLOCK;
+    if (blocks <= w->n_type_blocks)
         return true;
-    size_t cap = w->types_cap ? w->types_cap * 2 : 256;
-    while (cap < need)
-        cap *= 2;
-    struct wk_type *t = realloc(w->types, cap * sizeof *t);
-    if (!t)
+    struct wk_type **index = realloc(w->type_blocks, blocks * sizeof *index);
+    if (!index)
         return false;
-    memset(t + w->types_cap, 0, (cap - w->types_cap) * sizeof *t);
-    w->types = t;
-    w->types_cap = cap;
+    w->type_blocks = index;
+    while (w->n_type_blocks < blocks) {
+        struct wk_type *block = calloc(WK_TYPE_BLOCK, sizeof *block);
+        if (!block)
+            return false;
+        w->type_blocks[w->n_type_blocks++] = block;
+    }
     return true;
+}
+
+static struct wk_type *type_record(const struct wk *w, uint32_t type_index)
+{
+    return &w->type_blocks[type_index / WK_TYPE_BLOCK][type_index % WK_TYPE_BLOCK];
 }
 
 static bool plausible_type(struct wk *w, const uint8_t *tb, size_t len, int depth)
@@ -423,24 +431,26 @@ uint32_t wk_type_index(struct wk *w, uint64_t addr)
         free(ti.scan);
         return PH_NONE;
     }
-    w->types[idx] = ti;
+    *type_record(w, idx) = ti;
     return idx;
 }
 
 const struct wk_type *wk_type_get(const struct wk *w, uint32_t type_index)
 {
-    return &w->types[type_index];
+    return type_record(w, type_index);
 }
 
 void wk_types_free(struct wk *w)
 {
-    for (size_t i = 0; i < w->g->ntypes && i < w->types_cap; i++) {
-        free(w->types[i].slots);
-        free(w->types[i].scan);
+    for (size_t i = 0; i < w->g->ntypes && i < w->n_type_blocks * WK_TYPE_BLOCK; i++) {
+        free(type_record(w, (uint32_t)i)->slots);
+        free(type_record(w, (uint32_t)i)->scan);
     }
-    free(w->types);
-    w->types = NULL;
-    w->types_cap = 0;
+    for (size_t b = 0; b < w->n_type_blocks; b++)
+        free(w->type_blocks[b]);
+    free(w->type_blocks);
+    w->type_blocks = NULL;
+    w->n_type_blocks = 0;
 }
 
 /* ---- heap type module name ---- */
