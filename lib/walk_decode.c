@@ -64,6 +64,11 @@ static void pointer_array(struct wk *w, uint64_t addr, uint64_t n, enum ph_edge_
     }
 }
 
+void wk_pointer_array(struct wk *w, uint64_t addr, uint64_t n, enum ph_edge_kind kind)
+{
+    pointer_array(w, addr, n, kind);
+}
+
 static void conservative_scan(struct wk *w, struct wk_obj *o);
 
 static int64_t abs64(int64_t v)
@@ -707,7 +712,7 @@ static void dec_generic(struct wk *w, struct wk_obj *o)
 {
     o->size = generic_size(w, o->t, o->b, o->len);
     if (o->t->extra)
-        o->size += wk_known_extra_size(w, o->t, o->b, o->len);
+        o->size += wk_known_instance(w, o->t, o->b, o->len);
 }
 
 static void dec_kind(struct wk *w, struct wk_obj *o)

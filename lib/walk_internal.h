@@ -36,6 +36,7 @@ enum wk_extra {
     WK_EXTRA_BUFFERED,     /* _io buffered streams: buffer_size while the buffer exists */
     WK_EXTRA_STRUCT_CODES, /* _struct.Struct: its format codes, terminator included */
     WK_EXTRA_ARRAY,        /* array.array: allocated items times the item size */
+    WK_EXTRA_NDARRAY,      /* numpy.ndarray: dimensions and strides, owned data */
 };
 
 struct wk_slot {
@@ -62,6 +63,8 @@ struct wk_type {
                                 references, size from the header (sized when discovered) */
     bool odict;              /* collections.OrderedDict or a subclass: __sizeof__ adds nodes */
     enum wk_extra extra;     /* what a known C base's __sizeof__ adds (walk_known.c) */
+    uint8_t np_elsize_width; /* a numpy.dtype class: width of the descriptor's elsize field, 4
+                                (numpy 1.x, an int) or 8 (2.x, an npy_intp); else 0 */
 };
 
 /* A direct-mapped cache of texts by address (WK_TEXT_CACHE entries, a new entry replaces the
@@ -124,11 +127,14 @@ struct wk_level {
 bool wk_known_level(struct wk *w, struct wk_type *ti, const struct wk_level *level,
                     uint8_t *explained, size_t nwords);
 bool wk_add_slot(struct wk_type *ti, uint32_t offset, uint32_t label);
-/* What ti.extra adds to the size of an instance whose first len bytes are b. */
-uint64_t wk_known_extra_size(struct wk *w, const struct wk_type *ti, const uint8_t *b,
-                             size_t len);
+/* What ti.extra adds to the size of an instance whose first len bytes are b; the references
+ * held outside the instance's own words (the items of a numpy object array) become edges of
+ * the object being decoded. */
+uint64_t wk_known_instance(struct wk *w, const struct wk_type *ti, const uint8_t *b, size_t len);
 
 /* walk_decode.c */
+/* Edges to the n object pointers at addr, labelled kind with their index. */
+void wk_pointer_array(struct wk *w, uint64_t addr, uint64_t n, enum ph_edge_kind kind);
 /* Decode object i (edges and size). False only on a fatal error (w->err set); a bad object is
  * marked PH_OBJ_PARTIAL and decoding goes on. */
 bool wk_decode(struct wk *w, uint32_t i);

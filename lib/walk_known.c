@@ -1,7 +1,8 @@
 /*
  * walk_known.c: C types whose instance layout pyheap knows from tables: asyncio's Future and
- * Task (_asyncio.Future, _asyncio.Task), _io's buffered streams, _struct.Struct and
- * array.array; and what the __sizeof__ of the last three adds to the default size rule.
+ * Task (_asyncio.Future, _asyncio.Task), _io's buffered streams, _struct.Struct, array.array
+ * and numpy's ndarray; what the __sizeof__ of the last four adds to the default size rule,
+ * and the items of numpy arrays of objects.
  *
  * Their structs live in the _asyncio extension, whose debug info is not where the interpreter's
  * is (often a separate .so, often without DWARF), and their fields matter to the operator: a leak
@@ -199,9 +200,55 @@ static bool array_level(struct wk_type *ti, const struct wk_level *level, uint8_
     return true;
 }
 
+/* numpy.ndarray (PyArrayObject_fields, 96 bytes from numpy 1.22 to 2.x; older ones, without
+ * mem_handler, fall back to the scan): data, nd, dimensions, strides, base, descr, flags, the
+ * weakref list, a private buffer-info pointer and the allocator capsule. `base` and `dtype`
+ * read the two object fields as they are. */
+#define ND_SIZE 96
+#define ND_DATA 16
+#define ND_NDIM 24
+#define ND_DIMS 32
+#define ND_BASE 48
+#define ND_DESCR 56
+#define ND_FLAGS 64
+#define ND_MEM_HANDLER 88
+#define NPY_ARRAY_OWNDATA 0x4
+#define NPY_MAXDIMS_ANY 64 /* 32 in numpy 1.x, 64 in 2.x */
+#define NPY_OBJECT 17      /* type_num of dtype('O') */
+/* PyArray_Descr: type_num after the type object and four chars; then elsize, an int in numpy
+ * 1.x, an npy_intp after a 64-bit flags word in 2.x. np.dtype's own size tells them apart. */
+#define DESCR_TYPE_NUM 28
+#define DESCR_ELSIZE_1X 32
+#define DESCR_ELSIZE_2X 40
+#define DESCR_SIZE_1X 96
+#define DESCR_SIZE_2X 88
+
+static bool numpy_level(struct wk *w, struct wk_type *ti, const struct wk_level *level,
+                        uint8_t *explained, size_t nwords)
+{
+    if (level->heap)
+        return false;
+    if (strcmp(level->tp_name, "numpy.dtype") == 0) {
+        ti->np_elsize_width = level->basicsize == DESCR_SIZE_1X   ? 4
+                              : level->basicsize == DESCR_SIZE_2X ? 8
+                                                                  : 0;
+        return false; /* the descriptor's own fields are left to the scan */
+    }
+    if (strcmp(level->tp_name, "numpy.ndarray") != 0 || level->basicsize != ND_SIZE)
+        return false;
+    wk_add_slot(ti, ND_BASE, PH_LABEL(PH_EDGE_ATTR, wk_intern(w, "base")));
+    wk_add_slot(ti, ND_DESCR, PH_LABEL(PH_EDGE_ATTR, wk_intern(w, "dtype")));
+    wk_add_slot(ti, ND_MEM_HANDLER, PH_LABEL(PH_EDGE_INTERNAL, wk_intern(w, "mem_handler")));
+    explain_words(explained, nwords, level->basicsize);
+    ti->extra = WK_EXTRA_NDARRAY;
+    return true;
+}
+
 bool wk_known_level(struct wk *w, struct wk_type *ti, const struct wk_level *level,
                     uint8_t *explained, size_t nwords)
 {
+    if (numpy_level(w, ti, level, explained, nwords))
+        return true;
     if (array_level(ti, level, explained, nwords))
         return true;
     if (buffered_level(w, ti, level, explained, nwords))
@@ -232,6 +279,10 @@ bool wk_known_level(struct wk *w, struct wk_type *ti, const struct wk_level *lev
 /* Largest buffer an _io stream is believed to hold (its buffer_size is a Py_ssize_t): a larger
  * one is hostile or torn, and the default rule stands. */
 #define MAX_BUFFER_BYTES (1ll << 40)
+/* Most items a numpy array is believed to hold (bounds the product of its dimensions). */
+#define MAX_ND_ITEMS (1ull << 40)
+/* Most items of an object array followed (as many as a list may hold). */
+#define MAX_OBJECT_ITEMS (1ull << 28)
 /* Format codes read per step while looking for the terminator. */
 #define CODES_PER_READ 64
 
@@ -280,13 +331,72 @@ static uint64_t array_extra(struct wk *w, const uint8_t *b, size_t len)
     return allocated * (uint64_t)itemsize;
 }
 
-uint64_t wk_known_extra_size(struct wk *w, const struct wk_type *ti, const uint8_t *b,
-                             size_t len)
+static int32_t field_i32(const uint8_t *b, size_t len, size_t off)
+{
+    int32_t v = 0;
+    if (off + sizeof v <= len)
+        memcpy(&v, b + off, sizeof v);
+    return v;
+}
+
+/* Item size and type number of a numpy descriptor, from its class's layout. */
+static bool descr_elsize(struct wk *w, uint64_t descr, int64_t *elsize, int32_t *type_num)
+{
+    uint8_t d[48];
+    if (!descr || !wk_read(w, descr, d, sizeof d))
+        return false;
+    uint32_t ti = wk_type_index(w, wk_field_u64(d, sizeof d, 8));
+    if (ti == PH_NONE)
+        return false;
+    uint8_t width = wk_type_get(w, ti)->np_elsize_width;
+    if (width == 4)
+        *elsize = field_i32(d, sizeof d, DESCR_ELSIZE_1X);
+    else if (width == 8)
+        *elsize = (int64_t)wk_field_u64(d, sizeof d, DESCR_ELSIZE_2X);
+    else
+        return false;
+    *type_num = field_i32(d, sizeof d, DESCR_TYPE_NUM);
+    return *elsize >= 0 && *elsize <= INT32_MAX;
+}
+
+/* ndarray.__sizeof__: basic size, a dimension and a stride per axis, and the data when the
+ * array owns it (elsize times the product of the dimensions). An array of objects owning its
+ * data holds a reference per item: the items become edges, labelled by their index in memory
+ * order. Nothing else sees them (the gc does not: ndarray has no tp_traverse). */
+static uint64_t ndarray_extra(struct wk *w, const uint8_t *b, size_t len)
+{
+    int32_t nd = field_i32(b, len, ND_NDIM);
+    if (nd < 0 || nd > NPY_MAXDIMS_ANY)
+        return 0;
+    uint64_t extra = 16 * (uint64_t)nd;
+    int64_t elsize;
+    int32_t type_num;
+    uint64_t dims[NPY_MAXDIMS_ANY];
+    if (!((uint32_t)field_i32(b, len, ND_FLAGS) & NPY_ARRAY_OWNDATA) ||
+        !descr_elsize(w, wk_field_u64(b, len, ND_DESCR), &elsize, &type_num) ||
+        (nd && !wk_read(w, wk_field_u64(b, len, ND_DIMS), dims, (size_t)nd * 8)))
+        return extra;
+    uint64_t count = 1;
+    for (int32_t i = 0; i < nd; i++) {
+        if (dims[i] > MAX_ND_ITEMS || (dims[i] && count > MAX_ND_ITEMS / dims[i]))
+            return extra;
+        count *= dims[i];
+    }
+    if ((uint64_t)elsize && count > (uint64_t)MAX_BUFFER_BYTES / (uint64_t)elsize)
+        return extra;
+    uint64_t data = wk_field_u64(b, len, ND_DATA);
+    if (type_num == NPY_OBJECT && elsize == 8 && data && count <= MAX_OBJECT_ITEMS)
+        wk_pointer_array(w, data, count, PH_EDGE_INDEX);
+    return extra + count * (uint64_t)elsize;
+}
+
+uint64_t wk_known_instance(struct wk *w, const struct wk_type *ti, const uint8_t *b, size_t len)
 {
     switch (ti->extra) {
     case WK_EXTRA_BUFFERED: return buffered_extra(w, b, len);
     case WK_EXTRA_STRUCT_CODES: return struct_codes_extra(w, b, len);
     case WK_EXTRA_ARRAY: return array_extra(w, b, len);
+    case WK_EXTRA_NDARRAY: return ndarray_extra(w, b, len);
     case WK_EXTRA_NONE: break;
     }
     return 0;

@@ -4,7 +4,8 @@
 #
 # The root lives outside the checkout, at ${PYHEAP_SID_ROOT:-/var/cache/pyheap/sid-root}, and is
 # kept between runs. It counts as complete when, under chroot, each python3.1X starts and imports
-# what the test targets use, and each python3.1X-dbg is there; then this script does nothing.
+# what the test targets use (numpy too, from 3.14), and each python3.1X-dbg is there; then this
+# script does nothing.
 # Otherwise it runs debootstrap (bounded by PYHEAP_SID_TIMEOUT seconds, default 900) into a temp
 # directory beside it, checks the result, and renames it into place, so a half-built root is
 # never left where the tests look.
@@ -18,7 +19,9 @@ DIR=${PYHEAP_SID_ROOT:-/var/cache/pyheap/sid-root}
 MIRROR=${PYHEAP_SID_MIRROR:-http://deb.debian.org/debian}
 TIMEOUT=${PYHEAP_SID_TIMEOUT:-900}
 VERSIONS="3.13 3.14 3.15"
-INCLUDE=python3.13,python3.14,python3.15,python3.13-dbg,python3.14-dbg,python3.15-dbg
+INCLUDE=python3.13,python3.14,python3.15,python3.13-dbg,python3.14-dbg,python3.15-dbg,python3-numpy
+# sid's numpy is built for 3.14 and later: those must import it (the ndarray decoder's test).
+NUMPY_VERSIONS="3.14 3.15"
 CHECK_IMPORTS="import asyncio, decimal, json, tracemalloc, sys
 print('%d.%d.%d' % sys.version_info[:3])"
 HERE=$(dirname "$0")
@@ -43,6 +46,9 @@ root_complete() {
         [ -e "$1/usr/bin/python$v-dbg" ] || return 1
         ver=$(chroot "$1" "/usr/bin/python$v" -c "$CHECK_IMPORTS" 2>/dev/null) || return 1
         found="$found $ver"
+    done
+    for v in $NUMPY_VERSIONS; do
+        chroot "$1" "/usr/bin/python$v" -c "import numpy" >/dev/null 2>&1 || return 1
     done
     echo "$found"
 }
@@ -108,7 +114,7 @@ if [ "$status" != 0 ]; then
     give_up "debootstrap failed with status $status (log: $log)"
 fi
 versions=$(root_complete "$TMP") ||
-    give_up "debootstrap finished but python3.13/3.14/3.15 (and -dbg) do not all run in the root"
+    give_up "debootstrap finished but python3.13/3.14/3.15 (and -dbg, and numpy from 3.14) do not all run in the root"
 
 if [ -e "$DIR" ]; then
     OLD="$DIR.old.$$"

@@ -87,6 +87,30 @@ def interpreters(include_containers=True):
     return found
 
 
+def _imports(interp, module):
+    try:
+        p = subprocess.run(list(interp.prefix) + ["-c", "import " + module], capture_output=True,
+                           timeout=120)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return p.returncode == 0
+
+
+def numpy_interpreters():
+    """The interpreters (no container variants) that can import numpy. Debian's 3.11 must
+    (`make deps` installs python3-numpy), and so must sid's 3.14 and 3.15 when the sid root is
+    required (sid-root.sh includes python3-numpy; sid builds it for 3.14 and later)."""
+    found = []
+    for interp in interpreters(include_containers=False):
+        if _imports(interp, "numpy"):
+            found.append(interp)
+        elif interp.kind == "debian":
+            raise RuntimeError("Debian's python3.11 cannot import numpy (make deps)")
+        elif interp.kind == "sid" and interp.minor >= (3, 14) and sid_required():
+            raise RuntimeError("%s cannot import numpy (make sid-root)" % interp.name)
+    return found
+
+
 def _child_pids(pid):
     kids = []
     for task in glob.glob("/proc/%d/task/*/children" % pid):
