@@ -1,7 +1,7 @@
 /*
  * walk_known.c: C types whose instance layout pyheap knows from tables: asyncio's Future and
- * Task (_asyncio.Future, _asyncio.Task), _io's buffered streams, _struct.Struct, array.array
- * and numpy's ndarray; what the __sizeof__ of the last four adds to the default size rule,
+ * Task (_asyncio.Future, _asyncio.Task), functools' lru_cache wrapper, _io's buffered streams,
+ * _struct.Struct, array.array and numpy's ndarray; what the __sizeof__ of the last four adds to the default size rule,
  * and the items of numpy arrays of objects.
  *
  * Their structs live in the _asyncio extension, whose debug info is not where the interpreter's
@@ -244,9 +244,39 @@ static bool numpy_level(struct wk *w, struct wk_type *ti, const struct wk_level 
     return true;
 }
 
+/* functools._lru_cache_wrapper (lru_cache_object, from the interpreter's DWARF or tables): it
+ * starts with the root of its linked list, whose neighbours are the cache's links (also the
+ * cache dict's values, so not followed twice), then the wrapper function pointer and counters.
+ * The cache dict is where an unbounded cache keeps everything it was ever called with. */
+static bool lru_level(struct wk *w, struct wk_type *ti, const struct wk_level *level,
+                      uint8_t *explained, size_t nwords)
+{
+    static const struct {
+        enum py_field field;
+        const char *name;
+    } fields[] = {
+        {PF_LRU_CACHE, "cache"}, {PF_LRU_FUNC, "func"}, {PF_LRU_KWD_MARK, "kwd_mark"},
+        {PF_LRU_ELEM_TYPE, "lru_list_elem_type"}, {PF_LRU_CACHE_INFO_TYPE, "cache_info_type"},
+    };
+    const struct py_layout *L = w->L;
+    if (strcmp(level->tp_name, "functools._lru_cache_wrapper") != 0 || !LAY_HAS(L, LRU_SIZE) ||
+        !LAY_HAS(L, LRU_CACHE) || level->basicsize != LAY(L, LRU_SIZE))
+        return false;
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        int64_t off = L->v[fields[i].field];
+        if (off >= 16 && off + 8 <= level->basicsize)
+            wk_add_slot(ti, (uint32_t)off,
+                        PH_LABEL(PH_EDGE_INTERNAL, wk_intern(w, fields[i].name)));
+    }
+    explain_words(explained, nwords, level->basicsize);
+    return true;
+}
+
 bool wk_known_level(struct wk *w, struct wk_type *ti, const struct wk_level *level,
                     uint8_t *explained, size_t nwords)
 {
+    if (lru_level(w, ti, level, explained, nwords))
+        return true;
     if (numpy_level(w, ti, level, explained, nwords))
         return true;
     if (array_level(ti, level, explained, nwords))

@@ -8,7 +8,7 @@ const struct py_layout_table py_layout_3_11_1 = {
     .max_hex = 0x030bffff,
     .gen_hex = 0x030b02f0,
     .generated_from = "Debian 12 3.11.2 (python3.11-dbg, build-id c561f3aa7232f2bd6ac6d56bd475f1c154a00486); identical: pyenv 3.11.7 (libpython3.11.so.1.0, build-id 49daf84ed369fe589b73ea876f2591cd4c3588bb)",
-    .nfields = 253,
+    .nfields = 259,
     .v = {
         [PF_RT_INTERP_HEAD] = 40,
         [PF_RT_GC] = -1,
@@ -263,5 +263,11 @@ const struct py_layout_table py_layout_3_11_1 = {
         [PF_BUFFERED_BUFFER] = 56,
         [PF_BUFFERED_BUFFER_SIZE] = 120,
         [PF_BUFFERED_SIZE] = 152,
+        [PF_LRU_CACHE] = 72,
+        [PF_LRU_FUNC] = 88,
+        [PF_LRU_KWD_MARK] = 112,
+        [PF_LRU_ELEM_TYPE] = 120,
+        [PF_LRU_CACHE_INFO_TYPE] = 128,
+        [PF_LRU_SIZE] = 152,
     },
 };

@@ -8,7 +8,7 @@ const struct py_layout_table py_layout_3_12_1 = {
     .max_hex = 0x030cffff,
     .gen_hex = 0x030c01f0,
     .generated_from = "pyenv 3.12.1 (libpython3.12.so.1.0, build-id f9d5c82f5f2c22df68c1d49c944ef3dee5103dcc)",
-    .nfields = 253,
+    .nfields = 259,
     .v = {
         [PF_RT_INTERP_HEAD] = 40,
         [PF_RT_GC] = -1,
@@ -263,5 +263,11 @@ const struct py_layout_table py_layout_3_12_1 = {
         [PF_BUFFERED_BUFFER] = 56,
         [PF_BUFFERED_BUFFER_SIZE] = 120,
         [PF_BUFFERED_SIZE] = 152,
+        [PF_LRU_CACHE] = 72,
+        [PF_LRU_FUNC] = 88,
+        [PF_LRU_KWD_MARK] = 112,
+        [PF_LRU_ELEM_TYPE] = 120,
+        [PF_LRU_CACHE_INFO_TYPE] = 128,
+        [PF_LRU_SIZE] = 152,
     },
 };

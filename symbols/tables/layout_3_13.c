@@ -8,7 +8,7 @@ const struct py_layout_table py_layout_3_13_1 = {
     .max_hex = 0x030dffff,
     .gen_hex = 0x030d00f0,
     .generated_from = "pyenv 3.13.0 (libpython3.13.so.1.0, build-id d11d13fb0f82d32f3da1221ffd551ab179afb423)",
-    .nfields = 253,
+    .nfields = 259,
     .v = {
         [PF_RT_INTERP_HEAD] = 632,
         [PF_RT_GC] = -1,
@@ -263,6 +263,12 @@ const struct py_layout_table py_layout_3_13_1 = {
         [PF_BUFFERED_BUFFER] = 56,
         [PF_BUFFERED_BUFFER_SIZE] = 120,
         [PF_BUFFERED_SIZE] = 152,
+        [PF_LRU_CACHE] = 72,
+        [PF_LRU_FUNC] = 88,
+        [PF_LRU_KWD_MARK] = 112,
+        [PF_LRU_ELEM_TYPE] = 120,
+        [PF_LRU_CACHE_INFO_TYPE] = 128,
+        [PF_LRU_SIZE] = 152,
     },
 };
 
@@ -271,7 +277,7 @@ const struct py_layout_table py_layout_3_13_2 = {
     .max_hex = 0x030dffff,
     .gen_hex = 0x030d12f0,
     .generated_from = "Debian sid 3.13.18 (python3.13-dbg, build-id f9de766c3a031e0782095d175ff04e394a2744d2)",
-    .nfields = 253,
+    .nfields = 259,
     .v = {
         [PF_RT_INTERP_HEAD] = 632,
         [PF_RT_GC] = -1,
@@ -526,5 +532,11 @@ const struct py_layout_table py_layout_3_13_2 = {
         [PF_BUFFERED_BUFFER] = 56,
         [PF_BUFFERED_BUFFER_SIZE] = 120,
         [PF_BUFFERED_SIZE] = 152,
+        [PF_LRU_CACHE] = 72,
+        [PF_LRU_FUNC] = 88,
+        [PF_LRU_KWD_MARK] = 112,
+        [PF_LRU_ELEM_TYPE] = 120,
+        [PF_LRU_CACHE_INFO_TYPE] = 128,
+        [PF_LRU_SIZE] = 152,
     },
 };

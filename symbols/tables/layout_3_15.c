@@ -8,7 +8,7 @@ const struct py_layout_table py_layout_3_15_1 = {
     .max_hex = 0x030fffff,
     .gen_hex = 0x030f02f0,
     .generated_from = "Debian sid 3.15.2 (python3.15-dbg, build-id d41ac9e28ff414f10df5da23fb051683a7b4adcf)",
-    .nfields = 253,
+    .nfields = 259,
     .v = {
         [PF_RT_INTERP_HEAD] = 936,
         [PF_RT_GC] = -1,
@@ -263,5 +263,11 @@ const struct py_layout_table py_layout_3_15_1 = {
         [PF_BUFFERED_BUFFER] = 56,
         [PF_BUFFERED_BUFFER_SIZE] = 120,
         [PF_BUFFERED_SIZE] = 152,
+        [PF_LRU_CACHE] = 72,
+        [PF_LRU_FUNC] = 88,
+        [PF_LRU_KWD_MARK] = 112,
+        [PF_LRU_ELEM_TYPE] = 120,
+        [PF_LRU_CACHE_INFO_TYPE] = 128,
+        [PF_LRU_SIZE] = 152,
     },
 };

@@ -8,7 +8,7 @@ const struct py_layout_table py_layout_3_9_1 = {
     .max_hex = 0x0309ffff,
     .gen_hex = 0x030912f0,
     .generated_from = "pyenv 3.9.18 (libpython3.9.so.1.0, build-id 8a6cadea533dd782615a0f14a75b5aef248a10d4)",
-    .nfields = 253,
+    .nfields = 259,
     .v = {
         [PF_RT_INTERP_HEAD] = 32,
         [PF_RT_GC] = -1,
@@ -263,5 +263,11 @@ const struct py_layout_table py_layout_3_9_1 = {
         [PF_BUFFERED_BUFFER] = 56,
         [PF_BUFFERED_BUFFER_SIZE] = 120,
         [PF_BUFFERED_SIZE] = 152,
+        [PF_LRU_CACHE] = 72,
+        [PF_LRU_FUNC] = 88,
+        [PF_LRU_KWD_MARK] = -1,
+        [PF_LRU_ELEM_TYPE] = -1,
+        [PF_LRU_CACHE_INFO_TYPE] = 112,
+        [PF_LRU_SIZE] = 136,
     },
 };

@@ -132,6 +132,7 @@ class PathTest(common.InterpTestCase):
             # a Python getter by its attribute name, one without by its C name.
             "future": mod + "['fut']._result",
             "taskcb": mod + "['task']->task_callback0",
+            "lru": mod + "['cached']->cache[7]",
         }
 
     def check_steps(self, interp):

@@ -31,6 +31,9 @@ nowhere else (the only exception is `local`, held by the main thread's frame alo
   taskcb       pst.task: an asyncio Task of pst.loop (not   pst.TaskCallbackTarget
                running, never started) with the target, a callable, as its first done
                callback: a C field with no attribute (`->task_callback0`)
+  lru          pst.cached: a functools.lru_cache function  pst.LruTarget
+               called once, with 7: the result is in its cache dict, a C field with no
+               attribute (`->cache[7]`)
 
 Prints `READY <json>`: pid, version, thread_ident (threading.get_ident() of the main thread,
 heapy's and pyheap's thread id in root names), cases (built), classes {case: kind name}.
@@ -45,7 +48,7 @@ import threading
 import types
 
 ALL = ("slot", "attr", "attrdict", "dictkey", "tuplekey", "cell", "setmember", "local",
-       "garbage", "genstack", "stack", "future", "taskcb")
+       "garbage", "genstack", "stack", "future", "taskcb", "lru")
 CASES = [a for a in sys.argv[1:] if a in ALL] or list(ALL)
 unknown = [a for a in sys.argv[1:] if a not in ALL]
 if unknown:
@@ -65,6 +68,7 @@ class Garbage(object): pass
 class GenStackTarget(object): pass
 class StackTarget(object): pass
 class FutureTarget(object): pass
+class LruTarget(object): pass
 
 
 class TaskCallbackTarget(object):
@@ -102,7 +106,7 @@ CLASSES = {"slot": "SlotTarget", "attr": "AttrTarget", "attrdict": "AttrDictTarg
            "dictkey": "KeyTarget", "tuplekey": "TupleKeyTarget", "cell": "CellTarget",
            "setmember": "SetTarget", "local": "LocalTarget", "garbage": "Garbage",
            "genstack": "GenStackTarget", "stack": "StackTarget", "future": "FutureTarget",
-           "taskcb": "TaskCallbackTarget"}
+           "taskcb": "TaskCallbackTarget", "lru": "LruTarget"}
 
 
 def build():
@@ -136,6 +140,10 @@ def build():
     if "taskcb" in CASES:
         pst.task = pst.loop.create_task(pst.never_started())
         pst.task.add_done_callback(pst.TaskCallbackTarget())
+    if "lru" in CASES:
+        import functools
+        pst.cached = functools.lru_cache(maxsize=None)(lambda key: pst.LruTarget())
+        pst.cached(7)
     if "garbage" in CASES:
         gc.disable()  # the cycle stays, alive and unreachable, while pyheap looks
         junk = pst.Garbage()
@@ -162,6 +170,7 @@ def check(mine):
         "stack": lambda: sum(1 for o in gc.get_objects() if type(o) is pst.StackTarget) == 1,
         "future": lambda: type(pst.fut.result()) is pst.FutureTarget,
         "taskcb": lambda: sum(1 for o in gc.get_objects() if type(o) is pst.TaskCallbackTarget) == 1,
+        "lru": lambda: pst.cached.cache_info().currsize == 1 and type(pst.cached(7)) is pst.LruTarget,
     }
     for case in CASES:
         if not expect[case]():
