@@ -19,7 +19,7 @@ static const struct cli_command commands[] = {
 
 enum opt_id {
     OPT_HELP, OPT_JSON, OPT_LAYOUT, OPT_DEBUG_FILE, OPT_DEBUG_DIR, OPT_NO_DEBUGINFOD,
-    OPT_LAYOUT_FROM, OPT_NO_FREEZE, OPT_ROWS, OPT_ALL, OPT_BY, OPT_ROW, OPT_KIND, OPT_MIN_SIZE,
+    OPT_LAYOUT_FROM, OPT_NO_FREEZE, OPT_COPY, OPT_ROWS, OPT_ALL, OPT_BY, OPT_ROW, OPT_KIND, OPT_MIN_SIZE,
     OPT_MAX_SIZE, OPT_MODULE, OPT_REFERRERS, OPT_REFERENTS, OPT_COUNT,
 };
 
@@ -41,6 +41,7 @@ static const struct opt_def {
     {OPT_NO_DEBUGINFOD, "no-debuginfod", NULL, ALL, "never ask debuginfod servers for debug info"},
     {OPT_LAYOUT_FROM, "layout-from", "SOURCE", ALL, "use only one layout source: dwarf, debug-offsets or table"},
     {OPT_NO_FREEZE, "no-freeze", NULL, ALL, "read without stopping the target (may be inconsistent)"},
+    {OPT_COPY, "copy", NULL, HEAP, "copy the target's memory while stopped, walk after: shorter stop, more memory"},
     {OPT_ROWS, "rows", "N|all", HEAP, "rows to print (default 10)"},
     {OPT_ALL, "all", NULL, HEAP, "include objects not reachable from the roots"},
     {OPT_BY, "by", "RELATION", CMD_ATTACH, "clodo (default), type, size, rcs, via, module or id"},
@@ -177,6 +178,7 @@ static void apply_flag(struct cli *cli, enum opt_id id)
     case OPT_LAYOUT: cli->layout = true; break;
     case OPT_NO_DEBUGINFOD: cli->session.layout.no_debuginfod = true; break;
     case OPT_NO_FREEZE: cli->session.no_freeze = true; break;
+    case OPT_COPY: cli->session.copy = true; break;
     case OPT_ALL: cli->all = true; break;
     case OPT_REFERRERS: cli->referrers = true; break;
     case OPT_REFERENTS: cli->referents = true; break;

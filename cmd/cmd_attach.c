@@ -100,7 +100,8 @@ void cli_render_info(const struct cli *cli, const struct ph_session *s, struct r
 {
     *info = (struct render_info){.pid = s->pid, .target = &s->target, .stats = &s->stats,
                                  .frozen_ms = s->frozen_ms, .walk_ms = s->walk_ms,
-                                 .rows = cli->rows, .all = cli->all, .freezes = s->freezes};
+                                 .rows = cli->rows, .all = cli->all, .freezes = s->freezes,
+                                 .copied = cli->session.copy, .copied_bytes = s->copy.bytes};
     unreachable_totals(&s->graph, &info->unreachable_count, &info->unreachable_size);
     info->objects = s->graph.n;
     info->edges = s->graph.nedges;

@@ -107,6 +107,11 @@ void render_json_walk(struct jw *j, const struct render_info *info)
     jw_key(j, "freezes"), jw_i64(j, info->freezes);
     jw_key(j, "frozen_ms"), jw_f64(j, info->frozen_ms);
     jw_key(j, "walk_ms"), jw_f64(j, info->walk_ms);
+    jw_key(j, "copied_bytes");
+    if (info->copied)
+        jw_u64(j, info->copied_bytes);
+    else
+        jw_null(j);
     jw_end_obj(j);
 }
 

@@ -19,6 +19,8 @@ struct render_info {
     const struct py_target *target;
     const struct ph_walk_stats *stats;
     double frozen_ms, walk_ms;
+    bool copied;     /* --copy: the walk read a copy taken while frozen */
+    uint64_t copied_bytes;
     long rows;       /* -1 = all */
     bool all;        /* unreachable objects included */
     int freezes;

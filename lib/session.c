@@ -68,13 +68,53 @@ ph_status ph_session_state(struct ph_session *s, const struct ph_session_options
     return st;
 }
 
+/* Unfrozen: room for the copy, planned from the maps as they are now. */
+static ph_status reserve_copy(struct ph_session *s, struct ph_image **img, struct ph_error *err)
+{
+    ph_status st = ph_proc_refresh_maps(&s->proc, err);
+    if (st == PH_OK)
+        st = ph_image_reserve(s->pid, &s->proc.maps, ph_image_default_limit(), img, err);
+    return st;
+}
+
+/* While frozen: copy the writable memory into img. Then (thawed) a reader over the copy, which
+ * reads read-only mappings live; it owns img from here, even when this fails. */
+static ph_status open_copy(struct ph_session *s, struct ph_image *img, struct ph_mem **out,
+                           struct ph_error *err)
+{
+    s->copy = ph_image_get_stats(img);
+    struct ph_mem_backend live, backend;
+    ph_status st = ph_mem_backend_pid(s->pid, &live, err);
+    if (st != PH_OK) {
+        ph_image_free(img);
+        return st;
+    }
+    ph_image_backend(img, live, &backend);
+    return ph_mem_open(backend, &s->proc.maps, 0, out, err);
+}
+
 static ph_status walk_once(struct ph_session *s, const struct ph_session_options *opts,
                            struct ph_error *err)
 {
-    struct ph_freeze *fr;
+    struct ph_freeze *fr = NULL;
+    struct ph_image *img = NULL;
+    struct ph_mem *copy = NULL;
     s->freezes++;
+    ph_status st = opts->copy ? reserve_copy(s, &img, err) : PH_OK;
     double t0 = now_ms();
-    ph_status st = freeze(s, opts, &fr, err);
+    if (st == PH_OK)
+        st = freeze(s, opts, &fr, err);
+    if (st == PH_OK && img)
+        st = ph_image_capture(img, s->pid, &s->proc.maps, ph_image_default_limit(), err);
+    if (img) {
+        ph_thaw(fr);
+        fr = NULL;
+        s->frozen_ms = now_ms() - t0;
+        if (st == PH_OK)
+            st = open_copy(s, img, &copy, err);
+        else
+            ph_image_free(img);
+    }
     if (st == PH_OK) {
         if (s->have_graph)
             ph_graph_free(&s->graph);
@@ -85,10 +125,13 @@ static ph_status walk_once(struct ph_session *s, const struct ph_session_options
     if (st == PH_OK) {
         struct ph_walk_options wo = {.cancel = opts->cancel, .progress = opts->progress,
                                      .progress_ctx = opts->progress_ctx};
-        st = ph_walk(s->mem, &s->target, &wo, &s->graph, &s->stats, err);
+        st = ph_walk(copy ? copy : s->mem, &s->target, &wo, &s->graph, &s->stats, err);
     }
-    ph_thaw(fr);
-    s->frozen_ms = now_ms() - t0;
+    if (!opts->copy) {
+        ph_thaw(fr);
+        s->frozen_ms = now_ms() - t0;
+    }
+    ph_mem_close(copy);
     return st;
 }
 

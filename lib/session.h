@@ -3,6 +3,9 @@
  * interpreter (unfrozen: reading DWARF can take a second and the target should not wait for
  * it), then freeze every thread, read what is needed, and thaw at once.
  *
+ * With opts.copy the walk reads a copy of the target's writable memory taken while frozen
+ * (lib/image.h), so the target is stopped only for the copy, not for the whole walk.
+ *
  * The target always keeps running: every path out of ph_session_walk / ph_session_state thaws,
  * including errors and cancellation (the cancel flag, set by a signal handler in cmd/). If the
  * GC is collecting at the moment of the freeze the session thaws, lets the target run briefly
@@ -17,6 +20,7 @@
 
 #include "lib/error.h"
 #include "lib/graph.h"
+#include "lib/image.h"
 #include "lib/mem.h"
 #include "lib/proc.h"
 #include "lib/pystate.h"
@@ -26,6 +30,7 @@
 struct ph_session_options {
     struct py_layout_options layout;
     bool no_freeze;                 /* read without stopping (possibly inconsistent) */
+    bool copy;                      /* copy writable memory while frozen, walk after the thaw */
     volatile sig_atomic_t *cancel;  /* set by a signal handler: stop, thaw, return */
     size_t cache_bytes;             /* memory cache bound (0 = default) */
     int gc_retries;                 /* 0 = default 5 */
@@ -46,6 +51,7 @@ struct ph_session {
     bool have_graph;
     struct ph_walk_stats stats;
     double resolve_ms, frozen_ms, walk_ms;
+    struct ph_image_stats copy;     /* with opts.copy: what the last walk copied */
     int freezes;                    /* how many freeze attempts the walk took */
     size_t threads_frozen;
 };

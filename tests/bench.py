@@ -4,7 +4,8 @@ Usage: python3 tests/bench.py BINARY [count=N]
 Starts tests/targets/bench_heap.py with /usr/bin/python3.11, waits for READY, runs
 `BINARY attach --json PID` and reports its wall time, its peak RSS (/usr/bin/time, else wait4's
 rusage), RSS per object (the object count read from pyheap's JSON, else the target's own
-estimate), and pyheap's "frozen_ms" (how long the target was stopped) when the JSON has it. No
+estimate), and pyheap's "frozen_ms" (how long the target was stopped) when the JSON has it;
+then the same with --copy (wall time, peak RSS, frozen_ms, MiB copied) and two drill-downs. No
 assertions on timing; exits non-zero only if pyheap or the target failed. count=N (default
 1000000) is passed to the target.
 """
@@ -151,6 +152,9 @@ def main():
                                      "%.0f" % (target_rss / 1024.0) if target_rss else "?"),
               flush=True)
         status, wall, peak_kib, peak_how, out, err = run_pyheap(binary, ready["pid"])
+        # The same walk from a copy taken while frozen (--copy): a shorter stop, more memory.
+        c_status, c_wall, c_peak, _, c_out, c_err = run_pyheap(
+            binary, ready["pid"], ["attach", "--json", "--copy"])
         # The drill-downs of one walk: referrer kinds of every instance, and paths to three.
         drill = []
         for extra in (["attach", "--json", "--kind", ready["class"], "--by", "rcs"],
@@ -180,6 +184,14 @@ def main():
     print("rss_bytes_per_object %.1f" % (peak_kib * 1024.0 / objects))
     if frozen is not None:
         print("frozen_ms %s" % frozen)
+    if c_status != 0:
+        sys.stderr.write(c_err)
+        print("bench: pyheap attach --json --copy failed with status %d" % c_status, file=sys.stderr)
+        return 1
+    c_doc = json.loads(c_out)
+    print("copy: wall_s %.3f peak_rss_mib %.1f frozen_ms %s copied_mib %.1f" % (
+        c_wall, c_peak / 1024.0, find_key(c_doc, ("frozen_ms",)),
+        (find_key(c_doc, ("copied_bytes",)) or 0) / 1048576.0))
     for what, d_status, d_wall, d_peak, d_err in drill:
         if d_status != 0:
             sys.stderr.write(d_err)

@@ -47,14 +47,26 @@ class AttachTest(common.InterpTestCase):
         with common.Target(interp, "known_heap.py") as t:
             rep = t.report
             clodo = rows_by_kind(common.run_pyheap_json("attach", t.pid, "--all", "--rows", "all"))
-            bytype = rows_by_kind(common.run_pyheap_json("attach", t.pid, "--all", "--rows", "all",
-                                                         "--by", "type"))
+            bytype_json = common.run_pyheap_json("attach", t.pid, "--all", "--rows", "all",
+                                                 "--by", "type")
+            bytype = rows_by_kind(bytype_json)
+            self.check_copy(t.pid, bytype_json)
             minor = interp.minor[1]
             self.check_classes(rep, clodo, minor)
             self.check_dict_of(rep, clodo)
             self.check_types(rep, bytype)
             self.check_tracemalloc(rep, t.pid, minor)
             self.assertEqual(t.quit(), 0, "target's own consistency check failed after pyheap")
+
+    def check_copy(self, pid, live):
+        """--copy walks a copy taken while frozen: the target is idle, so every row is the
+        same as when the walk read the stopped process."""
+        copied = common.run_pyheap_json("attach", pid, "--all", "--rows", "all", "--by", "type",
+                                        "--copy")
+        self.assertEqual(copied["rows"], live["rows"], "--copy changes nothing")
+        self.assertEqual(copied["total_count"], live["total_count"])
+        self.assertGreater(copied["walk"]["copied_bytes"], 0)
+        self.assertIsNone(live["walk"]["copied_bytes"])
 
     def check_classes(self, rep, clodo, minor):
         for cls, c in rep["classes"].items():
