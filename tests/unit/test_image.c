@@ -7,17 +7,16 @@
  * the child's memory, then changes or kills the child, and reads through the image backend.
  */
 #include <check.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "lib/image.h"
 #include "lib/maps.h"
 #include "lib/mem.h"
+#include "tests/unit/child.h"
 
 #define PAGE 4096u
 #define RW_PAGES 64u
@@ -67,39 +66,16 @@ static void child_main(int cmd_fd, int reply_fd)
     _exit(0);
 }
 
-static pid_t child = -1;
-static int cmd_w = -1, reply_r = -1;
+static struct test_child kid = {-1, -1, -1};
 static struct layout L;
 static struct ph_maps maps;
 static struct ph_mem *mem;
 
 static void start_child(void)
 {
-    int cmd[2], reply[2];
-    ck_assert(pipe(cmd) == 0 && pipe(reply) == 0);
-    child = fork();
-    ck_assert_int_ge(child, 0);
-    if (child == 0) {
-        close(cmd[1]);
-        close(reply[0]);
-        child_main(cmd[0], reply[1]);
-    }
-    close(cmd[0]);
-    close(reply[1]);
-    cmd_w = cmd[1];
-    reply_r = reply[0];
-    ck_assert_int_eq(read(reply_r, &L, sizeof L), sizeof L);
+    test_child_start(&kid, child_main, &L, sizeof L);
     struct ph_error err = {0};
-    ck_assert_int_eq(ph_maps_read(child, &maps, &err), PH_OK);
-}
-
-static void kill_child(void)
-{
-    if (child > 0) {
-        kill(child, SIGKILL);
-        waitpid(child, NULL, 0);
-        child = -1;
-    }
+    ck_assert_int_eq(ph_maps_read(kid.pid, &maps, &err), PH_OK);
 }
 
 static void stop_child(void)
@@ -107,16 +83,7 @@ static void stop_child(void)
     ph_mem_close(mem);
     mem = NULL;
     ph_maps_free(&maps);
-    kill_child();
-    close(cmd_w);
-    close(reply_r);
-}
-
-static void command(char c)
-{
-    char k;
-    ck_assert_int_eq(write(cmd_w, &c, 1), 1);
-    ck_assert_int_eq(read(reply_r, &k, 1), 1);
+    test_child_stop(&kid);
 }
 
 /* Copy the child's memory (no freeze: the child waits on its pipe) and read it through mem. */
@@ -124,11 +91,11 @@ static struct ph_image_stats capture(void)
 {
     struct ph_error err = {0};
     struct ph_image *img;
-    ck_assert_int_eq(ph_image_reserve(child, &maps, UINT64_MAX, &img, &err), PH_OK);
-    ck_assert_msg(ph_image_capture(img, child, &maps, UINT64_MAX, &err) == PH_OK, "%s", err.msg);
+    ck_assert_int_eq(ph_image_reserve(kid.pid, &maps, UINT64_MAX, &img, &err), PH_OK);
+    ck_assert_msg(ph_image_capture(img, kid.pid, &maps, UINT64_MAX, &err) == PH_OK, "%s", err.msg);
     struct ph_image_stats st = ph_image_get_stats(img);
     struct ph_mem_backend live, be;
-    ck_assert_int_eq(ph_mem_backend_pid(child, &live, &err), PH_OK);
+    ck_assert_int_eq(ph_mem_backend_pid(kid.pid, &live, &err), PH_OK);
     ph_image_backend(img, live, &be);
     ck_assert_int_eq(ph_mem_open(be, &maps, 0, &mem, &err), PH_OK);
     return st;
@@ -153,7 +120,7 @@ START_TEST(copied_untouched_and_read_only)
     struct ph_image_stats st = capture();
     ck_assert_uint_ge(st.mappings, 1);
     ck_assert_uint_ge(st.absent_bytes, (RW_PAGES - TOUCHED - 1) * PAGE);
-    command('w'); /* the live pages change; the copy must not */
+    test_child_command(&kid, 'w'); /* the live pages change; the copy must not */
     expect(L.rw, TOUCHED * PAGE, true);
     expect(L.rw + TOUCHED * PAGE, (LONE_PAGE - TOUCHED) * PAGE, false);
     expect(L.rw + LONE_PAGE * PAGE, PAGE, true);
@@ -181,7 +148,7 @@ END_TEST
 START_TEST(after_exit)
 {
     capture();
-    kill_child();
+    test_child_kill(&kid);
     expect(L.rw, TOUCHED * PAGE, true);
     unsigned char buf[16];
     struct ph_error err = {0};
@@ -193,7 +160,7 @@ START_TEST(over_the_limit)
 {
     struct ph_error err = {0};
     struct ph_image *img = NULL;
-    ck_assert_int_eq(ph_image_reserve(child, &maps, PAGE, &img, &err), PH_ERR_INTERNAL);
+    ck_assert_int_eq(ph_image_reserve(kid.pid, &maps, PAGE, &img, &err), PH_ERR_INTERNAL);
     ck_assert_ptr_null(img);
     ck_assert_ptr_nonnull(strstr(err.msg, "--copy needs"));
 }

@@ -19,6 +19,7 @@
 
 #include "lib/maps.h"
 #include "lib/mem.h"
+#include "tests/unit/child.h"
 
 #define KB ((uint64_t)1024)
 #define CHUNK (64 * KB)
@@ -97,28 +98,14 @@ static void child_main(int cmd_fd, int reply_fd)
 
 /* ---- fixture ---- */
 
-static pid_t child = -1;
-static int cmd_w = -1, reply_r = -1;
+static struct test_child kid = {-1, -1, -1};
 static struct layout L;
 static struct ph_maps maps;
 static struct ph_mem *mem;
 
 static void start_child(void)
 {
-    int cmd[2], reply[2];
-    ck_assert(pipe(cmd) == 0 && pipe(reply) == 0);
-    child = fork();
-    ck_assert_int_ge(child, 0);
-    if (child == 0) {
-        close(cmd[1]);
-        close(reply[0]);
-        child_main(cmd[0], reply[1]);
-    }
-    close(cmd[0]);
-    close(reply[1]);
-    cmd_w = cmd[1];
-    reply_r = reply[0];
-    ck_assert_int_eq(read(reply_r, &L, sizeof L), sizeof L);
+    test_child_start(&kid, child_main, &L, sizeof L);
 }
 
 static void stop_child(void)
@@ -126,20 +113,12 @@ static void stop_child(void)
     ph_mem_close(mem);
     mem = NULL;
     ph_maps_free(&maps);
-    if (child > 0) {
-        kill(child, SIGKILL);
-        waitpid(child, NULL, 0);
-    }
-    close(cmd_w);
-    close(reply_r);
-    child = -1;
+    test_child_stop(&kid);
 }
 
 static void command(char c)
 {
-    char k;
-    ck_assert_int_eq(write(cmd_w, &c, 1), 1);
-    ck_assert_int_eq(read(reply_r, &k, 1), 1);
+    test_child_command(&kid, c);
 }
 
 /* _i selects the backend: 0 process_vm_readv, 1 /proc/PID/mem. */
@@ -150,9 +129,9 @@ static void open_mem(int fallback, size_t cache_bytes)
         setenv("PYHEAP_NO_PROCESS_VM_READV", "1", 1);
     else
         unsetenv("PYHEAP_NO_PROCESS_VM_READV");
-    ck_assert_int_eq(ph_maps_read(child, &maps, &err), PH_OK);
+    ck_assert_int_eq(ph_maps_read(kid.pid, &maps, &err), PH_OK);
     struct ph_mem_backend be;
-    ck_assert_int_eq(ph_mem_backend_pid(child, &be, &err), PH_OK);
+    ck_assert_int_eq(ph_mem_backend_pid(kid.pid, &be, &err), PH_OK);
     ck_assert_int_eq(ph_mem_open(be, &maps, cache_bytes, &mem, &err), PH_OK);
 }
 
@@ -313,14 +292,14 @@ START_TEST(target_exited)
     struct ph_error err = {0};
     check_range(L.big, 8);
     char c = 'q';
-    ck_assert_int_eq(write(cmd_w, &c, 1), 1);
+    ck_assert_int_eq(write(kid.cmd_w, &c, 1), 1);
     siginfo_t si; /* wait for the zombie without reaping it */
-    ck_assert_int_eq(waitid(P_PID, (id_t)child, &si, WEXITED | WNOWAIT), 0);
+    ck_assert_int_eq(waitid(P_PID, (id_t)kid.pid, &si, WEXITED | WNOWAIT), 0);
     ck_assert_int_eq(try_read(L.big, 8, &err), PH_OK); /* still cached */
     ph_mem_invalidate(mem);
     ck_assert_int_eq(try_read(L.big, 8, &err), PH_ERR_TARGET_EXITED);
-    ck_assert_int_eq(waitpid(child, NULL, 0), child);
-    child = -1;
+    ck_assert_int_eq(waitpid(kid.pid, NULL, 0), kid.pid);
+    kid.pid = -1;
     ck_assert_int_eq(try_read(L.big + CHUNK, 8, &err), PH_ERR_TARGET_EXITED);
     ck_assert_msg(strstr(err.msg, "exited"), "%s", err.msg);
 }
