@@ -4,8 +4,9 @@
  * The image is a sorted array of pieces covering the captured mappings exactly: each piece is
  * COPIED (its bytes are in `data` at `off`), ZERO (anonymous pages never touched: the target
  * reads zeros there too) or LIVE (a copy that faulted, or a mapping too large and sparse to
- * copy: read from the live process, as the walk would have). Addresses outside every piece belong to read-only mappings and go to the live
- * backend. Pieces never overlap; adjacent ones may touch.
+ * copy: read from the live process, as the walk would have). Addresses outside every piece
+ * belong to read-only mappings and go to the live backend. Pieces never overlap; adjacent ones
+ * may touch.
  *
  * Which anonymous pages exist comes from /proc/PID/pagemap (present or swapped bits: readable
  * by whoever may ptrace the target), consulted only for mappings with resident pages according
@@ -98,9 +99,11 @@ static int anonymous_pieces(struct ph_image *img, int pagemap, const struct ph_m
                 img->pieces[first - 1].len = before_len;
             return 0;
         }
-        for (uint64_t i = 0; i < n; i++, page += PAGE)
-            if (!add_piece(img, page, PAGE, (entries[i] & (PM_PRESENT | PM_SWAPPED)) ? COPIED : ZERO))
+        for (uint64_t i = 0; i < n; i++, page += PAGE) {
+            bool in_memory = entries[i] & (PM_PRESENT | PM_SWAPPED);
+            if (!add_piece(img, page, PAGE, in_memory ? COPIED : ZERO))
                 return -1;
+        }
     }
     return 1;
 }
@@ -225,8 +228,8 @@ static ph_status plan(struct ph_image *img, pid_t pid, const struct ph_maps *map
     }
     if (off > max_bytes)
         return ph_fail(err, PH_ERR_INTERNAL,
-                       "--copy needs %llu MiB for the target's writable memory, more than the %llu MiB "
-                       "allowed; run without --copy",
+                       "--copy needs %llu MiB for the target's writable memory, more than "
+                       "the %llu MiB allowed; run without --copy",
                        (unsigned long long)(off >> 20), (unsigned long long)(max_bytes >> 20));
     img->data_len = off;
     return PH_OK;
@@ -255,7 +258,8 @@ static ph_status copy_piece(struct ph_image *img, struct piece *p, struct ph_mem
 
 /* Room for len bytes in data, already faulted in where it is new: page faults on our side are
  * most of a copy's cost, and paying them before the freeze shortens the stop. */
-static ph_status ensure_room(struct ph_image *img, uint64_t len, bool populate, struct ph_error *err)
+static ph_status ensure_room(struct ph_image *img, uint64_t len, bool populate,
+                             struct ph_error *err)
 {
     if (len <= img->data_cap)
         return PH_OK;

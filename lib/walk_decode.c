@@ -51,7 +51,7 @@ static void field(struct wk *w, const struct wk_obj *o, enum py_field f, const c
 }
 
 /* An array of object pointers: edges labelled by index. */
-static void pointer_array(struct wk *w, uint64_t addr, uint64_t n, enum ph_edge_kind kind)
+void wk_pointer_array(struct wk *w, uint64_t addr, uint64_t n, enum ph_edge_kind kind)
 {
     uint64_t block[ITEM_BLOCK];
     for (uint64_t base = 0; base < n; base += ITEM_BLOCK) {
@@ -62,11 +62,6 @@ static void pointer_array(struct wk *w, uint64_t addr, uint64_t n, enum ph_edge_
             if (block[i])
                 wk_edge(w, block[i], PH_LABEL(kind, base + i));
     }
-}
-
-void wk_pointer_array(struct wk *w, uint64_t addr, uint64_t n, enum ph_edge_kind kind)
-{
-    pointer_array(w, addr, n, kind);
 }
 
 static void conservative_scan(struct wk *w, struct wk_obj *o);
@@ -127,7 +122,7 @@ static void dec_tuple(struct wk *w, struct wk_obj *o)
         w->g->flags[o->i] |= PH_OBJ_PARTIAL;
         return;
     }
-    pointer_array(w, o->addr + LAY(w->L, TUPLE_ITEMS), n, PH_EDGE_INDEX);
+    wk_pointer_array(w, o->addr + LAY(w->L, TUPLE_ITEMS), n, PH_EDGE_INDEX);
     o->size = (uint64_t)o->t->basicsize + 8 * n;
 }
 
@@ -138,7 +133,7 @@ static void dec_list(struct wk *w, struct wk_obj *o)
         w->g->flags[o->i] |= PH_OBJ_PARTIAL;
         return;
     }
-    pointer_array(w, f64(o, LAY(w->L, LIST_ITEMS)), n, PH_EDGE_INDEX);
+    wk_pointer_array(w, f64(o, LAY(w->L, LIST_ITEMS)), n, PH_EDGE_INDEX);
     o->size = (uint64_t)o->t->basicsize + 8 * alloc;
 }
 

@@ -1,19 +1,25 @@
 /*
- * walk_known.c: C types whose instance layout pyheap knows from tables: asyncio's Future and
- * Task (_asyncio.Future, _asyncio.Task), functools' lru_cache wrapper, _io's buffered streams,
- * _struct.Struct, array.array and numpy's ndarray; what the __sizeof__ of the last four adds to the default size rule,
- * and the items of numpy arrays of objects.
+ * walk_known.c: C types whose instance layout pyheap knows from tables, and what their own
+ * __sizeof__ adds to the default size rule:
+ *   - asyncio's Future and Task: object fields named (their getsets' names where Python has
+ *     one: `._coro`, `._result`; else the C field, `->task_callback0`);
+ *   - functools' lru_cache wrapper: `->cache`, `->func`;
+ *   - _io's buffered streams (+ buffer_size while open), _struct.Struct (+ its format codes),
+ *     array.array (+ its allocation), numpy.ndarray (+ dimensions, strides, owned data; the
+ *     items of object arrays become edges).
  *
- * Their structs live in the _asyncio extension, whose debug info is not where the interpreter's
- * is (often a separate .so, often without DWARF), and their fields matter to the operator: a leak
- * through a Task's coroutine or a Future's callbacks should read `._coro`, not `.??`. The offsets
- * below were read with `ptype /o FutureObj` / `ptype /o TaskObj` on the pyenv builds 3.8 to 3.13
- * and on Debian's 3.13, 3.14 and 3.15 debug files. A table applies only when the level's tp_name
+ * These structs live in extension modules (_asyncio, _struct, array, numpy) whose debug info is
+ * not where the interpreter's is, or in the interpreter itself (_io, _functools: offsets from
+ * DWARF or the built-in tables, PF_BUFFERED_*, PF_LRU_*). Their fields matter to the operator: a
+ * leak through a Task's coroutine should read `._coro`, not `.??`. Table offsets were read with
+ * `ptype /o` on the pyenv builds 3.8 to 3.13 and on Debian's 3.11, 3.13, 3.14 and 3.15 debug
+ * files (numpy's from its headers, 1.24 and 2.4). A table applies only when the level's tp_name
  * and tp_basicsize both match it: any other build (a patch release that changed the struct, a
- * Py_DEBUG build) falls back to the conservative scan, never to wrong names.
+ * Py_DEBUG build) falls back to the conservative scan and the default size, never to wrong
+ * names.
  *
- * Edges are named like heapy's relations: a field Python exposes as an attribute (the getsets
- * `_loop`, `_result`, `_coro`, ...) as `.name`; the others by their C field (`->fut_callback0`).
+ * Edges are named like heapy's relations: a field Python exposes as an attribute as `.name`;
+ * the others by their C field (`->name`).
  */
 #include "lib/walk_internal.h"
 
