@@ -130,8 +130,8 @@ static ph_status walk_gc_list(struct wk *w, uint64_t head, bool frozen)
                 return ph_fail(w->err, PH_ERR_INTERNAL, "out of memory for the object graph");
             if (!added && (w->g->flags[idx] & PH_OBJ_TRACKED))
                 return ph_fail(w->err, PH_ERR_INCONSISTENT,
-                               "object 0x%" PRIx64 " is on two GC lists: the heap is changing",
-                               node + gc_size);
+                               "object 0x%" PRIx64 " is on two GC lists: the heap is changing "
+                               "or corrupt", node + gc_size);
             w->g->flags[idx] |= PH_OBJ_TRACKED | (frozen ? PH_OBJ_FROZEN : 0);
             w->stats->gc_listed++;
             w->stats->frozen += frozen;

@@ -50,18 +50,18 @@ static void field(struct wk *w, const struct wk_obj *o, enum py_field f, const c
         wk_edge(w, p, PH_LABEL(PH_EDGE_FIELD, wk_intern(w, name)));
 }
 
-/* An array of object pointers: edges labelled by index. */
-void wk_pointer_array(struct wk *w, uint64_t addr, uint64_t n, enum ph_edge_kind kind)
+bool wk_pointer_array(struct wk *w, uint64_t addr, uint64_t n, enum ph_edge_kind kind)
 {
     uint64_t block[ITEM_BLOCK];
     for (uint64_t base = 0; base < n; base += ITEM_BLOCK) {
         uint64_t k = n - base < ITEM_BLOCK ? n - base : ITEM_BLOCK;
         if (!wk_read(w, addr + base * 8, block, k * 8))
-            return;
+            return false;
         for (uint64_t i = 0; i < k; i++)
             if (block[i])
                 wk_edge(w, block[i], PH_LABEL(kind, base + i));
     }
+    return true;
 }
 
 static void conservative_scan(struct wk *w, struct wk_obj *o);
@@ -122,7 +122,8 @@ static void dec_tuple(struct wk *w, struct wk_obj *o)
         w->g->flags[o->i] |= PH_OBJ_PARTIAL;
         return;
     }
-    wk_pointer_array(w, o->addr + LAY(w->L, TUPLE_ITEMS), n, PH_EDGE_INDEX);
+    if (!wk_pointer_array(w, o->addr + LAY(w->L, TUPLE_ITEMS), n, PH_EDGE_INDEX))
+        w->g->flags[o->i] |= PH_OBJ_PARTIAL;
     o->size = (uint64_t)o->t->basicsize + 8 * n;
 }
 
@@ -133,7 +134,8 @@ static void dec_list(struct wk *w, struct wk_obj *o)
         w->g->flags[o->i] |= PH_OBJ_PARTIAL;
         return;
     }
-    wk_pointer_array(w, f64(o, LAY(w->L, LIST_ITEMS)), n, PH_EDGE_INDEX);
+    if (!wk_pointer_array(w, f64(o, LAY(w->L, LIST_ITEMS)), n, PH_EDGE_INDEX))
+        w->g->flags[o->i] |= PH_OBJ_PARTIAL;
     o->size = (uint64_t)o->t->basicsize + 8 * alloc;
 }
 
@@ -183,8 +185,10 @@ static void dec_set(struct wk *w, struct wk_obj *o)
     uint32_t pos = 0;
     for (uint64_t base = 0; base <= mask; base += ITEM_BLOCK) {
         uint64_t k = mask + 1 - base < ITEM_BLOCK ? mask + 1 - base : ITEM_BLOCK;
-        if (!wk_read(w, table + base * es, block, k * es))
+        if (!wk_read(w, table + base * es, block, k * es)) {
+            w->g->flags[o->i] |= PH_OBJ_PARTIAL;
             break;
+        }
         for (uint64_t i = 0; i < k; i++) {
             uint64_t key = block[2 * i + LAY(L, SETENTRY_KEY) / 8];
             if (key && key != w->set_dummy)
@@ -210,8 +214,10 @@ static void dec_deque(struct wk *w, struct wk_obj *o)
     for (uint64_t i = 0; i < n && block;) {
         uint64_t items[64];
         uint64_t k = blocklen - index < n - i ? blocklen - index : n - i;
-        if (!wk_read(w, block + LAY(L, DEQUE_BLOCK_DATA) + index * 8, items, k * 8))
+        if (!wk_read(w, block + LAY(L, DEQUE_BLOCK_DATA) + index * 8, items, k * 8)) {
+            w->g->flags[o->i] |= PH_OBJ_PARTIAL;
             return;
+        }
         for (uint64_t j = 0; j < k; j++)
             wk_edge(w, items[j], PH_LABEL(PH_EDGE_INDEX, i + j));
         i += k;
@@ -787,6 +793,8 @@ bool wk_decode(struct wk *w, uint32_t i)
         wk_edge(w, g->types[g->type[i]].addr, PH_LABEL(PH_EDGE_FIELD, w->n_dunder_class));
     dec_kind(w, o);
     instance_extras(w, o);
+    if (g->flags[i] & PH_OBJ_PARTIAL)
+        w->stats->partial++;
     ph_graph_set_size(g, i, o->size + presize(w, o));
     ph_graph_end_edges(g);
     return true;

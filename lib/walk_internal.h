@@ -133,8 +133,9 @@ bool wk_add_slot(struct wk_type *ti, uint32_t offset, uint32_t label);
 uint64_t wk_known_instance(struct wk *w, const struct wk_type *ti, const uint8_t *b, size_t len);
 
 /* walk_decode.c */
-/* Edges to the n object pointers at addr, labelled kind with their index. */
-void wk_pointer_array(struct wk *w, uint64_t addr, uint64_t n, enum ph_edge_kind kind);
+/* Edges to the n object pointers at addr, labelled kind with their index. False when the
+ * array could not be read whole (the edges before the fault are kept). */
+bool wk_pointer_array(struct wk *w, uint64_t addr, uint64_t n, enum ph_edge_kind kind);
 /* Decode object i (edges and size). False only on a fatal error (w->err set); a bad object is
  * marked PH_OBJ_PARTIAL and decoding goes on. */
 bool wk_decode(struct wk *w, uint32_t i);
