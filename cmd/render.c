@@ -64,6 +64,10 @@ void render_text_tail(FILE *f, size_t shown, size_t total, const struct render_i
         fprintf(f, "Not shown: %" PRIu64 " objects (%" PRIu64
                    " bytes) not reachable from the roots; --all includes them.\n",
                 info->unreachable_count, info->unreachable_size);
+    if (info->stats && info->stats->partial)
+        fprintf(f, "Partial: %" PRIu64 " objects could not be decoded whole (the heap was changing"
+                   " or is corrupt): their sizes and references are incomplete.\n",
+                info->stats->partial);
 }
 
 static void json_rows(struct jw *j, const struct ph_graph *g, const struct ph_partition *p, long rows)

@@ -36,6 +36,10 @@ class HostileHeapTest(common.InterpTestCase):
             # into mapped memory: its extra "items" are bad pointers, not a fault).
             self.assertGreaterEqual(ph["walk"]["partial"], 4)
             self.assertGreater(ph["walk"]["bad_pointers"], 0)
+            rc, out, err = common.run_pyheap("attach", t.pid, timeout=TIMEOUT)
+            self.assertEqual(rc, 0, err)
+            self.assertRegex(out.splitlines()[-1],
+                             r"^Partial: \d+ objects could not be decoded whole ")
             for args in (["path", "--kind", rep["good"]],
                          ["attach", "--kind", "str", "--referrers", "--by", "via"],
                          ["attach", "--all", "--copy"]):
