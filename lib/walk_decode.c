@@ -146,19 +146,6 @@ static void dict_entry(struct wk *w, void *ctx, uint32_t index, uint64_t key, ui
     wk_edge(w, value, PH_LABEL(PH_EDGE_DICT_VALUE, wk_key_repr(w, key)));
 }
 
-/* What OrderedDict.__sizeof__ adds to the dict's: the fast-node index (a pointer a slot) and,
- * unless empty, one linked-list node an item (Objects/odictobject.c, 3.8 to 3.15). */
-static uint64_t odict_extra(struct wk *w, const struct wk_obj *o)
-{
-    const struct py_layout *L = w->L;
-    if (!LAY_HAS(L, ODICT_FAST_NODES_SIZE) || !LAY_HAS(L, ODICT_FIRST) || !LAY_HAS(L, ODICT_NODE_SIZE))
-        return 0;
-    uint64_t fast = f64(o, LAY(L, ODICT_FAST_NODES_SIZE)), used = f64(o, LAY(L, DICT_USED));
-    if (fast > MAX_ITEMS || used > MAX_ITEMS)
-        return 0;
-    return 8 * fast + (f64(o, LAY(L, ODICT_FIRST)) ? (uint64_t)LAY(L, ODICT_NODE_SIZE) * used : 0);
-}
-
 static void dec_dict(struct wk *w, struct wk_obj *o)
 {
     uint64_t keys = f64(o, LAY(w->L, DICT_KEYS)), values = f64(o, LAY(w->L, DICT_VALUES));
@@ -168,8 +155,6 @@ static void dec_dict(struct wk *w, struct wk_obj *o)
     int64_t refcnt;
     uint64_t keys_size = wk_keys_size(w, keys, &usable, &refcnt);
     o->size = (uint64_t)o->t->basicsize + (values ? 8 * usable : 0) + (refcnt == 1 ? keys_size : 0);
-    if (o->t->odict)
-        o->size += odict_extra(w, o);
 }
 
 static void dec_set(struct wk *w, struct wk_obj *o)
@@ -712,8 +697,6 @@ static uint64_t presize(const struct wk *w, const struct wk_obj *o)
 static void dec_generic(struct wk *w, struct wk_obj *o)
 {
     o->size = generic_size(w, o->t, o->b, o->len);
-    if (o->t->extra)
-        o->size += wk_known_instance(w, o->t, o->b, o->len);
 }
 
 static void dec_kind(struct wk *w, struct wk_obj *o)
@@ -792,6 +775,8 @@ bool wk_decode(struct wk *w, uint32_t i)
     if (o->t->heap) /* subtype_traverse visits the type of heap-type instances */
         wk_edge(w, g->types[g->type[i]].addr, PH_LABEL(PH_EDGE_FIELD, w->n_dunder_class));
     dec_kind(w, o);
+    if (o->t->extra) /* what the type's own __sizeof__ adds (walk_known.c) */
+        o->size += wk_known_instance(w, o->t, o->b, o->len);
     instance_extras(w, o);
     if (g->flags[i] & PH_OBJ_PARTIAL)
         w->stats->partial++;

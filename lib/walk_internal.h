@@ -33,6 +33,7 @@ enum wk_kind {
  * sized by that rule otherwise. */
 enum wk_extra {
     WK_EXTRA_NONE = 0,
+    WK_EXTRA_ODICT,        /* collections.OrderedDict: its fast-node index and list nodes */
     WK_EXTRA_BUFFERED,     /* _io buffered streams: buffer_size while the buffer exists */
     WK_EXTRA_STRUCT_CODES, /* _struct.Struct: its format codes, terminator included */
     WK_EXTRA_ARRAY,        /* array.array: allocated items times the item size */
@@ -61,7 +62,6 @@ struct wk_type {
     bool scan_items;         /* unknown var-sized C type with pointer-sized items */
     bool leaf;               /* exactly int, bool, float, complex, str, bytes or None: no
                                 references, size from the header (sized when discovered) */
-    bool odict;              /* collections.OrderedDict or a subclass: __sizeof__ adds nodes */
     enum wk_extra extra;     /* what a known C base's __sizeof__ adds (walk_known.c) */
     uint8_t np_elsize_width; /* a numpy.dtype class: width of the descriptor's elsize field, 4
                                 (numpy 1.x, an int) or 8 (2.x, an npy_intp); else 0 */

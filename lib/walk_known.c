@@ -4,7 +4,9 @@
  *   - asyncio's Future and Task: object fields named (their getsets' names where Python has
  *     one: `._coro`, `._result`; else the C field, `->task_callback0`);
  *   - functools' lru_cache wrapper: `->cache`, `->func`;
- *   - _io's buffered streams (+ buffer_size while open), _struct.Struct (+ its format codes),
+ *   - collections.OrderedDict (+ its fast-node index and list nodes; recognised in
+ *     walk_types.c by its base, PyODict_Type), _io's buffered streams (+ buffer_size while
+ *     open), _struct.Struct (+ its format codes),
  *     array.array (+ its allocation), numpy.ndarray (+ dimensions, strides, owned data; the
  *     items of object arrays become edges).
  *
@@ -139,6 +141,30 @@ static void explain_words(uint8_t *explained, size_t nwords, int64_t basicsize)
 {
     for (size_t word = 2; word < nwords && (int64_t)word * 8 < basicsize; word++)
         explained[word] = 1;
+}
+
+static bool asyncio_level(struct wk *w, struct wk_type *ti, const struct wk_level *level,
+                          uint8_t *explained, size_t nwords)
+{
+    bool future = strcmp(level->tp_name, "_asyncio.Future") == 0;
+    bool task = strcmp(level->tp_name, "_asyncio.Task") == 0;
+    if (!future && !task)
+        return false;
+    for (size_t i = 0; i < sizeof asyncio_layouts / sizeof asyncio_layouts[0]; i++) {
+        const struct asyncio_layout *a = &asyncio_layouts[i];
+        if (w->minor < a->minor_lo || w->minor > a->minor_hi ||
+            level->basicsize != (task ? a->task_size : a->future_size))
+            continue;
+        const char *prefix = task ? "task_" : "fut_";
+        add_fields(w, ti, a->head, prefix);
+        if (task)
+            add_fields(w, ti, a->task, prefix);
+        /* Every word of the struct is a field named above or data (state, flags, the
+         * dict and weakref list handled by the generic code): none is left to the scan. */
+        explain_words(explained, nwords, level->basicsize);
+        return true;
+    }
+    return false;
 }
 
 /* _io.BufferedReader, BufferedWriter and BufferedRandom share one struct (`buffered`, from the
@@ -291,25 +317,7 @@ bool wk_known_level(struct wk *w, struct wk_type *ti, const struct wk_level *lev
         return false; /* tp_members names `raw` */
     if (struct_level(w, ti, level, explained, nwords))
         return true;
-    bool future = strcmp(level->tp_name, "_asyncio.Future") == 0;
-    bool task = strcmp(level->tp_name, "_asyncio.Task") == 0;
-    if (!future && !task)
-        return false;
-    for (size_t i = 0; i < sizeof asyncio_layouts / sizeof asyncio_layouts[0]; i++) {
-        const struct asyncio_layout *a = &asyncio_layouts[i];
-        if (w->minor < a->minor_lo || w->minor > a->minor_hi ||
-            level->basicsize != (task ? a->task_size : a->future_size))
-            continue;
-        const char *prefix = task ? "task_" : "fut_";
-        add_fields(w, ti, a->head, prefix);
-        if (task)
-            add_fields(w, ti, a->task, prefix);
-        /* Every word of the struct is a field named above or data (state, flags, the
-         * dict and weakref list handled by the generic code): none is left to the scan. */
-        explain_words(explained, nwords, level->basicsize);
-        return true;
-    }
-    return false;
+    return asyncio_level(w, ti, level, explained, nwords);
 }
 
 /* Largest buffer an _io stream is believed to hold (its buffer_size is a Py_ssize_t): a larger
@@ -321,6 +329,22 @@ bool wk_known_level(struct wk *w, struct wk_type *ti, const struct wk_level *lev
 #define MAX_OBJECT_ITEMS (1ull << 28)
 /* Format codes read per step while looking for the terminator. */
 #define CODES_PER_READ 64
+
+/* OrderedDict.__sizeof__ adds to the dict's the fast-node index (a pointer a slot) and, unless
+ * empty, one linked-list node an item (Objects/odictobject.c, 3.8 to 3.15). */
+static uint64_t odict_extra(struct wk *w, const uint8_t *b, size_t len)
+{
+    const struct py_layout *L = w->L;
+    if (!LAY_HAS(L, ODICT_FAST_NODES_SIZE) || !LAY_HAS(L, ODICT_FIRST) ||
+        !LAY_HAS(L, ODICT_NODE_SIZE))
+        return 0;
+    uint64_t fast = wk_field_u64(b, len, LAY(L, ODICT_FAST_NODES_SIZE));
+    uint64_t used = wk_field_u64(b, len, LAY(L, DICT_USED));
+    if (fast > MAX_OBJECT_ITEMS || used > MAX_OBJECT_ITEMS)
+        return 0;
+    uint64_t nodes = wk_field_u64(b, len, LAY(L, ODICT_FIRST)) ? used : 0;
+    return 8 * fast + (uint64_t)LAY(L, ODICT_NODE_SIZE) * nodes;
+}
 
 /* Buffered streams add buffer_size while the buffer exists (it is freed on close). */
 static uint64_t buffered_extra(struct wk *w, const uint8_t *b, size_t len)
@@ -429,6 +453,7 @@ static uint64_t ndarray_extra(struct wk *w, const uint8_t *b, size_t len)
 uint64_t wk_known_instance(struct wk *w, const struct wk_type *ti, const uint8_t *b, size_t len)
 {
     switch (ti->extra) {
+    case WK_EXTRA_ODICT: return odict_extra(w, b, len);
     case WK_EXTRA_BUFFERED: return buffered_extra(w, b, len);
     case WK_EXTRA_STRUCT_CODES: return struct_codes_extra(w, b, len);
     case WK_EXTRA_ARRAY: return array_extra(w, b, len);

@@ -418,7 +418,8 @@ uint32_t wk_type_index(struct wk *w, uint64_t addr)
     if (ti.heap && LAY_HAS(L, HT_CACHED_KEYS))
         ti.cached_keys = wk_field_u64(tb, len, LAY(L, HT_CACHED_KEYS));
     analyse_layout(w, &ti, tb, len);
-    ti.odict = ti.kind == WK_DICT && derives_from(w, &ti, tb, len, w->t->sym[PY_SYM_ODICT_TYPE]);
+    if (ti.kind == WK_DICT && derives_from(w, &ti, tb, len, w->t->sym[PY_SYM_ODICT_TYPE]))
+        ti.extra = WK_EXTRA_ODICT;
     ti.leaf = !ti.heap && addr == w->kind_addr[ti.kind] &&
               (ti.kind == WK_INT || ti.kind == WK_BOOL || ti.kind == WK_FLOAT ||
                ti.kind == WK_COMPLEX || ti.kind == WK_STR || ti.kind == WK_BYTES ||

@@ -234,8 +234,9 @@ class InterpTestCase(unittest.TestCase):
 
     ran = {}
 
-    def for_each_interp(self, body, include_containers=True):
-        for interp in interpreters(include_containers):
+    def for_each_interp(self, body, include_containers=True, interps=None):
+        """body(interp) as a subTest for each interpreter: every one present, or `interps`."""
+        for interp in interps if interps is not None else interpreters(include_containers):
             with self.subTest(interp=interp.name):
                 InterpTestCase.ran.setdefault(interp.name, 0)
                 InterpTestCase.ran[interp.name] += 1

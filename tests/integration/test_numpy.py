@@ -49,8 +49,4 @@ class NumpyTest(common.InterpTestCase):
         ran = common.numpy_interpreters()
         print("numpy on: %s" % ", ".join(i.name for i in ran))
         self.assertTrue(ran)
-        for interp in ran:
-            with self.subTest(interp=interp.name):
-                common.InterpTestCase.ran.setdefault(interp.name, 0)
-                common.InterpTestCase.ran[interp.name] += 1
-                self.check_arrays(interp)
+        self.for_each_interp(self.check_arrays, interps=ran)

@@ -71,10 +71,9 @@ class TargetsSelfCheck(common.InterpTestCase):
         self.assertEqual(r["only_in_array"]["count"], 37)
 
     def test_numpy_heap(self):
-        for interp in common.numpy_interpreters():
-            with self.subTest(interp=interp.name):
-                self.run_target(interp, "numpy_heap.py", [],
-                                lambda r, i=interp: self.check_numpy_heap(i, r))
+        self.for_each_interp(
+            lambda i: self.run_target(i, "numpy_heap.py", [], lambda r: self.check_numpy_heap(i, r)),
+            interps=common.numpy_interpreters())
 
     # ---- known_heap -------------------------------------------------------------------------
 
