@@ -1,6 +1,6 @@
 # pyheap: one Makefile, no autotools.
 #   make            build/pyheap (optimised, -g)
-#   make check      ASan+UBSan build, Check unit tests, integration tests against real Pythons
+#   make check      include layering, ASan+UBSan build, Check unit tests, integration tests
 #   make demo       start the example leaky service and attach to it
 #   make bench      the large-heap benchmark (prints wall time, frozen time, RSS per object)
 #   make deps       install missing Debian/Ubuntu packages (apt-get, as root or via sudo)
@@ -9,7 +9,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 CC ?= cc
 PYTHON ?= /usr/bin/python3
-PKGS := libelf libdw libdebuginfod zlib
+PKGS := libelf libdw libdebuginfod zlib libzstd
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
@@ -20,7 +20,7 @@ BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -I. $(WARN) $(PKG_CFLAGS)
 CFLAGS ?= -O2 -g
 SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 
-ENGINE_SRC := $(wildcard lib/*.c) $(wildcard symbols/*.c) $(wildcard symbols/tables/*.c)
+ENGINE_SRC := $(wildcard lib/*.c lib/*/*.c) $(wildcard symbols/*.c) $(wildcard symbols/tables/*.c)
 CMD_SRC := $(wildcard cmd/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 
@@ -29,7 +29,7 @@ SAN_ENGINE_OBJ := $(patsubst %.c,build/san/%.o,$(ENGINE_SRC))
 SAN_CMD_OBJ := $(patsubst %.c,build/san/%.o,$(CMD_SRC))
 UNIT_BIN := $(patsubst tests/unit/%.c,build/san/unit/%,$(UNIT_SRC))
 
-.PHONY: all check unit integration demo bench deps install clean sid-root
+.PHONY: all check unit integration layers demo bench deps install clean sid-root
 all: build/pyheap
 
 build/pyheap: $(OPT_OBJ)
@@ -64,7 +64,11 @@ SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99 UBSAN_OPTION
 # deps first, then a fresh make: pkg-config flags must be read after the packages exist.
 check: deps
 	@$(MAKE) --no-print-directory build/san/pyheap build/pyheap $(UNIT_BIN)
-	@$(MAKE) --no-print-directory unit integration
+	@$(MAKE) --no-print-directory layers unit integration
+
+# No folder includes a header of a stage it must not depend on (tests/tools/check-layers.py).
+layers:
+	@$(PYTHON) tests/tools/check-layers.py
 
 unit: $(UNIT_BIN)
 	@fail=0; for t in $(UNIT_BIN); do echo "== $$t"; CK_FORK=yes $(SAN_ENV) $$t || fail=1; done; \

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/view.h"
+#include "lib/heap/view.h"
 
 static const struct cli_command commands[] = {
     {"info", CMD_INFO, "PID", "describe the interpreter: version, build, threads, layout sources", cmd_info},
@@ -128,15 +128,15 @@ static int apply_value(struct cli *cli, const struct opt_def *o, const char *v)
 {
     uint64_t n;
     switch (o->id) {
-    case OPT_DEBUG_FILE: cli->session.layout.debug_file = v; break;
-    case OPT_DEBUG_DIR: cli->session.layout.debug_dirs = v; break;
+    case OPT_DEBUG_FILE: cli->source.layout.debug_file = v; break;
+    case OPT_DEBUG_DIR: cli->source.layout.debug_dirs = v; break;
     case OPT_LAYOUT_FROM:
         if (strcmp(v, "dwarf") == 0) {
-            cli->session.layout.no_debug_offsets = cli->session.layout.no_table = true;
+            cli->source.layout.no_debug_offsets = cli->source.layout.no_table = true;
         } else if (strcmp(v, "debug-offsets") == 0) {
-            cli->session.layout.no_dwarf = cli->session.layout.no_table = true;
+            cli->source.layout.no_dwarf = cli->source.layout.no_table = true;
         } else if (strcmp(v, "table") == 0) {
-            cli->session.layout.no_dwarf = cli->session.layout.no_debug_offsets = true;
+            cli->source.layout.no_dwarf = cli->source.layout.no_debug_offsets = true;
         } else {
             return usage_error("--layout-from takes dwarf, debug-offsets or table, not '%s'%s", v, "");
         }
@@ -157,15 +157,15 @@ static int apply_value(struct cli *cli, const struct opt_def *o, const char *v)
     case OPT_COUNT:
         if (!parse_u64(v, &n) || n > INT32_MAX)
             return usage_error("--%s takes a number, not '%s'", o->name, v);
-        *(o->id == OPT_ROW ? &cli->row : &cli->count) = (long)n;
+        *(o->id == OPT_ROW ? &cli->sel.row : &cli->count) = (long)n;
         break;
     case OPT_MIN_SIZE:
     case OPT_MAX_SIZE:
-        if (!parse_u64(v, o->id == OPT_MIN_SIZE ? &cli->min_size : &cli->max_size))
+        if (!parse_u64(v, o->id == OPT_MIN_SIZE ? &cli->sel.min_size : &cli->sel.max_size))
             return usage_error("--%s takes a number of bytes, not '%s'", o->name, v);
         break;
-    case OPT_KIND: cli->kind = v; break;
-    case OPT_MODULE: cli->module = v; break;
+    case OPT_KIND: cli->sel.kind = v; break;
+    case OPT_MODULE: cli->sel.module = v; break;
     default: break;
     }
     return 0;
@@ -176,12 +176,12 @@ static void apply_flag(struct cli *cli, enum opt_id id)
     switch (id) {
     case OPT_JSON: cli->json = true; break;
     case OPT_LAYOUT: cli->layout = true; break;
-    case OPT_NO_DEBUGINFOD: cli->session.layout.no_debuginfod = true; break;
-    case OPT_NO_FREEZE: cli->session.no_freeze = true; break;
-    case OPT_COPY: cli->session.copy = true; break;
+    case OPT_NO_DEBUGINFOD: cli->source.layout.no_debuginfod = true; break;
+    case OPT_NO_FREEZE: cli->source.no_freeze = true; break;
+    case OPT_COPY: cli->source.copy = true; break;
     case OPT_ALL: cli->all = true; break;
-    case OPT_REFERRERS: cli->referrers = true; break;
-    case OPT_REFERENTS: cli->referents = true; break;
+    case OPT_REFERRERS: cli->sel.referrers = true; break;
+    case OPT_REFERENTS: cli->sel.referents = true; break;
     default: break;
     }
 }
@@ -196,12 +196,9 @@ static const struct opt_def *find_option(const char *name, size_t len)
 
 static int parse_pid(struct cli *cli, const char *s)
 {
-    uint64_t n;
-    if (cli->pid)
+    if (cli->nsources >= CLI_MAX_SOURCES)
         return usage_error("unexpected argument '%s'%s", s, "");
-    if (!parse_u64(s, &n) || n == 0 || n > INT32_MAX)
-        return usage_error("not a process id: '%s'%s", s, "");
-    cli->pid = (pid_t)n;
+    cli->sources[cli->nsources++] = s;
     return 0;
 }
 
@@ -250,9 +247,10 @@ int cli_parse(struct cli *cli, int argc, char **argv, bool *done)
         if (rc || *done)
             return rc;
     }
-    if (!cli->pid)
-        return usage_error("'%s' needs a process id%s", cli->command->name, "");
-    if (cli->referrers && cli->referents)
+    if (cli->nsources != 1)
+        return usage_error(cli->nsources ? "'%s' takes one process id or file%s"
+                                         : "'%s' needs a process id%s", cli->command->name, "");
+    if (cli->sel.referrers && cli->sel.referents)
         return usage_error("choose one of --referrers and --referents%s%s", "", "");
     return 0;
 }

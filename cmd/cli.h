@@ -2,6 +2,9 @@
  * cli.h: the command line. One table lists the sub-commands and one table lists every option
  * with the commands it applies to; both drive parsing and --help, so the help text cannot drift
  * from what is parsed. (The man page and README are checked against --help by a test.)
+ *
+ * cmd/ holds no heap logic: a command parses, gets its heaps from lib/source, asks lib/heap for
+ * the view, and prints it.
  */
 #ifndef PH_CLI_H
 #define PH_CLI_H
@@ -10,24 +13,29 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <sys/types.h>
 
-#include "lib/session.h"
+#include "lib/heap/graph.h"
+#include "lib/heap/select.h"
+#include "lib/heap/view.h"
+#include "lib/source/source.h"
 
-enum cli_cmd { CMD_INFO = 1 << 0, CMD_ATTACH = 1 << 1, CMD_PATH = 1 << 2 };
+enum cli_cmd {
+    CMD_INFO = 1 << 0, CMD_ATTACH = 1 << 1, CMD_PATH = 1 << 2, CMD_SNAPSHOT = 1 << 3,
+    CMD_DIFF = 1 << 4,
+};
+
+#define CLI_MAX_SOURCES 2
 
 struct cli {
     const struct cli_command *command;
-    pid_t pid;
-    bool json, layout, all, no_freeze, referrers, referents;
+    const char *sources[CLI_MAX_SOURCES]; /* PIDs or files, as given */
+    int nsources;
+    bool json, layout, all;
     long rows;            /* -1 = all */
     int by;               /* enum ph_relation */
-    long row;             /* -1 = none */
-    const char *kind;
-    const char *module;
-    uint64_t min_size, max_size;
     long count;           /* paths */
-    struct ph_session_options session;
+    struct ph_selection sel;
+    struct ph_source_options source;
     volatile sig_atomic_t *cancel;
 };
 
@@ -51,25 +59,21 @@ int cmd_info(struct cli *cli);
 int cmd_attach(struct cli *cli);
 int cmd_path(struct cli *cli);
 
-/* Shared by commands (cmd/common.c): report a failure as one line on stderr and return the
- * exit code; open a session with progress and test hooks. */
+/* Shared by commands (cmd/common.c). */
+/* Report a failure as one line on stderr; returns the exit code. */
 int cli_error(const struct cli *cli, const struct ph_error *err);
-ph_status cli_open_session(struct cli *cli, struct ph_session *s, struct ph_error *err);
-/* Open the session and walk the heap; on failure the session is already closed. */
-ph_status cli_walk(struct cli *cli, struct ph_session *s, struct ph_error *err);
-/* The selection options (--row, --kind, sizes, --module, --referrers/--referents) applied to
- * base, in heapy's order (cmd/cmd_attach.c). */
-struct ph_view_ctx;
-struct ph_set;
-struct render_info;
-ph_status cli_select_objects(struct cli *cli, struct ph_view_ctx *v, const struct ph_set *base,
-                             struct ph_set *out, struct ph_error *err);
-/* The view of a walked session and the objects the command line selects in it: the default set
- * (reachable, or everything with --all) narrowed by the selection options. *v and *sel are set
- * up even on failure: the caller frees both. */
-ph_status cli_view_selection(struct cli *cli, struct ph_session *s, struct ph_view_ctx *v,
+/* Open a source with the progress display and the test hooks. */
+ph_status cli_open_source(struct cli *cli, const char *spec, struct ph_source **out,
+                          struct ph_error *err);
+/* The heap of one source (opened, read or walked, closed). g is set up even on failure: the
+ * caller frees it. */
+ph_status cli_heap(struct cli *cli, const char *spec, struct ph_graph *g, struct ph_error *err);
+/* The view of g and the objects the command line selects in it: the default set (reachable,
+ * or everything with --all) narrowed by the selection options. *v and *sel are set up even on
+ * failure: the caller frees both (ph_view_ctx_free, ph_set_free). */
+ph_status cli_view_selection(struct cli *cli, const struct ph_graph *g, struct ph_view_ctx *v,
                              struct ph_set *sel, struct ph_error *err);
-/* What the renderers print about the walk (pid, version, timings, unreachable totals). */
-void cli_render_info(const struct cli *cli, const struct ph_session *s, struct render_info *info);
+/* Finish stdout: flush and check every write made to it. 0, or PH_ERR_IO after one line. */
+int cli_finish_output(void);
 
 #endif

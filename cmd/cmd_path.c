@@ -1,8 +1,8 @@
 /*
- * cmd_path.c: `pyheap path PID`: shortest paths from the roots to objects of a selection, as
+ * cmd_path.c: `pyheap path PID|FILE`: shortest paths from the roots to objects of a selection, as
  * heapy's `.sp` prints them, or JSON (schema pyheap.paths/1).
  *
- * The selection is attach's (cli_select_objects), from the reachable objects or, with --all,
+ * The selection is attach's (lib/heap/select.h), from the reachable objects or, with --all,
  * from every object. One breadth-first search from all roots gives every object its shortest
  * path; the --count nearest targets (in the search's order, which is stable for one graph and
  * follows the containers' own order among equally near ones) are printed, one line each, `%2d: ` then the path; then `<... N more paths ...>` when
@@ -17,9 +17,9 @@
 #include "cmd/cli.h"
 #include "cmd/json.h"
 #include "cmd/render.h"
-#include "lib/label.h"
-#include "lib/paths.h"
-#include "lib/view.h"
+#include "lib/heap/label.h"
+#include "lib/heap/paths.h"
+#include "lib/heap/view.h"
 
 struct path_report {
     const struct ph_set *sel;
@@ -74,7 +74,7 @@ static void json_path(struct jw *j, struct ph_view_ctx *v, const struct ph_bfs *
     jw_key(j, "path"), jw_str(j, t->s ? t->s : "");
     json_steps(j, g, b, obj);
     jw_key(j, "length"), jw_u64(j, ph_path_length(b, obj));
-    jw_key(j, "target_kind"), jw_str(j, ph_strtab_get(&g->names, ph_clodo_kind(v, obj)));
+    jw_key(j, "target_kind"), jw_str(j, ph_view_text(v, ph_clodo_kind(v, obj)));
     jw_key(j, "target_address"), jw_hex(j, g->addr[obj]);
     jw_key(j, "target_size"), jw_u64(j, ph_graph_size(g, obj));
     jw_end_obj(j);
@@ -108,7 +108,7 @@ static void print_json(struct ph_view_ctx *v, const struct ph_bfs *b, const stru
     ph_text_free(&t);
 }
 
-static ph_status report_paths(struct cli *cli, struct ph_session *s, struct ph_view_ctx *v,
+static ph_status report_paths(struct cli *cli, const struct ph_graph *g, struct ph_view_ctx *v,
                               const struct ph_set *sel, struct ph_error *err)
 {
     struct ph_bfs b;
@@ -132,7 +132,7 @@ static ph_status report_paths(struct cli *cli, struct ph_session *s, struct ph_v
         r.sel_size += ph_graph_size(v->g, sel->v[i]);
     if (cli->json) {
         struct render_info info;
-        cli_render_info(cli, s, &info);
+        render_info_of(cli, g, &info);
         print_json(v, &b, &r, &info);
     } else {
         print_text(v->g, &b, &r);
@@ -144,19 +144,18 @@ static ph_status report_paths(struct cli *cli, struct ph_session *s, struct ph_v
 
 int cmd_path(struct cli *cli)
 {
-    struct ph_session s;
+    struct ph_graph g;
     struct ph_error err = {0};
-    ph_status st = cli_walk(cli, &s, &err);
-    if (st != PH_OK)
-        return cli_error(cli, &err);
-    struct ph_view_ctx v;
-    struct ph_set sel;
-    st = cli_view_selection(cli, &s, &v, &sel, &err);
+    ph_status st = cli_heap(cli, cli->sources[0], &g, &err);
+    struct ph_view_ctx v = {0};
+    struct ph_set sel = {0};
     if (st == PH_OK)
-        st = report_paths(cli, &s, &v, &sel, &err);
-    int rc = st == PH_OK ? 0 : cli_error(cli, &err);
+        st = cli_view_selection(cli, &g, &v, &sel, &err);
+    if (st == PH_OK)
+        st = report_paths(cli, &g, &v, &sel, &err);
+    int rc = st == PH_OK ? cli_finish_output() : cli_error(cli, &err);
     ph_set_free(&sel);
     ph_view_ctx_free(&v);
-    ph_session_close(&s);
+    ph_graph_free(&g);
     return rc;
 }

@@ -1,7 +1,9 @@
 /*
- * common.c: what every command does the same way: open the session with the progress display
- * and the test hook, and turn an error into one line on stderr plus its exit code.
+ * common.c: what every command does the same way: open a source with the progress display and
+ * the test hook, take its heap, select in it, and turn an error into one line on stderr plus
+ * its exit code.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -49,42 +51,79 @@ struct progress {
     bool shown;
 };
 
-static void show_progress(void *ctx, uint64_t objects, uint64_t decoded)
+static void show_progress(void *ctx, const struct ph_progress *p)
 {
-    struct progress *p = ctx;
+    struct progress *pr = ctx;
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    double secs = (double)(now.tv_sec - p->start.tv_sec) + (double)(now.tv_nsec - p->start.tv_nsec) / 1e9;
+    double secs = (double)(now.tv_sec - pr->start.tv_sec) + (double)(now.tv_nsec - pr->start.tv_nsec) / 1e9;
     if (secs < 1.0)
         return;
-    fprintf(stderr, "\rpyheap: %" PRIu64 " of %" PRIu64 " objects decoded", decoded, objects);
-    p->shown = true;
+    fprintf(stderr, "\rpyheap: %" PRIu64 " of %" PRIu64 " objects decoded", p->decoded, p->objects);
+    pr->shown = true;
 }
 
-ph_status cli_open_session(struct cli *cli, struct ph_session *s, struct ph_error *err)
+ph_status cli_open_source(struct cli *cli, const char *spec, struct ph_source **out,
+                          struct ph_error *err)
 {
     static struct progress progress; /* cmd/ only: lives as long as the process */
     const char *pause = getenv("PYHEAP_TEST_PAUSE_FROZEN");
     if (pause && (strcmp(pause, "1") == 0 || strcmp(pause, "stdin") == 0)) {
-        cli->session.on_frozen = strcmp(pause, "1") == 0 ? pause_until_signal : pause_until_stdin;
-        cli->session.on_frozen_ctx = (void *)cli->cancel;
+        cli->source.on_frozen = strcmp(pause, "1") == 0 ? pause_until_signal : pause_until_stdin;
+        cli->source.on_frozen_ctx = (void *)cli->cancel;
     }
     if (isatty(2)) {
         clock_gettime(CLOCK_MONOTONIC, &progress.start);
-        cli->session.progress = show_progress;
-        cli->session.progress_ctx = &progress;
+        cli->source.progress = show_progress;
+        cli->source.progress_ctx = &progress;
     }
-    return ph_session_open(cli->pid, &cli->session, s, err);
+    ph_status st = ph_source_open(spec, &cli->source, out, err);
+    if (progress.shown) {
+        fputc('\n', stderr); /* end the progress line */
+        progress.shown = false;
+    }
+    return st;
 }
 
-ph_status cli_walk(struct cli *cli, struct ph_session *s, struct ph_error *err)
+ph_status cli_heap(struct cli *cli, const char *spec, struct ph_graph *g, struct ph_error *err)
 {
-    ph_status st = cli_open_session(cli, s, err);
-    if (st == PH_OK)
-        st = ph_session_walk(s, &cli->session, err);
-    if (cli->session.progress && s->walk_ms > 1000)
-        fputc('\n', stderr); /* end the progress line */
+    struct ph_source *src;
+    memset(g, 0, sizeof *g);
+    ph_status st = cli_open_source(cli, spec, &src, err);
     if (st != PH_OK)
-        ph_session_close(s);
+        return st;
+    st = ph_source_heap(src, g, err);
+    struct progress *pr = cli->source.progress_ctx;
+    if (pr && pr->shown) {
+        fputc('\n', stderr);
+        pr->shown = false;
+    }
+    ph_source_close(src);
     return st;
+}
+
+ph_status cli_view_selection(struct cli *cli, const struct ph_graph *g, struct ph_view_ctx *v,
+                             struct ph_set *sel, struct ph_error *err)
+{
+    *sel = (struct ph_set){0};
+    if (!ph_view_ctx_init(v, g))
+        return ph_fail(err, PH_ERR_INTERNAL, "out of memory");
+    struct ph_set base = {0};
+    if (!ph_set_default(g, cli->all, &base))
+        return ph_fail(err, PH_ERR_INTERNAL, "out of memory");
+    if (!ph_selection_active(&cli->sel)) { /* the whole base set: hand it over, no copy */
+        *sel = base;
+        return PH_OK;
+    }
+    ph_status st = ph_select(v, &cli->sel, &base, sel, err);
+    ph_set_free(&base);
+    return st;
+}
+
+int cli_finish_output(void)
+{
+    if (fflush(stdout) == 0 && !ferror(stdout))
+        return 0;
+    fprintf(stderr, "pyheap: writing the output failed: %s\n", strerror(errno ? errno : EIO));
+    return PH_ERR_IO;
 }

@@ -11,10 +11,7 @@
 #include <string.h>
 
 #include "cmd/cli.h"
-
-#ifndef PYHEAP_VERSION
-#define PYHEAP_VERSION "0.1.0"
-#endif
+#include "lib/version.h"
 
 static volatile sig_atomic_t cancel_flag;
 
@@ -50,18 +47,17 @@ int main(int argc, char **argv)
     struct cli cli;
     memset(&cli, 0, sizeof cli);
     cli.rows = 10;
-    cli.row = -1;
     cli.count = 1;
-    cli.max_size = UINT64_MAX;
+    cli.sel = ph_selection_none();
     cli.command = cli_find_command(argv[1]);
     if (!cli.command) {
         fprintf(stderr, "pyheap: unknown command '%s' (see pyheap --help)\n", argv[1]);
         return 2;
     }
-    cli.session.layout.debug_dirs = getenv("PYHEAP_DEBUG_DIRS");
+    cli.source.layout.debug_dirs = getenv("PYHEAP_DEBUG_DIRS");
     const char *cache_mb = getenv("PYHEAP_CACHE_MB");
     if (cache_mb && atol(cache_mb) > 0)
-        cli.session.cache_bytes = (size_t)atol(cache_mb) << 20;
+        cli.source.cache_bytes = (size_t)atol(cache_mb) << 20;
     bool done;
     int rc = cli_parse(&cli, argc - 2, argv + 2, &done);
     if (rc || done)
@@ -73,6 +69,6 @@ int main(int argc, char **argv)
     mallopt(M_MMAP_THRESHOLD, 256 << 10);
     install_signal_handlers();
     cli.cancel = &cancel_flag;
-    cli.session.cancel = &cancel_flag;
+    cli.source.cancel = &cancel_flag;
     return cli.command->run(&cli);
 }

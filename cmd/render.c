@@ -10,7 +10,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cmd/cli.h"
 #include "cmd/json.h"
+#include "lib/heap/byid.h"
 
 void render_version(uint32_t hex, char *buf, size_t cap)
 {
@@ -36,7 +38,14 @@ static size_t rows_to_show(const struct ph_partition *p, long rows)
     return rows < 0 || (size_t)rows > p->n ? p->n : (size_t)rows;
 }
 
-void render_partition_text(FILE *f, const struct ph_graph *g, const struct ph_partition *p,
+void render_info_of(const struct cli *cli, const struct ph_graph *g, struct render_info *info)
+{
+    *info = (struct render_info){.meta = &g->meta, .rows = cli->rows, .all = cli->all,
+                                 .objects = g->n, .edges = g->nedges};
+    ph_unreachable_totals(g, &info->unreachable_count, &info->unreachable_size);
+}
+
+void render_partition_text(FILE *f, const struct ph_view_ctx *v, const struct ph_partition *p,
                            const struct render_info *info)
 {
     fprintf(f, "Partition of a set of %" PRIu64 " object%s. Total size = %" PRIu64 " bytes.\n",
@@ -50,7 +59,7 @@ void render_partition_text(FILE *f, const struct ph_graph *g, const struct ph_pa
         fprintf(f, "%6zu %6" PRIu64 " %3d %8" PRIu64 " %3d %9" PRIu64 " %3d %s\n", r, row->count,
                 render_percent(row->count, p->total_count), row->size,
                 render_percent(row->size, p->total_size), cum, render_percent(cum, p->total_size),
-                ph_strtab_get(&g->names, row->kind));
+                ph_view_text(v, row->kind));
     }
     render_text_tail(f, shown, p->n, info);
 }
@@ -64,13 +73,13 @@ void render_text_tail(FILE *f, size_t shown, size_t total, const struct render_i
         fprintf(f, "Not shown: %" PRIu64 " objects (%" PRIu64
                    " bytes) not reachable from the roots; --all includes them.\n",
                 info->unreachable_count, info->unreachable_size);
-    if (info->stats && info->stats->partial)
+    if (info->meta->stats.partial)
         fprintf(f, "Partial: %" PRIu64 " objects could not be decoded whole (the heap was changing"
                    " or is corrupt): their sizes and references are incomplete.\n",
-                info->stats->partial);
+                info->meta->stats.partial);
 }
 
-static void json_rows(struct jw *j, const struct ph_graph *g, const struct ph_partition *p, long rows)
+static void json_rows(struct jw *j, const struct ph_view_ctx *v, const struct ph_partition *p, long rows)
 {
     jw_key(j, "rows");
     jw_arr(j);
@@ -84,7 +93,7 @@ static void json_rows(struct jw *j, const struct ph_graph *g, const struct ph_pa
         jw_key(j, "count"), jw_u64(j, row->count);
         jw_key(j, "size"), jw_u64(j, row->size);
         jw_key(j, "cumulative"), jw_u64(j, cum);
-        jw_key(j, "kind"), jw_str(j, ph_strtab_get(&g->names, row->kind));
+        jw_key(j, "kind"), jw_str(j, ph_view_text(v, row->kind));
         jw_end_obj(j);
     }
     jw_end_arr(j);
@@ -93,7 +102,7 @@ static void json_rows(struct jw *j, const struct ph_graph *g, const struct ph_pa
 
 void render_json_walk(struct jw *j, const struct render_info *info)
 {
-    const struct ph_walk_stats *st = info->stats;
+    const struct ph_walk_stats *st = &info->meta->stats;
     jw_key(j, "walk");
     jw_obj(j);
     jw_key(j, "gc_listed"), jw_u64(j, st->gc_listed);
@@ -108,34 +117,38 @@ void render_json_walk(struct jw *j, const struct render_info *info)
     jw_key(j, "conservative_edges"), jw_u64(j, st->conservative_edges);
     jw_key(j, "interpreters"), jw_i64(j, st->interpreters);
     jw_key(j, "threads"), jw_i64(j, st->threads);
-    jw_key(j, "freezes"), jw_i64(j, info->freezes);
-    jw_key(j, "frozen_ms"), jw_f64(j, info->frozen_ms);
-    jw_key(j, "walk_ms"), jw_f64(j, info->walk_ms);
+    jw_key(j, "freezes"), jw_i64(j, st->freezes);
+    jw_key(j, "frozen_ms"), jw_f64(j, st->frozen_ms);
+    jw_key(j, "walk_ms"), jw_f64(j, st->walk_ms);
     jw_key(j, "copied_bytes");
-    if (info->copied)
-        jw_u64(j, info->copied_bytes);
+    if (st->copied)
+        jw_u64(j, st->copied_bytes);
     else
         jw_null(j);
     jw_end_obj(j);
 }
 
+void render_time(int64_t when, char *buf, size_t cap)
+{
+    time_t t = (time_t)when;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
 void render_json_head(struct jw *j, const char *schema, const struct render_info *info)
 {
-    char host[256] = "", ver[32], when[32];
-    gethostname(host, sizeof host - 1);
-    render_version(info->target->version_hex, ver, sizeof ver);
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    char ver[32], when[32];
+    render_version(info->meta->version_hex, ver, sizeof ver);
+    render_time(info->meta->time, when, sizeof when);
     jw_key(j, "schema"), jw_str(j, schema);
-    jw_key(j, "pid"), jw_i64(j, info->pid);
-    jw_key(j, "host"), jw_str(j, host);
+    jw_key(j, "pid"), jw_i64(j, info->meta->pid);
+    jw_key(j, "host"), jw_str(j, info->meta->host);
     jw_key(j, "python"), jw_str(j, ver);
     jw_key(j, "time"), jw_str(j, when);
 }
 
-void render_partition_json(FILE *f, const struct ph_graph *g, const struct ph_partition *p,
+void render_partition_json(FILE *f, const struct ph_view_ctx *v, const struct ph_partition *p,
                            const struct render_info *info)
 {
     struct jw j;
@@ -147,7 +160,7 @@ void render_partition_json(FILE *f, const struct ph_graph *g, const struct ph_pa
     jw_key(&j, "total_count"), jw_u64(&j, p->total_count);
     jw_key(&j, "total_size"), jw_u64(&j, p->total_size);
     jw_key(&j, "includes_unreachable"), jw_bool(&j, info->all);
-    json_rows(&j, g, p, info->rows);
+    json_rows(&j, v, p, info->rows);
     jw_key(&j, "unreachable");
     jw_obj(&j);
     jw_key(&j, "count"), jw_u64(&j, info->unreachable_count);
@@ -156,4 +169,95 @@ void render_partition_json(FILE *f, const struct ph_graph *g, const struct ph_pa
     render_json_walk(&j, info);
     jw_end_obj(&j);
     jw_done(&j);
+}
+
+/* ---- heapy's byid table (lib/heap/byid.h) ---- */
+
+static double pct(uint64_t part, uint64_t total)
+{
+    return total ? (double)part * 100.0 / (double)total : 0.0;
+}
+
+static size_t id_rows(const struct render_info *info)
+{
+    return info->rows < 0 ? SIZE_MAX : (size_t)info->rows;
+}
+
+void render_id_text(FILE *f, struct ph_view_ctx *v, const struct ph_set *s,
+                    const struct render_info *info)
+{
+    struct ph_id_table t;
+    struct ph_error err = {0};
+    if (ph_id_table(v, s, id_rows(info), &t, &err) != PH_OK) {
+        fprintf(stderr, "pyheap: %s\n", err.msg);
+        return;
+    }
+    fprintf(f, "Set of %zu <%s> object%s. Total size = %" PRIu64 " bytes.\n", s->n, t.set_kind,
+            s->n == 1 ? "" : "s", t.total_size);
+    fprintf(f, " Index     Size   %%   Cumulative  %%   %s\n", t.title);
+    uint64_t cum = 0;
+    for (size_t r = 0; r < t.shown; r++) {
+        char text[800];
+        cum += t.rows[r].size;
+        ph_id_row_text(v, &t, r, text, sizeof text);
+        fprintf(f, "%6zu %8" PRIu64 " %5.1f %9" PRIu64 " %5.1f %s\n", r, t.rows[r].size,
+                pct(t.rows[r].size, t.total_size), cum, pct(cum, t.total_size), text);
+    }
+    render_text_tail(f, t.shown, s->n, info);
+    ph_id_table_free(&t);
+}
+
+static void json_id_rows(struct jw *j, struct ph_view_ctx *v, const struct ph_id_table *t)
+{
+    jw_key(j, "rows");
+    jw_arr(j);
+    uint64_t cum = 0;
+    for (size_t r = 0; r < t->shown; r++) {
+        char text[800];
+        uint32_t obj = t->rows[r].obj;
+        cum += t->rows[r].size;
+        ph_id_row_text(v, t, r, text, sizeof text);
+        jw_obj(j);
+        jw_key(j, "index"), jw_u64(j, r);
+        jw_key(j, "count"), jw_u64(j, 1);
+        jw_key(j, "size"), jw_u64(j, t->rows[r].size);
+        jw_key(j, "cumulative"), jw_u64(j, cum);
+        jw_key(j, "kind"), jw_str(j, text);
+        jw_key(j, "address"), jw_hex(j, v->g->addr[obj]);
+        jw_key(j, "object_kind"), jw_str(j, ph_view_text(v, t->rows[r].kind));
+        jw_end_obj(j);
+    }
+    jw_end_arr(j);
+}
+
+void render_id_json(FILE *f, struct ph_view_ctx *v, const struct ph_set *s,
+                    const struct render_info *info)
+{
+    struct ph_id_table t;
+    struct ph_error err = {0};
+    if (ph_id_table(v, s, id_rows(info), &t, &err) != PH_OK) {
+        fprintf(stderr, "pyheap: %s\n", err.msg);
+        return;
+    }
+    struct jw j;
+    jw_init(&j, f);
+    jw_obj(&j);
+    render_json_head(&j, "pyheap.partition/1", info);
+    jw_key(&j, "relation"), jw_str(&j, ph_relation_name(PH_BY_ID));
+    jw_key(&j, "header"), jw_str(&j, t.title);
+    jw_key(&j, "set_kind"), jw_str(&j, t.set_kind);
+    jw_key(&j, "total_count"), jw_u64(&j, s->n);
+    jw_key(&j, "total_size"), jw_u64(&j, t.total_size);
+    jw_key(&j, "includes_unreachable"), jw_bool(&j, info->all);
+    json_id_rows(&j, v, &t);
+    jw_key(&j, "rows_total"), jw_u64(&j, s->n);
+    jw_key(&j, "unreachable");
+    jw_obj(&j);
+    jw_key(&j, "count"), jw_u64(&j, info->unreachable_count);
+    jw_key(&j, "size"), jw_u64(&j, info->unreachable_size);
+    jw_end_obj(&j);
+    render_json_walk(&j, info);
+    jw_end_obj(&j);
+    jw_done(&j);
+    ph_id_table_free(&t);
 }

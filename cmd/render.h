@@ -1,38 +1,33 @@
 /*
  * render.h: printing partitions: heapy's text table, and JSON (schema pyheap.partition/1);
- * heapy's per-object table for --by id (render_id.c); pieces every JSON document shares.
+ * heapy's per-object table for --by id; pieces every JSON document shares.
  */
 #ifndef PH_RENDER_H
 #define PH_RENDER_H
 
 #include <stdio.h>
-#include <sys/types.h>
 
 #include "cmd/json.h"
-#include "lib/graph.h"
-#include "lib/view.h"
-#include "lib/walk.h"
-#include "symbols/target.h"
+#include "lib/heap/graph.h"
+#include "lib/heap/view.h"
 
+/* What the renderers print about the heap besides the table: from the graph alone. */
 struct render_info {
-    pid_t pid;
-    const struct py_target *target;
-    const struct ph_walk_stats *stats;
-    double frozen_ms, walk_ms;
-    bool copied;     /* --copy: the walk read a copy taken while frozen */
-    uint64_t copied_bytes;
+    const struct ph_heap_meta *meta; /* pid, host, Python version, time, walk statistics */
     long rows;       /* -1 = all */
     bool all;        /* unreachable objects included */
-    int freezes;
     uint64_t unreachable_count, unreachable_size;
     uint64_t objects, edges; /* the whole graph */
 };
 
-void render_partition_text(FILE *f, const struct ph_graph *g, const struct ph_partition *p,
+struct cli;
+void render_info_of(const struct cli *cli, const struct ph_graph *g, struct render_info *info);
+
+void render_partition_text(FILE *f, const struct ph_view_ctx *v, const struct ph_partition *p,
                            const struct render_info *info);
-void render_partition_json(FILE *f, const struct ph_graph *g, const struct ph_partition *p,
+void render_partition_json(FILE *f, const struct ph_view_ctx *v, const struct ph_partition *p,
                            const struct render_info *info);
-/* heapy's byid (IdFormat): one row per object of the set, largest first (render_id.c). */
+/* heapy's byid (IdFormat): one row per object of the set, largest first (lib/heap/byid.h). */
 void render_id_text(FILE *f, struct ph_view_ctx *v, const struct ph_set *s,
                     const struct render_info *info);
 void render_id_json(FILE *f, struct ph_view_ctx *v, const struct ph_set *s,
@@ -43,6 +38,8 @@ void render_json_head(struct jw *j, const char *schema, const struct render_info
 void render_json_walk(struct jw *j, const struct render_info *info);
 /* After a table: how many rows are not shown and how to see them; the unreachable note. */
 void render_text_tail(FILE *f, size_t shown, size_t total, const struct render_info *info);
+/* "2026-12-06T13:37:52Z" */
+void render_time(int64_t when, char *buf, size_t cap);
 /* "3.11.2" */
 void render_version(uint32_t hex, char *buf, size_t cap);
 /* heapy's percentage: int('%.0f' % pct), round-half-even */

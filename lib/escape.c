@@ -74,3 +74,16 @@ size_t ph_escape(const char *in, size_t len, char *out, size_t cap)
     out[o < cap ? o : cap - 1] = '\0';
     return o < cap ? o : cap - 1;
 }
+
+bool ph_escape_is_clean(const char *in, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)in;
+    for (size_t i = 0; i < len;) {
+        uint32_t cp;
+        size_t n = utf8_decode(s + i, len - i, &cp);
+        if (n == 0 || unsafe_codepoint(cp))
+            return false;
+        i += n;
+    }
+    return true;
+}

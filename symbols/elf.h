@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #include "lib/error.h"
-#include "lib/maps.h"
+#include "lib/proc/maps.h"
 
 /* More PT_LOAD segments than this marks the file as corrupt (real files have 2 to 5). */
 #define PH_ELF_MAX_LOADS 64

@@ -17,8 +17,8 @@
 #include <stdint.h>
 
 #include "lib/error.h"
-#include "lib/mem.h"
-#include "lib/proc.h"
+#include "lib/proc/mem.h"
+#include "lib/proc/proc.h"
 #include "symbols/layout.h"
 
 enum py_sym {

@@ -10,8 +10,8 @@
 #define PH_TARGET_LOCATE_H
 
 #include "lib/error.h"
-#include "lib/mem.h"
-#include "lib/proc.h"
+#include "lib/proc/mem.h"
+#include "lib/proc/proc.h"
 #include "symbols/target.h"
 
 /* Fill everything in *out up to (not including) the layout: elf_path, elf_opened_via, build_id,

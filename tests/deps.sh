@@ -8,7 +8,7 @@
 # /usr/bin/python3.11 exists and apt knows the package (Debian 12).
 set -eu
 
-PKGS="build-essential pkg-config libelf-dev libdw-dev libdebuginfod-dev zlib1g-dev check"
+PKGS="build-essential pkg-config libelf-dev libdw-dev libdebuginfod-dev zlib1g-dev libzstd-dev check"
 PKGS="$PKGS debuginfod debootstrap util-linux"
 # numpy for the system Python: the ndarray decoder's test runs on Debian's python3.11 with it.
 PKGS="$PKGS python3-numpy"

@@ -11,7 +11,7 @@ import subprocess
 import common
 
 EXIT = {"usage": 2, "no-process": 3, "permission": 4, "not-python": 5, "unsupported": 6,
-        "already-traced": 7, "target-exited": 8, "interrupted": 13}
+        "already-traced": 7, "target-exited": 8, "corrupt-file": 11, "io": 12, "interrupted": 13}
 
 
 def thread_states(pid):
@@ -83,7 +83,8 @@ class BadInputTest(common.InterpTestCase):
 
     def test_usage(self):
         self.assert_fails(["attach"], EXIT["usage"], ["process id"])
-        self.assert_fails(["attach", "12x"], EXIT["usage"], ["not a process id"])
+        # A PID is a number; anything else names a file (a snapshot).
+        self.assert_fails(["attach", "12x"], EXIT["io"], ["12x", "no such file", "not a process id"])
         self.assert_fails(["attach", "1", "--by", "colour"], EXIT["usage"], ["--by"])
         self.assert_fails(["frobnicate", "1"], EXIT["usage"], ["unknown command"])
         self.assert_fails(["info", "1", "--rows", "3"], EXIT["usage"], ["not an option"])

@@ -1,8 +1,8 @@
 """pyheap attach while the target's garbage collector is collecting (tests/targets/gc_busy.py).
 
 The walker refuses to read the GC lists while the interpreter's GC state says a collection is in
-progress (lib/walk.c), and the session thaws the target, waits and tries again, a bounded number
-of times (lib/session.c), then gives up with exit code 10 ("inconsistent", man/pyheap.1). The
+progress (lib/walk/walk.c), and the session thaws the target, waits and tries again, a bounded number
+of times (lib/source/session.c), then gives up with exit code 10 ("inconsistent", man/pyheap.1). The
 target holds one collection open deterministically: CPython sets `collecting` before it calls the
 gc.callbacks with phase "start" and clears it after the "stop" callbacks, and the target's
 callback blocks on "start" until the test sends `release`. So every attempt sees a collection,
@@ -18,7 +18,7 @@ import select
 import common
 
 EXIT_INCONSISTENT = 10   # lib/error.h PH_ERR_INCONSISTENT, man/pyheap.1 EXIT STATUS
-DEFAULT_GC_RETRIES = 5   # lib/session.c: opts->gc_retries, 0 means 5
+DEFAULT_GC_RETRIES = 5   # lib/source/session.c: opts->gc_retries, 0 means 5
 ATTEMPTS = DEFAULT_GC_RETRIES + 1  # the first walk, then one per retry
 LINE_TIMEOUT = common.READY_TIMEOUT  # safety net only; the target answers at once
 

@@ -128,7 +128,7 @@ class PathTest(common.InterpTestCase):
             # so before 3.12 pyheap does not read it and the instance is reachable from nothing.
             "stack": ("Root.i0_t%d_f1->f_valuestack[0]" % tid if interp.minor >= (3, 12)
                       else None),
-            # asyncio's C Future and Task, decoded from lib/walk_known.c's tables: a field with
+            # asyncio's C Future and Task, decoded from lib/walk/known.c's tables: a field with
             # a Python getter by its attribute name, one without by its C name.
             "future": mod + "['fut']._result",
             "taskcb": mod + "['task']->task_callback0",

@@ -30,8 +30,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "lib/mem.h"
-#include "lib/proc.h"
+#include "lib/proc/mem.h"
+#include "lib/proc/proc.h"
 #include "symbols/elf.h"
 #include "symbols/target_locate.h"
 #include "symbols/version.h"

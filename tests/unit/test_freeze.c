@@ -21,8 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/freeze.h"
-#include "lib/proc.h"
+#include "lib/proc/freeze.h"
+#include "lib/proc/proc.h"
 
 #define PYTHON "/usr/bin/python3.11"
 #define NWORKERS 8

@@ -11,8 +11,8 @@
 #include "lib/addrmap.h"
 #include "lib/bigmem.h"
 #include "lib/escape.h"
-#include "lib/graph.h"
-#include "lib/strtab.h"
+#include "lib/heap/graph.h"
+#include "lib/heap/strtab.h"
 
 START_TEST(addrmap_put_get_grow)
 {

@@ -1,5 +1,5 @@
 /*
- * test_image.c: ph_image (lib/image.h) against a real child process.
+ * test_image.c: ph_image (lib/proc/image.h) against a real child process.
  *
  * The child maps a writable region of which only some pages were ever touched, and a read-only
  * region, fills what it touched with a known function of the address (pat), sends the addresses
@@ -13,9 +13,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "lib/image.h"
-#include "lib/maps.h"
-#include "lib/mem.h"
+#include "lib/proc/image.h"
+#include "lib/proc/maps.h"
+#include "lib/proc/mem.h"
 #include "tests/unit/child.h"
 
 #define PAGE 4096u

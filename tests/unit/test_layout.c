@@ -22,8 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/maps.h"
-#include "lib/mem.h"
+#include "lib/proc/maps.h"
+#include "lib/proc/mem.h"
 #include "symbols/debug_offsets.h"
 #include "symbols/debugfind.h"
 #include "symbols/dwarf.h"

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lib/maps.h"
+#include "lib/proc/maps.h"
 
 static struct ph_maps parse_ok(const char *text)
 {

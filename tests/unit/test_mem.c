@@ -17,8 +17,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "lib/maps.h"
-#include "lib/mem.h"
+#include "lib/proc/maps.h"
+#include "lib/proc/mem.h"
 #include "tests/unit/child.h"
 
 #define KB ((uint64_t)1024)

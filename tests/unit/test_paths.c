@@ -1,5 +1,5 @@
 /*
- * test_paths.c: the shortest-path search and heapy-style rendering (lib/paths.c) on graphs
+ * test_paths.c: the shortest-path search and heapy-style rendering (lib/heap/paths.c) on graphs
  * built by hand with ph_graph_*: which path is shortest, which root names it, ties, set members
  * wrapping their prefix, frame-local roots, unreachable objects, the nearest-targets order, and
  * a long chain (one search, a path of 200000 steps rendered in full).
@@ -24,8 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/graph.h"
-#include "lib/paths.h"
+#include "lib/heap/graph.h"
+#include "lib/heap/paths.h"
 
 enum { T_DICT, T_MODULE, T_HUB, T_LIST, T_MSG, T_SET, T_TUPLE, T_COUNT };
 

@@ -13,7 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "lib/proc.h"
+#include "lib/proc/proc.h"
 
 /* A child that blocks on a pipe until the test closes it. */
 static pid_t start_waiter(int *release_fd)

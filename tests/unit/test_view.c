@@ -1,5 +1,7 @@
 /*
- * test_view.c: partitions and selections (lib/view.c) on a graph built by hand, checked against
+ * test_view.c: every view on a graph built by hand, with no process: partitions by each relation
+ * and selections (lib/heap/view.c, select.c), the by-id table (byid.c), paths (paths.c), and the
+ * same views on the graph written to a snapshot and read back (snapshot_*.c). Checked against
  * heapy's semantics: byclodo's "dict of X" / "dict (no owner)", bysize's '%9d' kinds, byrcs
  * (the referrers' clodo kinds, sorted, ", "-joined; roots count as heapy's RootState or, for a
  * frame's item, as the frame; `<Nothing>`), byvia (each way in as Python's repr of the step,
@@ -18,12 +20,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#include "lib/graph.h"
-#include "lib/view.h"
-
-#define DICT_T 0x1000
-#define MODULE_T 0x1100
+#include "lib/heap/byid.h"
+#include "lib/heap/graph.h"
+#include "lib/heap/paths.h"
+#include "lib/heap/select.h"
+#include "lib/heap/snapshot.h"
+#include "lib/heap/view.h"
 
 enum { T_DICT, T_MODULE, T_LIST, T_SET, T_NODE, T_COUNT };
 
@@ -40,8 +44,12 @@ static void build(struct ph_graph *g)
 {
     ck_assert(ph_graph_init(g, 32));
     static const char *const names[T_COUNT] = {"dict", "module", "list", "set", "app.Node"};
-    for (uint32_t t = 0; t < T_COUNT; t++)
+    static const enum ph_builtin marks[T_COUNT] = {PH_BUILTIN_DICT, PH_BUILTIN_MODULE,
+                                                   PH_BUILTIN_LIST, PH_BUILTIN_NONE, PH_BUILTIN_NONE};
+    for (uint32_t t = 0; t < T_COUNT; t++) {
         ph_graph_add_type(g, 0x1000 + 0x100 * t, id(g, names[t]), id(g, t == T_NODE ? "app" : "builtins"));
+        g->types[t].builtin = (uint8_t)marks[t];
+    }
     static const int types[] = {T_DICT, T_MODULE, T_DICT, T_NODE, T_NODE, T_NODE, T_LIST,
                                 T_DICT, T_DICT, T_NODE, T_MODULE, T_NODE, T_SET, T_LIST};
     static const uint64_t sizes[] = {1000, 72, 2000, 48, 48, 100, 72, 232, 104, 48, 72, 48, 216, 856};
@@ -93,7 +101,7 @@ struct fixture {
 static void setup(struct fixture *f)
 {
     build(&f->g);
-    ph_view_ctx_init(&f->v, &f->g, DICT_T, MODULE_T);
+    ck_assert(ph_view_ctx_init(&f->v, &f->g));
     ck_assert(ph_set_default(&f->g, false, &f->reach));
     ck_assert(ph_set_default(&f->g, true, &f->all));
     ck_assert_uint_eq(f->reach.n, 13);
@@ -117,7 +125,7 @@ static const char *kind1(struct fixture *f, uint32_t obj, enum ph_relation rel)
     struct ph_error err = {0};
     ck_assert_int_eq(ph_partition(&f->v, &s, rel, &p, &err), PH_OK);
     ck_assert_uint_eq(p.n, 1);
-    snprintf(buf, sizeof buf, "%s", ph_strtab_get(&f->g.names, p.rows[0].kind));
+    snprintf(buf, sizeof buf, "%s", ph_view_text(&f->v, p.rows[0].kind));
     ph_partition_free(&p);
     return buf;
 }
@@ -139,7 +147,7 @@ START_TEST(clodo_and_order)
                                         "set", "module", "dict of app.Node"};
     ck_assert_uint_eq(p.n, 7);
     for (size_t r = 0; r < p.n; r++)
-        ck_assert_str_eq(ph_strtab_get(&f.g.names, p.rows[r].kind), order[r]);
+        ck_assert_str_eq(ph_view_text(&f.v, p.rows[r].kind), order[r]);
     ck_assert_uint_eq(p.rows[3].count, 4);
     ck_assert_uint_eq(p.rows[3].size, 48 + 48 + 100 + 48);
     ck_assert_uint_eq(p.total_count, 13);
@@ -158,9 +166,9 @@ START_TEST(bysize_is_heapy_9d)
     struct ph_error err = {0};
     ck_assert_int_eq(ph_partition(&f.v, &s, PH_BY_SIZE, &p, &err), PH_OK);
     ck_assert_uint_eq(p.n, 2);
-    ck_assert_str_eq(ph_strtab_get(&f.g.names, p.rows[0].kind), "       48");
+    ck_assert_str_eq(ph_view_text(&f.v, p.rows[0].kind), "       48");
     ck_assert_uint_eq(p.rows[0].count, 3);
-    ck_assert_str_eq(ph_strtab_get(&f.g.names, p.rows[1].kind), "      100");
+    ck_assert_str_eq(ph_view_text(&f.v, p.rows[1].kind), "      100");
     ph_partition_free(&p);
     teardown(&f);
 }
@@ -214,10 +222,10 @@ START_TEST(bymodule)
     struct ph_error err = {0};
     ck_assert_int_eq(ph_partition(&f.v, &s, PH_BY_MODULE, &p, &err), PH_OK);
     ck_assert_uint_eq(p.n, 3);
-    ck_assert_str_eq(ph_strtab_get(&f.g.names, p.rows[0].kind), "~module"); /* 48 + 232 */
+    ck_assert_str_eq(ph_view_text(&f.v, p.rows[0].kind), "~module"); /* 48 + 232 */
     ck_assert_uint_eq(p.rows[0].count, 2);
-    ck_assert_str_eq(ph_strtab_get(&f.g.names, p.rows[1].kind), "app"); /* 72, ties by name */
-    ck_assert_str_eq(ph_strtab_get(&f.g.names, p.rows[2].kind), "os");
+    ck_assert_str_eq(ph_view_text(&f.v, p.rows[1].kind), "app"); /* 72, ties by name */
+    ck_assert_str_eq(ph_view_text(&f.v, p.rows[2].kind), "os");
     ck_assert_str_eq(ph_relation_header(PH_BY_MODULE), "Module");
     ph_partition_free(&p);
     teardown(&f);
@@ -278,6 +286,173 @@ START_TEST(selections)
 }
 END_TEST
 
+START_TEST(select_in_heapys_order)
+{
+    struct fixture f;
+    setup(&f);
+    struct ph_selection sel = ph_selection_none();
+    struct ph_set s;
+    struct ph_error err = {0};
+    ck_assert(!ph_selection_active(&sel));
+    sel.kind = "app.Node";
+    sel.referrers = true; /* the referrers of the nodes, within the reachable set */
+    ck_assert_int_eq(ph_select(&f.v, &sel, &f.reach, &s, &err), PH_OK);
+    ck_assert(same(&s, (uint32_t[]){6, 7, 12, 13}, 4));
+    ph_set_free(&s);
+    sel = ph_selection_none();
+    sel.row = 2; /* "list" */
+    sel.min_size = 100;
+    ck_assert_int_eq(ph_select(&f.v, &sel, &f.reach, &s, &err), PH_OK);
+    ck_assert(same(&s, (uint32_t[]){13}, 1));
+    ph_set_free(&s);
+    sel.row = 7; /* past the 7 rows: a usage error that counts them (not 0) */
+    ck_assert_int_eq(ph_select(&f.v, &sel, &f.reach, &s, &err), PH_ERR_USAGE);
+    ck_assert_str_eq(err.msg, "--row 7: the partition has 7 rows (0 to 6)");
+    ck_assert_uint_eq(s.n, 0);
+    sel = ph_selection_none();
+    sel.kind = "app.Nod";
+    ck_assert_int_eq(ph_select(&f.v, &sel, &f.reach, &s, &err), PH_OK);
+    ck_assert_uint_eq(s.n, 0);
+    ph_set_free(&s);
+    uint32_t near[3];
+    ck_assert_uint_eq(ph_kinds_nearest(&f.v, &f.reach, "app.Nod", near, 3), 3);
+    ck_assert_str_eq(ph_view_text(&f.v, near[0]), "app.Node");
+    ck_assert_str_eq(ph_view_text(&f.v, near[1]), "dict of app.Node"); /* contains it */
+    teardown(&f);
+}
+END_TEST
+
+/* heapy's byid: one row per object, largest first; each kind rendered its own way. */
+START_TEST(byid_rows)
+{
+    struct fixture f;
+    setup(&f);
+    struct ph_id_table t;
+    struct ph_error err = {0};
+    char text[800];
+    ck_assert_int_eq(ph_id_table(&f.v, &f.reach, 3, &t, &err), PH_OK);
+    ck_assert(t.mixed);
+    ck_assert_str_eq(t.set_kind, "mixed");
+    ck_assert_str_eq(t.title, "Brief");
+    ck_assert_uint_eq(t.shown, 3);
+    ck_assert_uint_eq(t.count, 13);
+    ck_assert_uint_eq(t.rows[0].obj, 2); /* 2000 bytes */
+    ph_id_row_text(&f.v, &t, 0, text, sizeof text);
+    ck_assert_str_eq(text, "dict of module: app"); /* a dict with an owner: as its owner */
+    ph_id_row_text(&f.v, &t, 1, text, sizeof text);
+    ck_assert_str_eq(text, "dict (no owner): 0x200000*0"); /* 0x200000, no keys() edges */
+    ph_id_row_text(&f.v, &t, 2, text, sizeof text);
+    ck_assert_str_eq(text, "list: 0x200d00*100");
+    ph_id_table_free(&t);
+    uint32_t mods[] = {1, 10};
+    struct ph_set s = {mods, 2};
+    ck_assert_int_eq(ph_id_table(&f.v, &s, 10, &t, &err), PH_OK);
+    ck_assert(!t.mixed);
+    ck_assert_str_eq(t.set_kind, "module");
+    ck_assert_str_eq(t.title, "Name");
+    ph_id_row_text(&f.v, &t, 0, text, sizeof text); /* same size: by name */
+    ck_assert_str_eq(text, "app");
+    ph_id_row_text(&f.v, &t, 1, text, sizeof text);
+    ck_assert_str_eq(text, "os");
+    ph_id_table_free(&t);
+    teardown(&f);
+}
+END_TEST
+
+START_TEST(paths_from_roots)
+{
+    struct fixture f;
+    setup(&f);
+    struct ph_bfs b;
+    struct ph_error err = {0};
+    struct ph_text t = {0};
+    ck_assert_int_eq(ph_bfs_run(&f.g, &b, &err), PH_OK);
+    ck_assert(ph_path_render(&f.g, &b, 5, &t));
+    ck_assert_str_eq(t.s, "Root.i0_modules['app'].__dict__['d']['payload']");
+    ck_assert(ph_path_render(&f.g, &b, 3, &t));
+    ck_assert_str_eq(t.s, "Root.i0_modules['app'].__dict__['nodes'][0]");
+    ck_assert(!ph_path_render(&f.g, &b, 9, &t)); /* the unreachable cycle */
+    ph_text_free(&t);
+    ph_bfs_free(&b);
+    teardown(&f);
+}
+END_TEST
+
+/* Every view, as text, so two graphs can be compared by what a user would see. */
+static void all_views(struct ph_graph *g, char *out, size_t cap)
+{
+    struct ph_view_ctx v;
+    struct ph_set all;
+    struct ph_error err = {0};
+    size_t o = 0;
+    ck_assert(ph_view_ctx_init(&v, g));
+    ck_assert(ph_set_default(g, true, &all));
+    for (int rel = 0; rel < PH_RELATION_COUNT; rel++) {
+        struct ph_partition p;
+        ck_assert_int_eq(ph_partition(&v, &all, (enum ph_relation)rel, &p, &err), PH_OK);
+        for (size_t r = 0; r < p.n; r++)
+            o += (size_t)snprintf(out + o, cap - o, "%d %s %lu %lu\n", rel,
+                                  ph_view_text(&v, p.rows[r].kind),
+                                  (unsigned long)p.rows[r].count, (unsigned long)p.rows[r].size);
+        ph_partition_free(&p);
+    }
+    struct ph_id_table t;
+    ck_assert_int_eq(ph_id_table(&v, &all, all.n, &t, &err), PH_OK);
+    for (size_t r = 0; r < t.shown; r++) {
+        char text[800];
+        ph_id_row_text(&v, &t, r, text, sizeof text);
+        o += (size_t)snprintf(out + o, cap - o, "id %s\n", text);
+    }
+    ph_id_table_free(&t);
+    struct ph_bfs b;
+    struct ph_text path = {0};
+    ck_assert_int_eq(ph_bfs_run(g, &b, &err), PH_OK);
+    for (uint32_t i = 0; i < g->n; i++)
+        if (ph_path_render(g, &b, i, &path))
+            o += (size_t)snprintf(out + o, cap - o, "path %s\n", path.s);
+    ck_assert(o < cap);
+    ph_text_free(&path);
+    ph_bfs_free(&b);
+    ph_set_free(&all);
+    ph_view_ctx_free(&v);
+}
+
+START_TEST(snapshot_round_trip)
+{
+    struct fixture f;
+    setup(&f);
+    f.g.meta.pid = 4242;
+    f.g.meta.version_hex = 0x030b02f0;
+    snprintf(f.g.meta.host, sizeof f.g.meta.host, "build-host");
+    f.g.meta.stats.frozen_ms = 12.5;
+    ph_graph_set_size(&f.g, 13, (uint64_t)5 << 32); /* a size past 32 bits survives */
+    FILE *tmp = tmpfile();
+    ck_assert_ptr_nonnull(tmp);
+    struct ph_error err = {0};
+    ck_assert_int_eq(ph_snapshot_write(&f.g, fileno(tmp), "tmp", &err), PH_OK);
+    ck_assert_int_eq(lseek(fileno(tmp), 0, SEEK_SET), 0);
+    struct ph_snapshot_reader *r;
+    struct ph_graph back;
+    ck_assert_int_eq(ph_snapshot_open(fileno(tmp), "tmp", &r, &err), PH_OK);
+    ck_assert_int_eq(ph_snapshot_meta(r)->pid, 4242);
+    ck_assert_int_eq(ph_snapshot_read(r, &back, &err), PH_OK);
+    ph_snapshot_close(r);
+    fclose(tmp);
+    ck_assert_uint_eq(back.n, f.g.n);
+    ck_assert_uint_eq(back.nedges, f.g.nedges);
+    ck_assert_uint_eq(ph_graph_size(&back, 13), (uint64_t)5 << 32);
+    ck_assert_str_eq(back.meta.host, "build-host");
+    ck_assert(back.meta.stats.frozen_ms == 12.5);
+    ck_assert_uint_eq(ph_graph_find(&back, 0x200000 + 0x100 * 7), 7);
+    static char a[1 << 16], b[1 << 16];
+    all_views(&f.g, a, sizeof a);
+    all_views(&back, b, sizeof b);
+    ck_assert_str_eq(a, b);
+    ph_graph_free(&back);
+    teardown(&f);
+}
+END_TEST
+
 START_TEST(relation_names)
 {
     ck_assert_int_eq(ph_relation_parse("rcs"), PH_BY_RCS);
@@ -299,6 +474,10 @@ int main(void)
     tcase_add_test(tc, byvia);
     tcase_add_test(tc, bymodule);
     tcase_add_test(tc, selections);
+    tcase_add_test(tc, select_in_heapys_order);
+    tcase_add_test(tc, byid_rows);
+    tcase_add_test(tc, paths_from_roots);
+    tcase_add_test(tc, snapshot_round_trip);
     tcase_add_test(tc, relation_names);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

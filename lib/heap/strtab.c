@@ -1,0 +1,123 @@
+/*
+ * strtab.c: see strtab.h. FNV-1a hashing, linear probing over a table of ids. Each id keeps its
+ * hash, so a probe compares text only when the hashes agree and growing the table never reads
+ * the text again (a walk interns a million distinct dict-key reprs on a large heap). Strings
+ * are immutable once interned; ids are dense and stable.
+ */
+#include "lib/heap/strtab.h"
+
+#include <string.h>
+
+void ph_strtab_init(struct ph_strtab *t)
+{
+    memset(t, 0, sizeof *t);
+}
+
+void ph_strtab_free(struct ph_strtab *t)
+{
+    ph_bigmem_free(&t->m_buf);
+    ph_bigmem_free(&t->m_offs);
+    ph_bigmem_free(&t->m_hashes);
+    ph_bigmem_free(&t->m_slots);
+    memset(t, 0, sizeof *t);
+}
+
+static uint32_t hash_bytes(const char *s, size_t len)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ull;
+    }
+    return (uint32_t)(h ^ (h >> 32));
+}
+
+static int rehash(struct ph_strtab *t)
+{
+    size_t nslots = t->nslots ? t->nslots * 2 : 1024;
+    struct ph_bigmem mem = {0};
+    if (!ph_bigmem_ensure(&mem, nslots * sizeof(uint32_t)))
+        return -1;
+    uint32_t *slots = mem.base;
+    memset(slots, 0, nslots * sizeof *slots);
+    for (uint32_t id = 0; id < t->n; id++) {
+        size_t i = t->hashes[id] & (nslots - 1);
+        while (slots[i])
+            i = (i + 1) & (nslots - 1);
+        slots[i] = id + 1;
+    }
+    ph_bigmem_free(&t->m_slots);
+    t->m_slots = mem;
+    t->slots = slots;
+    t->nslots = nslots;
+    return 0;
+}
+
+static uint32_t append(struct ph_strtab *t, const char *s, size_t len, uint32_t hash)
+{
+    if (t->len + len + 1 > UINT32_MAX || t->n >= UINT32_MAX - 1)
+        return PH_STR_NONE;
+    if (!ph_bigmem_ensure(&t->m_buf, t->len + len + 1) ||
+        !ph_bigmem_ensure(&t->m_offs, ((size_t)t->n + 1) * sizeof *t->offs) ||
+        !ph_bigmem_ensure(&t->m_hashes, ((size_t)t->n + 1) * sizeof *t->hashes))
+        return PH_STR_NONE;
+    t->buf = t->m_buf.base;
+    t->offs = t->m_offs.base;
+    t->hashes = t->m_hashes.base;
+    memcpy(t->buf + t->len, s, len);
+    t->buf[t->len + len] = '\0';
+    t->offs[t->n] = (uint32_t)t->len;
+    t->hashes[t->n] = hash;
+    t->len += len + 1;
+    return t->n++;
+}
+
+/* The slot holding the string, or the empty slot where it would go. */
+static size_t probe(const struct ph_strtab *t, const char *s, size_t len, uint32_t hash)
+{
+    size_t mask = t->nslots - 1;
+    size_t i = hash & mask;
+    for (; t->slots[i]; i = (i + 1) & mask) {
+        uint32_t id = t->slots[i] - 1;
+        if (t->hashes[id] != hash)
+            continue;
+        const char *cand = t->buf + t->offs[id];
+        if (strncmp(cand, s, len) == 0 && cand[len] == '\0')
+            break;
+    }
+    return i;
+}
+
+uint32_t ph_strtab_intern(struct ph_strtab *t, const char *s, size_t len)
+{
+    if (((size_t)t->n + 1) * 8 > t->nslots * 5 && rehash(t) != 0)
+        return PH_STR_NONE;
+    uint32_t hash = hash_bytes(s, len);
+    size_t i = probe(t, s, len, hash);
+    if (t->slots[i])
+        return t->slots[i] - 1;
+    uint32_t id = append(t, s, len, hash);
+    if (id != PH_STR_NONE)
+        t->slots[i] = id + 1;
+    return id;
+}
+
+uint32_t ph_strtab_find(const struct ph_strtab *t, const char *s, size_t len)
+{
+    if (!t->nslots)
+        return PH_STR_NONE;
+    size_t i = probe(t, s, len, hash_bytes(s, len));
+    return t->slots[i] ? t->slots[i] - 1 : PH_STR_NONE;
+}
+
+uint32_t ph_strtab_intern_cstr(struct ph_strtab *t, const char *s)
+{
+    return ph_strtab_intern(t, s, strlen(s));
+}
+
+const char *ph_strtab_get(const struct ph_strtab *t, uint32_t id)
+{
+    if (id >= t->n)
+        return "?";
+    return t->buf + t->offs[id];
+}

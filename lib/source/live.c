@@ -1,0 +1,246 @@
+/*
+ * live.c: see live.h. The freeze is the scarce resource: everything that can happen before it
+ * (maps, symbols, DWARF, layout) does, and the thaw comes right after the last read.
+ */
+#include "lib/source/live.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/escape.h"
+#include "lib/proc/freeze.h"
+#include "lib/version.h"
+#include "lib/walk/walk.h"
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static struct py_layout_options layout_options(const struct ph_layout_choice *c)
+{
+    return (struct py_layout_options){.debug_file = c->debug_file, .debug_dirs = c->debug_dirs,
+                                      .no_debuginfod = c->no_debuginfod, .no_dwarf = c->no_dwarf,
+                                      .no_debug_offsets = c->no_debug_offsets,
+                                      .no_table = c->no_table};
+}
+
+/* The cached reader of the live target (closed after each walk: views never read it). */
+static ph_status open_mem(struct ph_live *s, size_t cache_bytes, struct ph_error *err)
+{
+    if (s->mem)
+        return PH_OK;
+    struct ph_mem_backend backend;
+    ph_status st = ph_mem_backend_pid(s->pid, &backend, err);
+    return st == PH_OK ? ph_mem_open(backend, &s->proc.maps, cache_bytes, &s->mem, err) : st;
+}
+
+ph_status ph_live_open(pid_t pid, const struct ph_source_options *opts, struct ph_live *s,
+                       struct ph_error *err)
+{
+    memset(s, 0, sizeof *s);
+    s->pid = pid;
+    double t0 = now_ms();
+    ph_status st = ph_proc_open(pid, &s->proc, err);
+    if (st != PH_OK)
+        return st;
+    s->proc_open = true;
+    if ((st = open_mem(s, opts->cache_bytes, err)) != PH_OK)
+        return st;
+    struct py_layout_options lo = layout_options(&opts->layout);
+    st = py_target_resolve(&s->proc, s->mem, &lo, &s->target, err);
+    s->resolve_ms = now_ms() - t0;
+    return st;
+}
+
+/* Freeze (unless --no-freeze) and make the memory view match the frozen process. */
+static ph_status freeze(struct ph_live *s, const struct ph_source_options *opts,
+                        struct ph_freeze **fr, size_t *threads, struct ph_error *err)
+{
+    *fr = NULL;
+    if (!opts->no_freeze) {
+        ph_status st = ph_freeze(s->pid, opts->cancel, fr, err);
+        if (st != PH_OK)
+            return st;
+        *threads = ph_freeze_count(*fr);
+    }
+    ph_status st = ph_proc_refresh_maps(&s->proc, err);
+    ph_mem_invalidate(s->mem);
+    if (st == PH_OK && opts->on_frozen)
+        opts->on_frozen(opts->on_frozen_ctx);
+    if (st == PH_OK && opts->cancel && *opts->cancel)
+        st = ph_fail(err, PH_ERR_INTERRUPTED, "interrupted; the target was released");
+    return st;
+}
+
+ph_status ph_live_state(struct ph_live *s, const struct ph_source_options *opts,
+                        struct ph_error *err)
+{
+    struct ph_freeze *fr;
+    size_t threads = 0;
+    ph_status st = open_mem(s, opts->cache_bytes, err);
+    if (st == PH_OK)
+        st = freeze(s, opts, &fr, &threads, err);
+    if (st == PH_OK)
+        st = py_state_read(s->mem, &s->target, &s->state, err);
+    ph_thaw(fr);
+    return st;
+}
+
+/* Unfrozen: room for the copy, planned from the maps as they are now. */
+static ph_status reserve_copy(struct ph_live *s, struct ph_image **img, struct ph_error *err)
+{
+    ph_status st = ph_proc_refresh_maps(&s->proc, err);
+    if (st == PH_OK)
+        st = ph_image_reserve(s->pid, &s->proc.maps, ph_image_default_limit(), img, err);
+    return st;
+}
+
+/* While frozen: copy the writable memory into img. Then (thawed) a reader over the copy, which
+ * reads read-only mappings live; it owns img from here, even when this fails. */
+static ph_status open_copy(struct ph_live *s, struct ph_image *img, struct ph_mem **out,
+                           struct ph_walk_stats *stats, struct ph_error *err)
+{
+    stats->copied = true;
+    stats->copied_bytes = ph_image_get_stats(img).bytes;
+    struct ph_mem_backend live, backend;
+    ph_status st = ph_mem_backend_pid(s->pid, &live, err);
+    if (st != PH_OK) {
+        ph_image_free(img);
+        return st;
+    }
+    ph_image_backend(img, live, &backend);
+    return ph_mem_open(backend, &s->proc.maps, 0, out, err);
+}
+
+/* The walk's progress, told as the source's: with how long the target has been stopped. */
+struct progress_relay {
+    const struct ph_source_options *opts;
+    double frozen_at; /* < 0: the target runs */
+};
+
+static void relay_progress(void *ctx, uint64_t objects, uint64_t decoded)
+{
+    const struct progress_relay *r = ctx;
+    struct ph_progress p = {PH_PHASE_WALK, objects, decoded,
+                            r->frozen_at < 0 ? -1.0 : now_ms() - r->frozen_at};
+    r->opts->progress(r->opts->progress_ctx, &p);
+}
+
+static ph_status walk_once(struct ph_live *s, const struct ph_source_options *opts,
+                           struct ph_graph *g, struct ph_error *err)
+{
+    struct ph_freeze *fr = NULL;
+    struct ph_image *img = NULL;
+    struct ph_mem *copy = NULL;
+    struct ph_walk_stats run = {0}; /* what the source measures, kept across the walk's reset */
+    size_t threads = 0;
+    ph_status st = opts->copy ? reserve_copy(s, &img, err) : PH_OK;
+    double t0 = now_ms();
+    if (st == PH_OK)
+        st = freeze(s, opts, &fr, &threads, err);
+    if (st == PH_OK && img)
+        st = ph_image_capture(img, s->pid, &s->proc.maps, ph_image_default_limit(), err);
+    if (img) {
+        ph_thaw(fr);
+        fr = NULL;
+        run.frozen_ms = now_ms() - t0;
+        st = st == PH_OK ? open_copy(s, img, &copy, &run, err) : (ph_image_free(img), st);
+    }
+    if (st == PH_OK) {
+        struct progress_relay relay = {opts, img || opts->no_freeze ? -1.0 : t0};
+        struct ph_walk_options wo = {.cancel = opts->cancel,
+                                     .progress = opts->progress ? relay_progress : NULL,
+                                     .progress_ctx = &relay};
+        st = ph_walk(copy ? copy : s->mem, &s->target, &wo, g, err);
+    }
+    if (!opts->copy) {
+        ph_thaw(fr);
+        run.frozen_ms = now_ms() - t0;
+    }
+    ph_mem_close(copy);
+    g->meta.stats.frozen_ms = run.frozen_ms;
+    g->meta.stats.copied = run.copied;
+    g->meta.stats.copied_bytes = run.copied_bytes;
+    return st;
+}
+
+ph_status ph_live_walk(struct ph_live *s, const struct ph_source_options *opts, struct ph_graph *g,
+                       struct ph_error *err)
+{
+    int retries = opts->gc_retries > 0 ? opts->gc_retries : 5;
+    double t0 = now_ms();
+    int64_t started = (int64_t)time(NULL);
+    ph_status st = open_mem(s, opts->cache_bytes, err);
+    int attempt = 0;
+    for (; st == PH_OK; attempt++) {
+        if (!ph_graph_init(g, 1 << 16))
+            return ph_fail(err, PH_ERR_INTERNAL, "out of memory");
+        st = walk_once(s, opts, g, err);
+        if (st != PH_ERR_INCONSISTENT || !g->meta.stats.gc_collecting || attempt >= retries)
+            break;
+        st = PH_OK;
+        ph_graph_free(g);
+        /* A collection was in progress: let the target finish it (ms), then look again. */
+        struct timespec pause = {0, 20 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+        if (opts->cancel && *opts->cancel)
+            return ph_fail(err, PH_ERR_INTERRUPTED, "interrupted; the target was released");
+    }
+    if (st == PH_ERR_INCONSISTENT && g->meta.stats.gc_collecting)
+        ph_fail(err, PH_ERR_INCONSISTENT,
+                "the garbage collector was running at each of %d attempts; try again", attempt + 1);
+    struct ph_walk_stats stats = g->meta.stats;
+    ph_live_meta(s, &g->meta);
+    g->meta.time = started;
+    g->meta.stats = stats;
+    g->meta.stats.freezes = attempt + 1;
+    g->meta.stats.walk_ms = now_ms() - t0;
+    /* Views never read the target again: the graph holds all they need. Free the cache now,
+     * it is tens of MiB at the moment the views need their own memory. */
+    ph_mem_close(s->mem);
+    s->mem = NULL;
+    return st;
+}
+
+static void escaped(char *dst, size_t cap, const char *src)
+{
+    ph_escape(src, strlen(src), dst, cap);
+}
+
+void ph_live_meta(const struct ph_live *s, struct ph_heap_meta *m)
+{
+    const struct py_target *t = &s->target;
+    memset(m, 0, sizeof *m);
+    m->pid = s->pid;
+    m->nspid = s->proc.nspid;
+    m->time = (int64_t)time(NULL);
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    escaped(m->host, sizeof m->host, host);
+    escaped(m->exe, sizeof m->exe, s->proc.exe);
+    snprintf(m->pyheap_version, sizeof m->pyheap_version, "%s", PYHEAP_VERSION);
+    m->version_hex = t->version_hex;
+    snprintf(m->version_source, sizeof m->version_source, "%s", t->version_source);
+    m->shared = t->shared;
+    m->pie = t->pie;
+    m->debug_build = t->debug_build;
+    m->free_threaded = t->free_threaded;
+    snprintf(m->build_id, sizeof m->build_id, "%s", t->build_id);
+    for (int i = 0; i < t->sources.n && i < PH_META_LINES; i++)
+        escaped(m->layout[m->nlayout++], sizeof m->layout[0], t->sources.line[i]);
+}
+
+void ph_live_close(struct ph_live *s)
+{
+    py_state_free(&s->state);
+    ph_mem_close(s->mem);
+    if (s->proc_open)
+        ph_proc_close(&s->proc);
+    memset(s, 0, sizeof *s);
+}

@@ -1,0 +1,48 @@
+/*
+ * live.h: a heap source that is a running process (inside lib/source only; cmd/ uses source.h).
+ *
+ * One look at a target, from pid to graph: open the process, resolve its interpreter
+ * (unfrozen), then freeze every thread, read what is needed, and thaw at once. With opts.copy
+ * the walk reads a copy of the target's writable memory taken while frozen (lib/proc/image.h),
+ * so the target is stopped only for the copy, not for the whole walk. If the GC is collecting
+ * at the moment of the freeze the source thaws, lets the target run briefly and retries a
+ * bounded number of times.
+ */
+#ifndef PH_LIVE_H
+#define PH_LIVE_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "lib/error.h"
+#include "lib/heap/graph.h"
+#include "lib/proc/image.h"
+#include "lib/proc/mem.h"
+#include "lib/proc/proc.h"
+#include "lib/source/source.h"
+#include "lib/walk/pystate.h"
+#include "symbols/target.h"
+
+struct ph_live {
+    pid_t pid;
+    struct ph_proc proc;
+    bool proc_open;
+    struct ph_mem *mem;
+    struct py_target target;
+    struct py_state state;          /* interpreters and threads, after ph_live_state */
+    double resolve_ms;
+};
+
+ph_status ph_live_open(pid_t pid, const struct ph_source_options *opts, struct ph_live *s,
+                       struct ph_error *err);
+/* Interpreters, threads, GC state, read while frozen. */
+ph_status ph_live_state(struct ph_live *s, const struct ph_source_options *opts,
+                        struct ph_error *err);
+/* The heap walk into g (initialised here), frozen; g->meta describes the target and the walk. */
+ph_status ph_live_walk(struct ph_live *s, const struct ph_source_options *opts, struct ph_graph *g,
+                       struct ph_error *err);
+void ph_live_close(struct ph_live *s);
+/* The target summary every graph from this process carries (graph.h). */
+void ph_live_meta(const struct ph_live *s, struct ph_heap_meta *meta);
+
+#endif

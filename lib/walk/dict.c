@@ -1,0 +1,143 @@
+/*
+ * dict.c: reading dict keys objects in place.
+ *
+ * 3.8-3.10: header {dk_refcnt, dk_size, dk_lookup, dk_usable, dk_nentries, dk_indices[]}, the
+ * index array is dk_size entries of 1/2/4/8 bytes, then 24-byte entries {hash, key, value}.
+ * 3.11+: {dk_refcnt, dk_log2_size, dk_log2_index_bytes, dk_kind, ...}, index bytes
+ * 1 << dk_log2_index_bytes, then entries of 24 bytes (general) or 16 bytes (unicode, split:
+ * {key, value}). A split table keeps values apart (ma_values, or an instance's values) paired by
+ * entry index. Entries are read in blocks so no per-entry system call happens; every count is
+ * bounded by the table size.
+ */
+#include "lib/walk/internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_LOG2_SIZE 31
+#define BLOCK_ENTRIES 512
+
+struct keys_info {
+    int64_t refcnt;
+    uint64_t size;       /* number of index slots */
+    uint64_t nentries;
+    uint64_t usable;     /* dk_usable */
+    uint64_t entries;    /* address of entry 0 */
+    size_t entry_size;
+    int64_t key_off, value_off;
+    uint64_t index_bytes;
+};
+
+static bool read_keys(struct wk *w, uint64_t keys, struct keys_info *ki)
+{
+    const struct py_layout *L = w->L;
+    uint8_t h[64];
+    if (!keys || !wk_read(w, keys, h, (size_t)LAY(L, DK_INDICES)))
+        return false;
+    memset(ki, 0, sizeof *ki);
+    memcpy(&ki->refcnt, h + LAY(L, DK_REFCNT), 8);
+    memcpy(&ki->usable, h + LAY(L, DK_USABLE), 8);
+    memcpy(&ki->nentries, h + LAY(L, DK_NENTRIES), 8);
+    if (LAY_HAS(L, DK_SIZE)) { /* <= 3.10 */
+        memcpy(&ki->size, h + LAY(L, DK_SIZE), 8);
+        if (ki->size == 0 || ki->size > (1ull << MAX_LOG2_SIZE) || (ki->size & (ki->size - 1)))
+            return false;
+        uint64_t width = ki->size <= 0xff ? 1 : ki->size <= 0xffff ? 2 : ki->size <= 0xffffffffu ? 4 : 8;
+        ki->index_bytes = width * ki->size;
+        ki->entry_size = (size_t)LAY(L, DICT_ENTRY_SIZE);
+        ki->key_off = LAY(L, DICT_ENTRY_KEY);
+        ki->value_off = LAY(L, DICT_ENTRY_VALUE);
+    } else {
+        uint8_t log2_size = h[LAY(L, DK_LOG2_SIZE)];
+        uint8_t log2_index = h[LAY(L, DK_LOG2_INDEX_BYTES)];
+        uint8_t kind = h[LAY(L, DK_KIND)];
+        if (log2_size > MAX_LOG2_SIZE || log2_index > MAX_LOG2_SIZE + 3)
+            return false;
+        ki->size = 1ull << log2_size;
+        ki->index_bytes = 1ull << log2_index;
+        bool general = kind == 0;
+        ki->entry_size = (size_t)(general ? LAY(L, DICT_ENTRY_SIZE) : LAY(L, DICT_UENTRY_SIZE));
+        ki->key_off = general ? LAY(L, DICT_ENTRY_KEY) : LAY(L, DICT_UENTRY_KEY);
+        ki->value_off = general ? LAY(L, DICT_ENTRY_VALUE) : LAY(L, DICT_UENTRY_VALUE);
+    }
+    uint64_t max_entries = (ki->size * 2) / 3 + 1;
+    if (ki->nentries > max_entries || ki->entry_size == 0 || ki->entry_size > 64)
+        return false;
+    ki->entries = keys + (uint64_t)LAY(L, DK_INDICES) + ki->index_bytes;
+    return true;
+}
+
+uint64_t wk_values_array(const struct wk *w, uint64_t values)
+{
+    return values + (uint64_t)(LAY_HAS(w->L, DV_VALUES) ? LAY(w->L, DV_VALUES) : 0);
+}
+
+bool wk_keys_iter(struct wk *w, uint64_t keys, uint64_t values, wk_entry_fn fn, void *ctx)
+{
+    struct keys_info ki;
+    if (!read_keys(w, keys, &ki))
+        return false;
+    uint64_t varr = values ? wk_values_array(w, values) : 0;
+    uint8_t *block = malloc(BLOCK_ENTRIES * ki.entry_size);
+    uint64_t *vblock = malloc(BLOCK_ENTRIES * sizeof *vblock);
+    bool ok = block && vblock;
+    for (uint64_t base = 0; ok && base < ki.nentries; base += BLOCK_ENTRIES) {
+        uint64_t n = ki.nentries - base < BLOCK_ENTRIES ? ki.nentries - base : BLOCK_ENTRIES;
+        ok = wk_read(w, ki.entries + base * ki.entry_size, block, n * ki.entry_size) &&
+             (!varr || wk_read(w, varr + base * 8, vblock, n * 8));
+        for (uint64_t i = 0; ok && i < n; i++) {
+            const uint8_t *e = block + i * ki.entry_size;
+            uint64_t key = wk_field_u64(e, ki.entry_size, ki.key_off);
+            uint64_t value = varr ? vblock[i] : wk_field_u64(e, ki.entry_size, ki.value_off);
+            if (key && value)
+                fn(w, ctx, (uint32_t)(base + i), key, value);
+        }
+    }
+    free(block);
+    free(vblock);
+    return ok;
+}
+
+uint64_t wk_keys_size(struct wk *w, uint64_t keys, uint64_t *usable_values, int64_t *refcnt)
+{
+    struct keys_info ki;
+    if (!read_keys(w, keys, &ki)) {
+        *usable_values = 0;
+        *refcnt = 0;
+        return 0;
+    }
+    uint64_t usable = (ki.size * 2) / 3;
+    *refcnt = ki.refcnt;
+    /* Split values are sized by what the keys can still take: entries so far plus usable. */
+    *usable_values = LAY_HAS(w->L, DK_SIZE) ? usable : ki.nentries + ki.usable;
+    return (uint64_t)LAY(w->L, DK_INDICES) + ki.index_bytes + ki.entry_size * usable;
+}
+
+struct find_ctx {
+    const char *key;
+    uint64_t value;
+    bool found;
+};
+
+static void find_cb(struct wk *w, void *vctx, uint32_t index, uint64_t key, uint64_t value)
+{
+    (void)index;
+    struct find_ctx *c = vctx;
+    char text[128];
+    if (!c->found && wk_str_text(w, key, text, sizeof text) && strcmp(text, c->key) == 0) {
+        c->value = value;
+        c->found = true;
+    }
+}
+
+bool wk_dict_find_str(struct wk *w, uint64_t dict, const char *key, uint64_t *value)
+{
+    uint64_t keys, values;
+    if (!wk_u64(w, dict + LAY(w->L, DICT_KEYS), &keys) ||
+        !wk_u64(w, dict + LAY(w->L, DICT_VALUES), &values))
+        return false;
+    struct find_ctx c = {key, 0, false};
+    wk_keys_iter(w, keys, values, find_cb, &c);
+    *value = c.value;
+    return c.found;
+}

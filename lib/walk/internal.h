@@ -1,0 +1,194 @@
+/*
+ * walk/internal.h: state shared by the files of the heap walk (walk.c: orchestration, GC lists
+ * and roots; types.c: type analysis and kind names; decode.c: references and sizes per
+ * built-in kind; text.c: str decoding and key reprs). Not part of the engine's API.
+ *
+ * Per type the walk keeps a struct wk_type, indexed like the graph's type records, holding
+ * what decoding an instance needs: the built-in base ("kind") whose layout the instance starts
+ * with, the sizes, the dict/weakref placement, the __slots__ members, and the words that nothing
+ * explains (scanned conservatively).
+ */
+#ifndef PH_WALK_INTERNAL_H
+#define PH_WALK_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lib/heap/graph.h"
+#include "lib/proc/mem.h"
+#include "lib/walk/walk.h"
+#include "symbols/target.h"
+
+enum wk_kind {
+    WK_OBJECT = 0, /* no built-in layout beyond PyObject (plain classes, unknown C types) */
+    WK_INT, WK_BOOL, WK_FLOAT, WK_COMPLEX, WK_STR, WK_BYTES, WK_BYTEARRAY,
+    WK_TUPLE, WK_LIST, WK_DICT, WK_SET, WK_FROZENSET, WK_TYPE, WK_MODULE,
+    WK_FUNCTION, WK_CELL, WK_METHOD, WK_CFUNCTION, WK_CODE, WK_FRAME,
+    WK_GEN, WK_CORO, WK_ASYNCGEN, WK_PROPERTY, WK_CLASSMETHOD, WK_STATICMETHOD,
+    WK_WEAKREF, WK_DESCR, WK_EXCEPTION, WK_TRACEBACK, WK_DEQUE, WK_NONE,
+    WK_KIND_COUNT
+};
+
+/* Memory a C type's own __sizeof__ adds to the default rule (basic size, items), for types
+ * sized by that rule otherwise. */
+enum wk_extra {
+    WK_EXTRA_NONE = 0,
+    WK_EXTRA_ODICT,        /* collections.OrderedDict: its fast-node index and list nodes */
+    WK_EXTRA_BUFFERED,     /* _io buffered streams: buffer_size while the buffer exists */
+    WK_EXTRA_STRUCT_CODES, /* _struct.Struct: its format codes, terminator included */
+    WK_EXTRA_ARRAY,        /* array.array: allocated items times the item size */
+    WK_EXTRA_NDARRAY,      /* numpy.ndarray: dimensions and strides, owned data */
+};
+
+struct wk_slot {
+    uint32_t offset; /* byte offset in the instance */
+    uint32_t label;  /* PH_LABEL of the edge: an attribute (__slots__) or an internal field */
+};
+
+struct wk_type {
+    uint64_t addr;
+    uint64_t flags;          /* tp_flags */
+    int64_t basicsize, itemsize, dictoffset, weaklistoffset;
+    uint64_t cached_keys;    /* ht_cached_keys (heap types, 3.11+) */
+    enum wk_kind kind;       /* built-in base whose layout instances start with */
+    int64_t kind_basicsize;  /* basicsize of that built-in base */
+    bool heap;
+    bool gc;                 /* HAVE_GC */
+    struct wk_slot *slots;   /* object fields of levels below the built-in base: __slots__
+                                members, and the fields of known C layouts (known.c) */
+    uint32_t nslots;
+    uint32_t *scan;          /* word offsets nothing explains: scanned conservatively */
+    uint32_t nscan;
+    bool scan_items;         /* unknown var-sized C type with pointer-sized items */
+    bool leaf;               /* exactly int, bool, float, complex, str, bytes or None: no
+                                references, size from the header (sized when discovered) */
+    enum wk_extra extra;     /* what a known C base's __sizeof__ adds (known.c) */
+    uint8_t np_elsize_width; /* a numpy.dtype class: width of the descriptor's elsize field, 4
+                                (numpy 1.x, an int) or 8 (2.x, an npy_intp); else 0 */
+};
+
+/* A direct-mapped cache of texts by address (WK_TEXT_CACHE entries, a new entry replaces the
+ * one in its place): names and keys met again and again (attribute names, small key sets) stay
+ * in it, and the unique keys of one huge dict cost one probe of a small table each. */
+#define WK_TEXT_CACHE 8192
+struct wk_text_cache {
+    uint64_t addr; /* 0 = empty */
+    uint32_t id;
+};
+
+#define WK_TYPE_BLOCK 256
+
+struct wk {
+    struct ph_mem *mem;
+    const struct py_target *t;
+    const struct py_layout *L;
+    struct ph_graph *g;
+    struct ph_error *err;
+    const struct ph_walk_options *opts;
+    struct ph_walk_stats *stats;
+    int minor;                   /* 8 .. 15 */
+    uint64_t kind_addr[WK_KIND_COUNT]; /* exact type address of each built-in kind */
+    uint64_t set_dummy;          /* the dummy key of sets */
+    uint64_t none_type;          /* type(None), for the graph's builtin marks */
+    struct ph_addrmap type_names; /* type address -> heapy name from builtins / types */
+    uint64_t named_addr[4];      /* static types recognised by name (types.c) */
+    /* Per-type records, parallel to g->types, in blocks of WK_TYPE_BLOCK that never move:
+     * decoding an object keeps a pointer to its type's record while its references are
+     * followed, and following one can discover (and add) new types. */
+    struct wk_type **type_blocks;
+    size_t n_type_blocks;
+    struct wk_text_cache *name_cache; /* str address -> strtab id of its text (names) */
+    uint32_t n_dunder_dict, n_dunder_class; /* frequent label names */
+    uint64_t static_types;       /* 3.12+: interp->types.builtins, static types' dicts */
+    struct wk_text_cache *key_cache;  /* key address -> strtab id of its repr */
+    struct wk_obj *scratch;      /* the object being decoded (decode.c) */
+};
+
+/* types.c */
+/* Graph type index for the type at addr, analysing and naming it on first sight; PH_NONE when
+ * addr is not a valid type object. */
+uint32_t wk_type_index(struct wk *w, uint64_t addr);
+const struct wk_type *wk_type_get(const struct wk *w, uint32_t type_index);
+bool wk_kinds_init(struct wk *w);
+/* Learn heapy's names for types from the target's builtins dict and its `types` module. */
+void wk_names_init(struct wk *w, uint64_t builtins_dict, uint64_t modules_dict);
+void wk_types_free(struct wk *w);
+
+/* known.c */
+/* If the level (a type on ti's tp_base chain) is a C
+ * type whose layout pyheap knows for this version, mark every word of that layout in
+ * `explained` (nwords long) and note what sizing it needs in ti. Returns true when the table
+ * also named its object fields (added to ti's slots), so the level's tp_members need not be
+ * read; false for an unknown level, or a known one whose references tp_members names. */
+struct wk_level {
+    const char *tp_name;
+    int64_t basicsize; /* the level's tp_basicsize */
+    bool heap;         /* a heap type (Py_TPFLAGS_HEAPTYPE) */
+};
+bool wk_known_level(struct wk *w, struct wk_type *ti, const struct wk_level *level,
+                    uint8_t *explained, size_t nwords);
+bool wk_add_slot(struct wk_type *ti, uint32_t offset, uint32_t label);
+/* What ti.extra adds to the size of an instance whose first len bytes are b; the references
+ * held outside the instance's own words (the items of a numpy object array) become edges of
+ * the object being decoded. */
+uint64_t wk_known_instance(struct wk *w, const struct wk_type *ti, const uint8_t *b, size_t len);
+
+/* decode.c */
+/* Edges to the n object pointers at addr, labelled kind with their index. False when the
+ * array could not be read whole (the edges before the fault are kept). */
+bool wk_pointer_array(struct wk *w, uint64_t addr, uint64_t n, enum ph_edge_kind kind);
+/* Decode object i (edges and size). False only on a fatal error (w->err set); a bad object is
+ * marked PH_OBJ_PARTIAL and decoding goes on. */
+bool wk_decode(struct wk *w, uint32_t i);
+/* Size of an instance of a leaf type (wk_type.leaf) from a copy of its first hlen bytes. */
+uint64_t wk_leaf_size(struct wk *w, const struct wk_type *t, uint64_t addr, const uint8_t *hdr,
+                      size_t hlen);
+/* Decode the references of an interpreter frame at addr into edges or roots. `root_prefix`
+ * non-NULL makes them roots named prefix + label; else edges of the current object. */
+bool wk_iframe_refs(struct wk *w, uint64_t iframe, bool innermost, const char *root_prefix);
+
+/* dict.c: entries of a keys object; values from `values` (split) or the entries. */
+typedef void (*wk_entry_fn)(struct wk *w, void *ctx, uint32_t index, uint64_t key, uint64_t value);
+bool wk_keys_iter(struct wk *w, uint64_t keys, uint64_t values, wk_entry_fn fn, void *ctx);
+/* sizeof a keys object (_PyDict_KeysSize), and the usable slots a split values array has. */
+uint64_t wk_keys_size(struct wk *w, uint64_t keys, uint64_t *usable_values, int64_t *refcnt);
+bool wk_dict_find_str(struct wk *w, uint64_t dict, const char *key, uint64_t *value);
+/* Address of the values array given a ma_values / values pointer. */
+uint64_t wk_values_array(const struct wk *w, uint64_t values);
+
+/* walk.c */
+/* Object index for a referenced address, validating and adding it if new; PH_NONE if not a
+ * valid object (counted as a bad pointer). */
+uint32_t wk_object(struct wk *w, uint64_t addr);
+/* Add an edge from the object being decoded to the object at addr (validated). */
+void wk_edge(struct wk *w, uint64_t addr, uint32_t label);
+/* Add a root: the object at addr, named. */
+void wk_root(struct wk *w, uint64_t addr, const char *name);
+bool wk_read(struct wk *w, uint64_t addr, void *buf, size_t len);
+bool wk_u64(struct wk *w, uint64_t addr, uint64_t *out);
+uint32_t wk_intern(struct wk *w, const char *s);
+
+/* text.c */
+bool wk_text_caches_init(struct wk *w);
+void wk_text_caches_free(struct wk *w);
+/* Text of the str at addr, escaped for terminals, as a strtab id (cached by address); PH_NONE
+ * when not a str. */
+uint32_t wk_str_name(struct wk *w, uint64_t addr);
+/* Escaped text of a str into buf (cut to cap with "..."). False if not a readable str. */
+bool wk_str_text(struct wk *w, uint64_t addr, char *buf, size_t cap);
+/* A short Python-like repr of a dict key (str, int, float, bytes, None, bool, tuple). */
+uint32_t wk_key_repr(struct wk *w, uint64_t addr);
+/* sys.getsizeof of a str from its header. */
+uint64_t wk_str_size(struct wk *w, uint64_t addr, const uint8_t *hdr, size_t hdrlen);
+
+/* Field access on a copied object: bounds-checked reads of a local buffer. */
+static inline uint64_t wk_field_u64(const uint8_t *buf, size_t len, int64_t off)
+{
+    if (off < 0 || (uint64_t)off + 8 > len)
+        return 0;
+    uint64_t v;
+    __builtin_memcpy(&v, buf + off, 8);
+    return v;
+}
+
+#endif

@@ -1,0 +1,314 @@
+/*
+ * text.c: str objects: their size as sys.getsizeof computes it, and their text (for
+ * attribute names, dict key reprs and type names), decoded from the 1/2/4-byte kinds to UTF-8
+ * and escaped before anything else sees it. Text is bounded (names are cut, not read whole).
+ *
+ * State bits (3.8-3.15, GIL builds): interned 0-1, kind 2-4, compact 5, ascii 6. Compact ASCII
+ * data follows PyASCIIObject, compact data follows PyCompactUnicodeObject, legacy strings (str
+ * subclasses) point at their data.
+ */
+#include "lib/escape.h"
+#include "lib/walk/internal.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_TEXT_CHARS 256
+#define MAX_REPR 60
+
+static uint32_t *cache_find(struct wk_text_cache *c, uint64_t addr)
+{
+    struct wk_text_cache *e = &c[((addr >> 4) * 0x9E3779B97F4A7C15ull) >> 51]; /* 13 bits */
+    return e->addr == addr ? &e->id : NULL;
+}
+
+static void cache_put(struct wk_text_cache *c, uint64_t addr, uint32_t id)
+{
+    c[((addr >> 4) * 0x9E3779B97F4A7C15ull) >> 51] = (struct wk_text_cache){addr, id};
+}
+
+_Static_assert(WK_TEXT_CACHE == 1 << 13, "cache_find indexes with 13 bits");
+
+bool wk_text_caches_init(struct wk *w)
+{
+    w->name_cache = calloc(WK_TEXT_CACHE, sizeof *w->name_cache);
+    w->key_cache = calloc(WK_TEXT_CACHE, sizeof *w->key_cache);
+    return w->name_cache && w->key_cache;
+}
+
+void wk_text_caches_free(struct wk *w)
+{
+    free(w->name_cache);
+    free(w->key_cache);
+    w->name_cache = w->key_cache = NULL;
+}
+
+struct str_hdr {
+    uint64_t length;
+    unsigned kind; /* 1, 2, 4 */
+    bool compact, ascii;
+    uint64_t data;
+};
+
+static bool str_header(struct wk *w, uint64_t addr, const uint8_t *h, size_t hlen, struct str_hdr *s)
+{
+    const struct py_layout *L = w->L;
+    uint32_t state = (uint32_t)wk_field_u64(h, hlen, LAY(L, STR_STATE));
+    s->length = wk_field_u64(h, hlen, LAY(L, STR_LENGTH));
+    s->kind = (state >> 2) & 7;
+    s->compact = (state >> 5) & 1;
+    s->ascii = (state >> 6) & 1;
+    if ((s->kind != 1 && s->kind != 2 && s->kind != 4) || s->length > (1ull << 40))
+        return false;
+    if (s->compact)
+        s->data = addr + (uint64_t)(s->ascii ? LAY(L, STR_ASCII_SIZE) : LAY(L, STR_COMPACT_SIZE));
+    else
+        s->data = wk_field_u64(h, hlen, LAY(L, STR_DATA));
+    return true;
+}
+
+static bool read_str_header(struct wk *w, uint64_t addr, uint8_t *h, size_t *hlen)
+{
+    /* Compact ASCII strings can be shorter than PyUnicodeObject: read what exists. */
+    size_t full = (size_t)LAY(w->L, STR_UNICODE_SIZE), small = (size_t)LAY(w->L, STR_ASCII_SIZE);
+    if (full <= 128 && wk_read(w, addr, h, full)) {
+        *hlen = full;
+        return true;
+    }
+    ph_error_clear(w->err);
+    *hlen = small;
+    return small <= 128 && wk_read(w, addr, h, small);
+}
+
+uint64_t wk_str_size(struct wk *w, uint64_t addr, const uint8_t *h, size_t hlen)
+{
+    const struct py_layout *L = w->L;
+    struct str_hdr s;
+    if (!str_header(w, addr, h, hlen, &s))
+        return (uint64_t)LAY(L, STR_ASCII_SIZE);
+    uint64_t size;
+    if (s.compact && s.ascii)
+        size = (uint64_t)LAY(L, STR_ASCII_SIZE) + s.length + 1;
+    else if (s.compact)
+        size = (uint64_t)LAY(L, STR_COMPACT_SIZE) + (s.length + 1) * s.kind;
+    else
+        size = (uint64_t)LAY(L, STR_UNICODE_SIZE) + (s.data ? (s.length + 1) * s.kind : 0);
+    if (!s.ascii) {
+        uint64_t utf8 = wk_field_u64(h, hlen, LAY(L, STR_UTF8));
+        if (utf8 && utf8 != s.data)
+            size += wk_field_u64(h, hlen, LAY(L, STR_UTF8_LENGTH)) + 1;
+    }
+    if (LAY_HAS(L, STR_WSTR)) { /* <= 3.11: the wchar_t cache */
+        uint64_t wstr = wk_field_u64(h, hlen, LAY(L, STR_WSTR));
+        if (wstr && wstr != s.data) {
+            uint64_t wlen = s.ascii ? s.length : wk_field_u64(h, hlen, LAY(L, STR_WSTR_LENGTH));
+            size += (wlen + 1) * 4;
+        }
+    }
+    return size;
+}
+
+static size_t put_utf8(uint32_t c, char *out)
+{
+    if (c < 0x80) {
+        out[0] = (char)c;
+        return 1;
+    }
+    if (c < 0x800) {
+        out[0] = (char)(0xC0 | (c >> 6));
+        out[1] = (char)(0x80 | (c & 0x3F));
+        return 2;
+    }
+    if (c < 0x10000) {
+        out[0] = (char)(0xE0 | (c >> 12));
+        out[1] = (char)(0x80 | ((c >> 6) & 0x3F));
+        out[2] = (char)(0x80 | (c & 0x3F));
+        return 3;
+    }
+    out[0] = (char)(0xF0 | ((c >> 18) & 7));
+    out[1] = (char)(0x80 | ((c >> 12) & 0x3F));
+    out[2] = (char)(0x80 | ((c >> 6) & 0x3F));
+    out[3] = (char)(0x80 | (c & 0x3F));
+    return 4;
+}
+
+static bool is_str_type(struct wk *w, uint64_t addr)
+{
+    uint64_t type;
+    if (!wk_u64(w, addr + LAY(w->L, OB_TYPE), &type))
+        return false;
+    if (type == w->kind_addr[WK_STR])
+        return true;
+    uint32_t ti = wk_type_index(w, type);
+    return ti != PH_NONE && wk_type_get(w, ti)->kind == WK_STR;
+}
+
+/* Raw UTF-8 of at most MAX_TEXT_CHARS characters; *cut says whether the str is longer. */
+static bool str_utf8(struct wk *w, uint64_t addr, char *raw, size_t *rawlen, bool *cut)
+{
+    if (!addr || (addr & 7) || !is_str_type(w, addr))
+        return false;
+    uint8_t h[128];
+    size_t hlen;
+    struct str_hdr s;
+    if (!read_str_header(w, addr, h, &hlen) || !str_header(w, addr, h, hlen, &s) || !s.data)
+        return false;
+    uint64_t n = s.length < MAX_TEXT_CHARS ? s.length : MAX_TEXT_CHARS;
+    *cut = s.length > n;
+    uint8_t data[MAX_TEXT_CHARS * 4];
+    if (n && !wk_read(w, s.data, data, n * s.kind))
+        return false;
+    size_t o = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        uint32_t c = s.kind == 1 ? data[i] : s.kind == 2 ? ((uint16_t *)data)[i] : ((uint32_t *)data)[i];
+        if (c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+            c = 0xFFFD; /* lone surrogates cannot be UTF-8: show the replacement char */
+        o += put_utf8(c, raw + o);
+    }
+    *rawlen = o;
+    return true;
+}
+
+bool wk_str_text(struct wk *w, uint64_t addr, char *buf, size_t cap)
+{
+    char raw[MAX_TEXT_CHARS * 4 + 4];
+    size_t rawlen;
+    bool cut;
+    if (!str_utf8(w, addr, raw, &rawlen, &cut))
+        return false;
+    size_t n = ph_escape(raw, rawlen, buf, cap);
+    if (cut && n + 4 <= cap)
+        memcpy(buf + n, "...", 4);
+    return true;
+}
+
+uint32_t wk_str_name(struct wk *w, uint64_t addr)
+{
+    const uint32_t *cached = cache_find(w->name_cache, addr);
+    if (cached)
+        return *cached;
+    uint32_t id;
+    char text[MAX_TEXT_CHARS * 4 + 8];
+    if (!wk_str_text(w, addr, text, sizeof text))
+        return PH_NONE;
+    id = wk_intern(w, text);
+    if (id != PH_NONE)
+        cache_put(w->name_cache, addr, id);
+    return id;
+}
+
+/* ---- key reprs ---- */
+
+static bool int_value(struct wk *w, uint64_t addr, char *out, size_t cap)
+{
+    const struct py_layout *L = w->L;
+    uint8_t b[40];
+    if (!wk_read(w, addr, b, 32))
+        return false;
+    uint64_t ndigits;
+    bool neg;
+    if (LAY_HAS(L, LONG_TAG)) {
+        uint64_t tag = wk_field_u64(b, 32, LAY(L, LONG_TAG));
+        ndigits = tag >> 3;
+        neg = (tag & 3) == 2;
+    } else {
+        int64_t size = (int64_t)wk_field_u64(b, 32, LAY(L, VAR_OB_SIZE));
+        neg = size < 0;
+        ndigits = (uint64_t)(size < 0 ? -size : size);
+    }
+    if (ndigits > 2)
+        return snprintf(out, cap, "<int>") > 0;
+    uint32_t d[2] = {0, 0};
+    if (ndigits && !wk_read(w, addr + LAY(L, LONG_DIGITS), d, ndigits * 4))
+        return false;
+    uint64_t v = (uint64_t)(d[0] & 0x3fffffff) | ((uint64_t)(d[1] & 0x3fffffff) << 30);
+    snprintf(out, cap, "%s%" PRIu64, neg ? "-" : "", v);
+    return true;
+}
+
+static void float_repr(double v, char *out, size_t cap)
+{
+    for (int prec = 1; prec <= 17; prec++) { /* shortest that reads back, like repr() */
+        snprintf(out, cap, "%.*g", prec, v);
+        if (strtod(out, NULL) == v)
+            break;
+    }
+    if (isfinite(v) && !strpbrk(out, ".en"))
+        strncat(out, ".0", cap - strlen(out) - 1);
+}
+
+static void key_repr_into(struct wk *w, uint64_t addr, char *out, size_t cap, int depth);
+
+static void tuple_repr(struct wk *w, uint64_t addr, char *out, size_t cap, int depth)
+{
+    uint64_t n;
+    if (!wk_u64(w, addr + LAY(w->L, VAR_OB_SIZE), &n) || n > 8) {
+        snprintf(out, cap, "(...)");
+        return;
+    }
+    size_t o = (size_t)snprintf(out, cap, "(");
+    for (uint64_t i = 0; i < n && o < cap; i++) {
+        uint64_t item;
+        char piece[MAX_REPR + 8];
+        if (!wk_u64(w, addr + LAY(w->L, TUPLE_ITEMS) + 8 * i, &item))
+            break;
+        key_repr_into(w, item, piece, sizeof piece, depth + 1);
+        o += (size_t)snprintf(out + o, cap - o, "%s%s", i ? ", " : "", piece);
+    }
+    if (o < cap)
+        snprintf(out + o, cap - o, n == 1 ? ",)" : ")");
+}
+
+static void key_repr_into(struct wk *w, uint64_t addr, char *out, size_t cap, int depth)
+{
+    uint64_t type;
+    uint32_t ti;
+    if (!wk_u64(w, addr + LAY(w->L, OB_TYPE), &type) || (ti = wk_type_index(w, type)) == PH_NONE) {
+        snprintf(out, cap, "?");
+        return;
+    }
+    const struct wk_type *t = wk_type_get(w, ti);
+    if (addr == w->t->sym[PY_SYM_NONE]) {
+        snprintf(out, cap, "None");
+    } else if (t->kind == WK_STR) {
+        char text[MAX_REPR];
+        if (!wk_str_text(w, addr, text, sizeof text))
+            snprintf(text, sizeof text, "?");
+        snprintf(out, cap, "'%s'", text);
+    } else if (t->kind == WK_BOOL) {
+        char v[32];
+        snprintf(out, cap, "%s", int_value(w, addr, v, sizeof v) && strcmp(v, "0") ? "True" : "False");
+    } else if (t->kind == WK_INT) {
+        if (!int_value(w, addr, out, cap))
+            snprintf(out, cap, "<int>");
+    } else if (t->kind == WK_FLOAT) {
+        double v;
+        if (wk_read(w, addr + LAY(w->L, FLOAT_VAL), &v, sizeof v))
+            float_repr(v, out, cap);
+        else
+            snprintf(out, cap, "<float>");
+    } else if (t->kind == WK_TUPLE && depth < 2) {
+        tuple_repr(w, addr, out, cap, depth);
+    } else {
+        snprintf(out, cap, "<%s at 0x%" PRIx64 ">", ph_strtab_get(&w->g->names, w->g->types[ti].name), addr);
+    }
+}
+
+uint32_t wk_key_repr(struct wk *w, uint64_t addr)
+{
+    const uint32_t *cached = cache_find(w->key_cache, addr);
+    if (cached)
+        return *cached;
+    char out[256];
+    key_repr_into(w, addr, out, sizeof out, 0);
+    if (strlen(out) > MAX_REPR)
+        memcpy(out + MAX_REPR - 3, "...", 4);
+    uint32_t id = wk_intern(w, out);
+    /* Only immutable keys are cached by address: their repr cannot change during the walk. */
+    if (id != PH_NONE)
+        cache_put(w->key_cache, addr, id);
+    return id;
+}

@@ -1,0 +1,333 @@
+/*
+ * walk.c: the heap walk's orchestration: GC generation lists, roots, the decode loop, the
+ * conservative pass and reachability.
+ *
+ * Invariants: object i's edges are decoded after objects 0..i-1 (the graph's CSR order);
+ * every pointer is validated (aligned, inside readable mappings, its type a valid type object)
+ * before it becomes an object; every list walk is bounded by the object limit, and a GC list
+ * that loops back on itself is reported as inconsistent rather than followed forever.
+ */
+#include "lib/walk/walk.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/walk/pystate.h"
+#include "lib/walk/internal.h"
+
+#define DEFAULT_MAX_OBJECTS (1ull << 31)
+#define CANCEL_EVERY 65536
+#define PROGRESS_EVERY (1u << 20)
+
+bool wk_read(struct wk *w, uint64_t addr, void *buf, size_t len)
+{
+    if (ph_mem_read(w->mem, addr, buf, len, w->err) == PH_OK)
+        return true;
+    if (w->err->code == PH_ERR_TARGET_EXITED || w->err->code == PH_ERR_PERMISSION)
+        return false; /* fatal: kept in w->err for the walk to report */
+    ph_error_clear(w->err);
+    return false;
+}
+
+bool wk_u64(struct wk *w, uint64_t addr, uint64_t *out)
+{
+    return wk_read(w, addr, out, sizeof *out);
+}
+
+uint32_t wk_intern(struct wk *w, const char *s)
+{
+    return ph_strtab_intern_cstr(&w->g->names, s);
+}
+
+/* Objects without references (exact int, str, float, ...) are most of a heap. They are sized
+ * the moment they are found, while the memory around them is in the read cache: decoding them
+ * later, in index order, would fetch their chunk a second time (measured: 4x the heap's size
+ * copied on a heap of 4 million objects, most of it for these). */
+static void size_leaf(struct wk *w, uint32_t idx, const struct wk_type *t)
+{
+    uint8_t hdr[128];
+    size_t hlen = t->basicsize < 16 ? 16 : t->basicsize > 128 ? 128 : (size_t)t->basicsize;
+    if (wk_read(w, w->g->addr[idx], hdr, hlen))
+        ph_graph_set_size(w->g, idx, wk_leaf_size(w, t, w->g->addr[idx], hdr, hlen));
+    /* else the size stays 0 and wk_decode reads the object in its turn */
+}
+
+uint32_t wk_object(struct wk *w, uint64_t addr)
+{
+    struct ph_graph_hint hint;
+    uint32_t idx = ph_graph_lookup(w->g, addr, &hint);
+    if (idx != PH_NONE)
+        return idx;
+    uint64_t type;
+    if (!addr || (addr & 7) || !ph_mem_readable(w->mem, addr, 16) ||
+        !wk_u64(w, addr + LAY(w->L, OB_TYPE), &type)) {
+        w->stats->bad_pointers++;
+        return PH_NONE;
+    }
+    uint32_t ti = wk_type_index(w, type);
+    if (ti == PH_NONE) {
+        w->stats->bad_pointers++;
+        return PH_NONE;
+    }
+    if (w->g->n >= w->opts->max_objects)
+        return PH_NONE;
+    idx = ph_graph_insert(w->g, addr, ti, &hint);
+    const struct wk_type *t = wk_type_get(w, ti);
+    if (idx != PH_NONE && t->leaf)
+        size_leaf(w, idx, t);
+    return idx;
+}
+
+void wk_edge(struct wk *w, uint64_t addr, uint32_t label)
+{
+    uint32_t idx = wk_object(w, addr);
+    if (idx != PH_NONE)
+        ph_graph_add_edge(w->g, idx, label);
+}
+
+void wk_root(struct wk *w, uint64_t addr, const char *name)
+{
+    if (!addr)
+        return;
+    uint32_t idx = wk_object(w, addr);
+    if (idx != PH_NONE && ph_graph_add_root(w->g, idx, wk_intern(w, name)))
+        w->stats->roots++;
+}
+
+static bool cancelled(const struct wk *w)
+{
+    return w->opts->cancel && *w->opts->cancel;
+}
+
+/* One circular GC list: head -> ... -> head. Objects start after the PyGC_Head. */
+static ph_status walk_gc_list(struct wk *w, uint64_t head, bool frozen)
+{
+    const uint64_t gc_size = (uint64_t)LAY(w->L, GC_HEAD_SIZE);
+    uint64_t node;
+    if (!wk_u64(w, head, &node))
+        return ph_fail(w->err, PH_ERR_INCONSISTENT, "cannot read GC list head at 0x%" PRIx64, head);
+    for (uint64_t count = 0; (node & ~3ull) != head; count++) {
+        node &= ~3ull; /* flag bits live in the low bits of _gc_next in some versions */
+        if (count > w->opts->max_objects || !node)
+            return ph_fail(w->err, PH_ERR_INCONSISTENT,
+                           "GC list at 0x%" PRIx64 " does not close: the heap is changing or corrupt", head);
+        if (count % CANCEL_EVERY == 0 && cancelled(w))
+            return ph_fail(w->err, PH_ERR_INTERRUPTED, "interrupted");
+        uint64_t words[4]; /* gc_next, gc_prev, ob_refcnt, ob_type */
+        if (!wk_read(w, node, words, sizeof words))
+            return w->err->code ? w->err->code
+                                : ph_fail(w->err, PH_ERR_INCONSISTENT,
+                                          "GC list node 0x%" PRIx64 " is unreadable", node);
+        uint32_t ti = wk_type_index(w, words[1 + gc_size / 8]);
+        if (ti == PH_NONE) {
+            w->stats->bad_pointers++;
+        } else {
+            bool added;
+            uint32_t idx = ph_graph_add_object(w->g, node + gc_size, ti, &added);
+            if (idx == PH_NONE)
+                return ph_fail(w->err, PH_ERR_INTERNAL, "out of memory for the object graph");
+            if (!added && (w->g->flags[idx] & PH_OBJ_TRACKED))
+                return ph_fail(w->err, PH_ERR_INCONSISTENT,
+                               "object 0x%" PRIx64 " is on two GC lists: the heap is changing "
+                               "or corrupt", node + gc_size);
+            w->g->flags[idx] |= PH_OBJ_TRACKED | (frozen ? PH_OBJ_FROZEN : 0);
+            w->stats->gc_listed++;
+            w->stats->frozen += frozen;
+        }
+        node = words[0];
+    }
+    return PH_OK;
+}
+
+static ph_status walk_gc_lists(struct wk *w, const struct py_interp *in)
+{
+    const enum py_field heads[] = {PF_GCS_HEAD0, PF_GCS_HEAD1, PF_GCS_HEAD2, PF_GCS_PERMANENT};
+    for (size_t h = 0; h < sizeof heads / sizeof heads[0]; h++) {
+        if (w->L->v[heads[h]] < 0)
+            continue;
+        ph_status st = walk_gc_list(w, in->gc + (uint64_t)w->L->v[heads[h]], heads[h] == PF_GCS_PERMANENT);
+        if (st != PH_OK)
+            return st;
+    }
+    return PH_OK;
+}
+
+static void interp_roots(struct wk *w, const struct py_interp *in)
+{
+    static const struct { enum py_field f; const char *name; } fields[] = {
+        {PF_IS_MODULES, "modules"}, {PF_IS_SYSDICT, "sysdict"}, {PF_IS_BUILTINS, "builtins"},
+        {PF_IS_IMPORTLIB, "importlib"}, {PF_IS_IMPORT_FUNC, "import_func"}, {PF_IS_DICT, "dict"},
+        {PF_IS_BUILTINS_COPY, "builtins_copy"}, {PF_IS_CODEC_SEARCH_PATH, "codec_search_path"},
+        {PF_IS_CODEC_SEARCH_CACHE, "codec_search_cache"},
+        {PF_IS_CODEC_ERROR_REGISTRY, "codec_error_registry"},
+    };
+    for (size_t k = 0; k < sizeof fields / sizeof fields[0]; k++) {
+        uint64_t p;
+        if (w->L->v[fields[k].f] < 0 || !wk_u64(w, in->addr + (uint64_t)w->L->v[fields[k].f], &p))
+            continue;
+        char name[64];
+        snprintf(name, sizeof name, "i%" PRId64 "_%s", in->id, fields[k].name);
+        wk_root(w, p, name);
+    }
+}
+
+static uint64_t current_iframe(struct wk *w, uint64_t tstate)
+{
+    const struct py_layout *L = w->L;
+    uint64_t f = 0;
+    if (LAY_HAS(L, TS_CURRENT_FRAME)) {
+        wk_u64(w, tstate + LAY(L, TS_CURRENT_FRAME), &f);
+    } else if (LAY_HAS(L, TS_CFRAME)) {
+        uint64_t cframe;
+        if (wk_u64(w, tstate + LAY(L, TS_CFRAME), &cframe) && cframe)
+            wk_u64(w, cframe + LAY(L, CFRAME_CURRENT_FRAME), &f);
+    }
+    return f;
+}
+
+static void thread_frames(struct wk *w, const struct py_interp *in, const struct py_thread *th)
+{
+    const struct py_layout *L = w->L;
+    char prefix[96];
+    if (LAY_HAS(L, TS_FRAME)) { /* <= 3.10: frame objects linked by f_back */
+        uint64_t f;
+        snprintf(prefix, sizeof prefix, "i%" PRId64 "_t%" PRIu64 "_f0", in->id, th->thread_id);
+        if (wk_u64(w, th->tstate + LAY(L, TS_FRAME), &f))
+            wk_root(w, f, prefix);
+        return;
+    }
+    uint64_t f = current_iframe(w, th->tstate);
+    for (int n = 0; f && n < 100000; n++) {
+        snprintf(prefix, sizeof prefix, "i%" PRId64 "_t%" PRIu64 "_f%d", in->id, th->thread_id, n);
+        wk_iframe_refs(w, f, n == 0, prefix);
+        uint64_t frame_obj = 0;
+        if (wk_u64(w, f + LAY(L, IFRAME_FRAME_OBJ), &frame_obj) && frame_obj)
+            wk_root(w, frame_obj, prefix);
+        if (!wk_u64(w, f + LAY(L, IFRAME_PREVIOUS), &f))
+            break;
+    }
+}
+
+static void thread_roots(struct wk *w, const struct py_interp *in, const struct py_thread *th)
+{
+    static const struct { enum py_field f; const char *name; } fields[] = {
+        {PF_TS_DICT, "dict"}, {PF_TS_ASYNC_EXC, "async_exc"}, {PF_TS_CONTEXT, "context"},
+        {PF_TS_CUREXC_TYPE, "curexc_type"}, {PF_TS_CUREXC_VALUE, "curexc_value"},
+        {PF_TS_CUREXC_TRACEBACK, "curexc_traceback"}, {PF_TS_CURRENT_EXCEPTION, "current_exception"},
+        {PF_TS_ASYNC_GEN_FIRSTITER, "async_gen_firstiter"},
+        {PF_TS_ASYNC_GEN_FINALIZER, "async_gen_finalizer"},
+    };
+    for (size_t k = 0; k < sizeof fields / sizeof fields[0]; k++) {
+        uint64_t p;
+        if (w->L->v[fields[k].f] < 0 || !wk_u64(w, th->tstate + (uint64_t)w->L->v[fields[k].f], &p))
+            continue;
+        char name[96];
+        snprintf(name, sizeof name, "i%" PRId64 "_t%" PRIu64 "_%s", in->id, th->thread_id, fields[k].name);
+        wk_root(w, p, name);
+    }
+    if (LAY_HAS(w->L, TS_EXC_STATE) && LAY_HAS(w->L, ERR_STACKITEM_VALUE)) {
+        uint64_t p;
+        char name[96];
+        snprintf(name, sizeof name, "i%" PRId64 "_t%" PRIu64 "_exc_value", in->id, th->thread_id);
+        if (wk_u64(w, th->tstate + LAY(w->L, TS_EXC_STATE) + LAY(w->L, ERR_STACKITEM_VALUE), &p))
+            wk_root(w, p, name);
+    }
+    thread_frames(w, in, th);
+}
+
+static ph_status decode_all(struct wk *w)
+{
+    for (size_t i = 0; i < w->g->n; i++) {
+        if (i % CANCEL_EVERY == 0 && cancelled(w))
+            return ph_fail(w->err, PH_ERR_INTERRUPTED, "interrupted");
+        if (i % PROGRESS_EVERY == 0 && w->opts->progress)
+            w->opts->progress(w->opts->progress_ctx, w->g->n, i);
+        if (!wk_decode(w, (uint32_t)i))
+            return w->err->code ? w->err->code : ph_fail(w->err, PH_ERR_INTERNAL, "out of memory");
+        if (w->err->code == PH_ERR_TARGET_EXITED || w->err->code == PH_ERR_PERMISSION)
+            return w->err->code;
+    }
+    return PH_OK;
+}
+
+static ph_status walk_interp(struct wk *w, const struct py_interp *in)
+{
+    ph_status st = walk_gc_lists(w, in);
+    if (st != PH_OK)
+        return st;
+    interp_roots(w, in);
+    for (size_t k = 0; k < in->nthreads; k++)
+        thread_roots(w, in, &in->threads[k]);
+    w->stats->threads += (int)in->nthreads;
+    return PH_OK;
+}
+
+static ph_status walk_run(struct wk *w, const struct py_state *ps)
+{
+    if (LAY_HAS(w->L, IS_STATIC_TYPES) && ps->n > 0)
+        w->static_types = ps->interps[0].addr + (uint64_t)LAY(w->L, IS_STATIC_TYPES);
+    if (ps->n > 0) {
+        uint64_t builtins = 0, modules = 0;
+        wk_u64(w, ps->interps[0].addr + (uint64_t)LAY(w->L, IS_BUILTINS), &builtins);
+        wk_u64(w, ps->interps[0].addr + (uint64_t)LAY(w->L, IS_MODULES), &modules);
+        wk_names_init(w, builtins, modules);
+    }
+    for (size_t k = 0; k < ps->n; k++) {
+        ph_status st = walk_interp(w, &ps->interps[k]);
+        if (st != PH_OK)
+            return st;
+    }
+    w->stats->interpreters = (int)ps->n;
+    /* Measured: about four objects per GC-tracked one (their ints, strs, untracked tuples). */
+    ph_graph_reserve(w->g, (size_t)(w->stats->gc_listed * 4 + w->g->n));
+    ph_status st = decode_all(w);
+    if (st != PH_OK)
+        return st;
+    w->stats->reachable = ph_graph_mark_reachable(w->g);
+    return PH_OK;
+}
+
+ph_status ph_walk(struct ph_mem *mem, const struct py_target *t, const struct ph_walk_options *opts,
+                  struct ph_graph *g, struct ph_error *err)
+{
+    struct ph_walk_stats *stats = &g->meta.stats;
+    struct ph_walk_options defaults = {0};
+    if (!opts)
+        opts = &defaults;
+    struct ph_walk_options o = *opts;
+    if (!o.max_objects)
+        o.max_objects = DEFAULT_MAX_OBJECTS;
+    memset(stats, 0, sizeof *stats);
+    struct wk w = {.mem = mem, .t = t, .L = &t->layout, .g = g, .err = err, .opts = &o,
+                   .stats = stats, .minor = (int)PY_MINOR(t)};
+    struct py_state ps;
+    ph_status st = py_state_read(mem, t, &ps, err);
+    if (st != PH_OK) {
+        py_state_free(&ps);
+        return st;
+    }
+    for (size_t k = 0; k < ps.n; k++)
+        if (ps.interps[k].collecting) {
+            py_state_free(&ps);
+            stats->gc_collecting = true;
+            return ph_fail(err, PH_ERR_INCONSISTENT, "the garbage collector is running");
+        }
+    if (!wk_text_caches_init(&w) || !ph_addrmap_init(&w.type_names, 1024)) {
+        wk_text_caches_free(&w);
+        ph_addrmap_free(&w.type_names);
+        py_state_free(&ps);
+        return ph_fail(err, PH_ERR_INTERNAL, "out of memory");
+    }
+    w.n_dunder_dict = wk_intern(&w, "__dict__");
+    w.n_dunder_class = wk_intern(&w, "__class__");
+    wk_kinds_init(&w);
+    st = walk_run(&w, &ps);
+    py_state_free(&ps);
+    wk_types_free(&w);
+    wk_text_caches_free(&w);
+    ph_addrmap_free(&w.type_names);
+    free(w.scratch);
+    return st;
+}
