@@ -319,6 +319,13 @@ static uint32_t kind_of(struct ph_view_ctx *v, uint32_t obj, enum ph_relation re
     }
 }
 
+uint32_t ph_view_kind(struct ph_view_ctx *v, uint32_t obj, enum ph_relation rel)
+{
+    if ((rel == PH_BY_RCS || rel == PH_BY_VIA) && !need_rgraph(v))
+        return PH_STR_NONE;
+    return kind_of(v, obj, rel);
+}
+
 /* ---- partition ---- */
 
 static int cmp_rows(const void *a, const void *b, void *kinds)

@@ -40,6 +40,7 @@ struct ph_row {
     uint64_t count;
     uint64_t size;
     uint32_t first;  /* one member object (for byid and drill-downs) */
+    uint64_t retained; /* 0 until lib/heap/retained.h computes it */
 };
 
 struct ph_partition {
@@ -77,6 +78,10 @@ void ph_unreachable_totals(const struct ph_graph *g, uint64_t *count, uint64_t *
 
 /* The clodo kind of one object (an id in v->kinds); PH_STR_NONE when out of memory. */
 uint32_t ph_clodo_kind(struct ph_view_ctx *v, uint32_t obj);
+
+/* The kind of obj under rel: the id (in v->kinds) of the row it falls in; PH_STR_NONE when out
+ * of memory. */
+uint32_t ph_view_kind(struct ph_view_ctx *v, uint32_t obj, enum ph_relation rel);
 
 /* The partition of s by rel. Fails (PH_ERR_INTERNAL, saying so) rather than return a table
  * that is missing objects. */
