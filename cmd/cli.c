@@ -15,15 +15,23 @@ static const struct cli_command commands[] = {
     {"info", CMD_INFO, "PID", "describe the interpreter: version, build, threads, layout sources", cmd_info},
     {"attach", CMD_ATTACH, "PID", "walk the heap and print the partition of live objects by kind", cmd_attach},
     {"path", CMD_PATH, "PID", "print shortest paths from the roots to objects of a selection", cmd_path},
+    {"top", CMD_TOP, "PID", "print the objects that retain the most memory, with their paths", cmd_top},
+    {"suspects", CMD_SUSPECTS, "PID", "name the objects that accumulate memory: leak suspects", cmd_suspects},
+    {"dominators", CMD_DOMINATORS, "PID", "print the dominator chain from the roots to a selection", cmd_dominators},
+    {"flame", CMD_FLAME, "PID", "write an SVG flame graph of retained sizes (dominator tree)", cmd_flame},
 };
 
 enum opt_id {
     OPT_HELP, OPT_JSON, OPT_LAYOUT, OPT_DEBUG_FILE, OPT_DEBUG_DIR, OPT_NO_DEBUGINFOD,
     OPT_LAYOUT_FROM, OPT_NO_FREEZE, OPT_COPY, OPT_ROWS, OPT_ALL, OPT_BY, OPT_ROW, OPT_KIND,
     OPT_MIN_SIZE, OPT_MAX_SIZE, OPT_MODULE, OPT_REFERRERS, OPT_REFERENTS, OPT_COUNT,
+    OPT_RETAINED, OPT_SORT, OPT_THRESHOLD, OPT_FORMAT, OPT_OUTPUT,
 };
 
-#define ALL (CMD_INFO | CMD_ATTACH | CMD_PATH)
+/* The commands of retained sizes (issue 17), and those that select objects like attach. */
+#define RETAINED (CMD_TOP | CMD_SUSPECTS | CMD_DOMINATORS | CMD_FLAME)
+#define SELECTS (CMD_ATTACH | CMD_PATH | CMD_TOP | CMD_DOMINATORS)
+#define ALL (CMD_INFO | CMD_ATTACH | CMD_PATH | RETAINED)
 #define HEAP (CMD_ATTACH | CMD_PATH)
 
 static const struct opt_def {
@@ -32,6 +40,7 @@ static const struct opt_def {
     const char *arg; /* NULL: a flag */
     unsigned cmds;
     const char *help;
+    char letter; /* a one-letter form ("-n"), or 0 */
 } options[] = {
     {OPT_HELP, "help", NULL, ALL, "show this help"},
     {OPT_JSON, "json", NULL, ALL, "print JSON (schemas in pyheap(1)) instead of text"},
@@ -41,18 +50,23 @@ static const struct opt_def {
     {OPT_NO_DEBUGINFOD, "no-debuginfod", NULL, ALL, "never ask debuginfod servers for debug info"},
     {OPT_LAYOUT_FROM, "layout-from", "SOURCE", ALL, "use only one layout source: dwarf, debug-offsets or table"},
     {OPT_NO_FREEZE, "no-freeze", NULL, ALL, "read without stopping the target (may be inconsistent)"},
-    {OPT_COPY, "copy", NULL, HEAP, "copy the target's memory while stopped, walk after: shorter stop, more memory"},
-    {OPT_ROWS, "rows", "N|all", HEAP, "rows to print (default 10)"},
+    {OPT_COPY, "copy", NULL, HEAP | RETAINED, "copy the target's memory while stopped, walk after: shorter stop, more memory"},
+    {OPT_ROWS, "rows", "N|all", HEAP | CMD_TOP, "rows to print (default 10)", 'n'},
     {OPT_ALL, "all", NULL, HEAP, "include objects not reachable from the roots"},
     {OPT_BY, "by", "RELATION", CMD_ATTACH, "clodo (default), type, size, rcs, via, module or id"},
-    {OPT_ROW, "row", "N", HEAP, "select row N of the default partition first"},
-    {OPT_KIND, "kind", "KIND", HEAP, "select objects of one kind, e.g. 'dict of app.Node'"},
-    {OPT_MIN_SIZE, "min-size", "BYTES", HEAP, "select objects of at least BYTES"},
-    {OPT_MAX_SIZE, "max-size", "BYTES", HEAP, "select objects of at most BYTES"},
-    {OPT_MODULE, "module", "NAME", HEAP, "select objects whose class is defined in module NAME"},
+    {OPT_ROW, "row", "N", SELECTS, "select row N of the default partition first"},
+    {OPT_KIND, "kind", "KIND", SELECTS, "select objects of one kind, e.g. 'dict of app.Node'"},
+    {OPT_MIN_SIZE, "min-size", "BYTES", SELECTS, "select objects of at least BYTES"},
+    {OPT_MAX_SIZE, "max-size", "BYTES", SELECTS, "select objects of at most BYTES"},
+    {OPT_MODULE, "module", "NAME", SELECTS, "select objects whose class is defined in module NAME"},
     {OPT_REFERRERS, "referrers", NULL, CMD_ATTACH, "partition the objects that refer to the selection"},
     {OPT_REFERENTS, "referents", NULL, CMD_ATTACH, "partition the objects the selection refers to"},
     {OPT_COUNT, "count", "K", CMD_PATH, "paths to print (default 1)"},
+    {OPT_RETAINED, "retained", NULL, CMD_ATTACH, "add a Retained column: bytes (and % of the heap) freed if the row's objects went"},
+    {OPT_SORT, "sort", "KEY", CMD_ATTACH, "order rows by size (default) or retained (implies --retained)"},
+    {OPT_THRESHOLD, "threshold", "PERCENT", CMD_SUSPECTS, "report what retains more than PERCENT of the heap (default 10)"},
+    {OPT_FORMAT, "format", "FORMAT", CMD_TOP, "text (default); collapsed: stacks for flame graph tools; heapsnapshot: Chrome DevTools"},
+    {OPT_OUTPUT, "output", "FILE", CMD_TOP | CMD_FLAME, "write to FILE instead of standard output", 'o'},
 };
 
 #define NOPTIONS (sizeof options / sizeof options[0])
@@ -70,9 +84,12 @@ static void option_lines(FILE *f, unsigned cmds)
     for (size_t i = 0; i < NOPTIONS; i++) {
         if (!(options[i].cmds & cmds))
             continue;
-        char left[48];
-        snprintf(left, sizeof left, "--%s%s%s", options[i].name, options[i].arg ? " " : "",
-                 options[i].arg ? options[i].arg : "");
+        char left[48], letter[16] = "";
+        if (options[i].letter)
+            snprintf(letter, sizeof letter, ", -%c%s%s", options[i].letter,
+                     options[i].arg ? " " : "", options[i].arg && strlen(options[i].arg) < 5 ? options[i].arg : "N");
+        snprintf(left, sizeof left, "--%s%s%s%s", options[i].name, options[i].arg ? " " : "",
+                 options[i].arg ? options[i].arg : "", letter);
         fprintf(f, "  %-24s %s\n", left, options[i].help);
     }
 }
@@ -83,7 +100,7 @@ void cli_usage(FILE *f)
                "Look inside the heap of a running CPython process from outside: no restart, no code\n"
                "injected, nothing written into the target.\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(f, "  %-8s %-5s %s\n", commands[i].name, commands[i].args, commands[i].summary);
+        fprintf(f, "  %-10s %-5s %s\n", commands[i].name, commands[i].args, commands[i].summary);
     fprintf(f, "\noptions:\n");
     option_lines(f, ALL);
     fprintf(f, "  %-24s %s\n", "--version", "print the version and exit");
@@ -164,6 +181,34 @@ static int apply_value(struct cli *cli, const struct opt_def *o, const char *v)
         if (!parse_u64(v, o->id == OPT_MIN_SIZE ? &cli->sel.min_size : &cli->sel.max_size))
             return usage_error("--%s takes a number of bytes, not '%s'", o->name, v);
         break;
+    case OPT_SORT:
+        if (strcmp(v, "retained") == 0)
+            cli->sort_retained = cli->retained = true;
+        else if (strcmp(v, "size") == 0)
+            cli->sort_retained = false;
+        else
+            return usage_error("--sort takes size or retained, not '%s'%s", v, "");
+        break;
+    case OPT_THRESHOLD: {
+        char *end;
+        errno = 0;
+        double pct = strtod(v, &end);
+        if (errno || end == v || *end || !(pct >= 0 && pct <= 100))
+            return usage_error("--threshold takes a percentage from 0 to 100, not '%s'%s", v, "");
+        cli->threshold = pct;
+        break;
+    }
+    case OPT_FORMAT:
+        if (strcmp(v, "text") == 0)
+            cli->format = FORMAT_TEXT;
+        else if (strcmp(v, "collapsed") == 0)
+            cli->format = FORMAT_COLLAPSED;
+        else if (strcmp(v, "heapsnapshot") == 0)
+            cli->format = FORMAT_HEAPSNAPSHOT;
+        else
+            return usage_error("--format takes text, collapsed or heapsnapshot, not '%s'%s", v, "");
+        break;
+    case OPT_OUTPUT: cli->output = v; break;
     case OPT_KIND: cli->sel.kind = v; break;
     case OPT_MODULE: cli->sel.module = v; break;
     default: break;
@@ -182,6 +227,7 @@ static void apply_flag(struct cli *cli, enum opt_id id)
     case OPT_ALL: cli->all = true; break;
     case OPT_REFERRERS: cli->sel.referrers = true; break;
     case OPT_REFERENTS: cli->sel.referents = true; break;
+    case OPT_RETAINED: cli->retained = true; break;
     default: break;
     }
 }
@@ -192,6 +238,24 @@ static const struct opt_def *find_option(const char *name, size_t len)
         if (strlen(options[i].name) == len && strncmp(options[i].name, name, len) == 0)
             return &options[i];
     return NULL;
+}
+
+/* A one-letter option ("-n 5", "-o out.svg"): the long option with that letter. */
+static int parse_letter(struct cli *cli, int argc, char **argv, int *i)
+{
+    const struct opt_def *o = NULL;
+    for (size_t k = 0; k < NOPTIONS && !o; k++)
+        if (options[k].letter == argv[*i][1] && (options[k].cmds & cli->command->id))
+            o = &options[k];
+    if (!o)
+        return usage_error("'%s' is not an option of '%s'", argv[*i], cli->command->name);
+    if (!o->arg) {
+        apply_flag(cli, o->id);
+        return 0;
+    }
+    if (*i + 1 >= argc)
+        return usage_error("%s needs a value (%s)", argv[*i], o->arg);
+    return apply_value(cli, o, argv[++*i]);
 }
 
 static int parse_pid(struct cli *cli, const char *s)
@@ -242,6 +306,8 @@ int cli_parse(struct cli *cli, int argc, char **argv, bool *done)
         }
         if (strncmp(argv[i], "--", 2) == 0 && argv[i][2])
             rc = parse_option(cli, argc, argv, &i, done);
+        else if (argv[i][0] == '-' && argv[i][1] && argv[i][1] != '-' && !argv[i][2])
+            rc = parse_letter(cli, argc, argv, &i);
         else
             rc = parse_pid(cli, argv[i]);
         if (rc || *done)

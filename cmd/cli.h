@@ -22,7 +22,11 @@
 enum cli_cmd {
     CMD_INFO = 1 << 0, CMD_ATTACH = 1 << 1, CMD_PATH = 1 << 2, CMD_SNAPSHOT = 1 << 3,
     CMD_DIFF = 1 << 4,
+    CMD_TOP = 1 << 8, CMD_SUSPECTS = 1 << 9, CMD_DOMINATORS = 1 << 10, CMD_FLAME = 1 << 11,
 };
+
+/* --format: what a picture-making command writes. */
+enum cli_format { FORMAT_TEXT = 0, FORMAT_COLLAPSED, FORMAT_HEAPSNAPSHOT };
 
 #define CLI_MAX_SOURCES 2
 
@@ -35,6 +39,10 @@ struct cli {
     int by;               /* enum ph_relation */
     long count;           /* paths */
     struct ph_selection sel;
+    bool retained, sort_retained; /* --retained, --sort retained */
+    double threshold;     /* suspects: percent of the heap */
+    int format;           /* enum cli_format */
+    const char *output;   /* -o FILE; NULL or "-": standard output */
     struct ph_source_options source;
     volatile sig_atomic_t *cancel;
 };
@@ -58,6 +66,10 @@ const struct cli_command *cli_find_command(const char *name);
 int cmd_info(struct cli *cli);
 int cmd_attach(struct cli *cli);
 int cmd_path(struct cli *cli);
+int cmd_top(struct cli *cli);
+int cmd_suspects(struct cli *cli);
+int cmd_dominators(struct cli *cli);
+int cmd_flame(struct cli *cli);
 
 /* Shared by commands (cmd/common.c). */
 /* Report a failure as one line on stderr; returns the exit code. */

@@ -48,6 +48,7 @@ int main(int argc, char **argv)
     memset(&cli, 0, sizeof cli);
     cli.rows = 10;
     cli.count = 1;
+    cli.threshold = 10.0;
     cli.sel = ph_selection_none();
     cli.command = cli_find_command(argv[1]);
     if (!cli.command) {

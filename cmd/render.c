@@ -50,16 +50,19 @@ void render_partition_text(FILE *f, const struct ph_view_ctx *v, const struct ph
 {
     fprintf(f, "Partition of a set of %" PRIu64 " object%s. Total size = %" PRIu64 " bytes.\n",
             p->total_count, p->total_count == 1 ? "" : "s", p->total_size);
-    fprintf(f, " Index  Count   %%     Size   %% Cumulative  %% %s\n", ph_relation_header(p->relation));
+    fprintf(f, " Index  Count   %%     Size   %% Cumulative  %% %s%s\n",
+            info->retained ? "  Retained   % " : "", ph_relation_header(p->relation));
     uint64_t cum = 0;
     size_t shown = rows_to_show(p, info->rows);
     for (size_t r = 0; r < shown; r++) {
         const struct ph_row *row = &p->rows[r];
         cum += row->size;
-        fprintf(f, "%6zu %6" PRIu64 " %3d %8" PRIu64 " %3d %9" PRIu64 " %3d %s\n", r, row->count,
+        fprintf(f, "%6zu %6" PRIu64 " %3d %8" PRIu64 " %3d %9" PRIu64 " %3d ", r, row->count,
                 render_percent(row->count, p->total_count), row->size,
-                render_percent(row->size, p->total_size), cum, render_percent(cum, p->total_size),
-                ph_view_text(v, row->kind));
+                render_percent(row->size, p->total_size), cum, render_percent(cum, p->total_size));
+        if (info->retained) /* Retained, and its share of the whole reachable heap */
+            fprintf(f, "%10" PRIu64 " %3d ", row->retained, render_percent(row->retained, info->heap));
+        fprintf(f, "%s\n", ph_view_text(v, row->kind));
     }
     render_text_tail(f, shown, p->n, info);
 }
@@ -79,8 +82,10 @@ void render_text_tail(FILE *f, size_t shown, size_t total, const struct render_i
                 info->meta->stats.partial);
 }
 
-static void json_rows(struct jw *j, const struct ph_view_ctx *v, const struct ph_partition *p, long rows)
+static void json_rows(struct jw *j, const struct ph_view_ctx *v, const struct ph_partition *p,
+                      const struct render_info *info)
 {
+    long rows = info->rows;
     jw_key(j, "rows");
     jw_arr(j);
     uint64_t cum = 0;
@@ -94,6 +99,10 @@ static void json_rows(struct jw *j, const struct ph_view_ctx *v, const struct ph
         jw_key(j, "size"), jw_u64(j, row->size);
         jw_key(j, "cumulative"), jw_u64(j, cum);
         jw_key(j, "kind"), jw_str(j, ph_view_text(v, row->kind));
+        if (info->retained) {
+            jw_key(j, "retained"), jw_u64(j, row->retained);
+            jw_key(j, "retained_percent"), jw_f64(j, info->heap ? 100.0 * (double)row->retained / (double)info->heap : 0);
+        }
         jw_end_obj(j);
     }
     jw_end_arr(j);
@@ -160,7 +169,9 @@ void render_partition_json(FILE *f, const struct ph_view_ctx *v, const struct ph
     jw_key(&j, "total_count"), jw_u64(&j, p->total_count);
     jw_key(&j, "total_size"), jw_u64(&j, p->total_size);
     jw_key(&j, "includes_unreachable"), jw_bool(&j, info->all);
-    json_rows(&j, v, p, info->rows);
+    json_rows(&j, v, p, info);
+    if (info->retained)
+        jw_key(&j, "heap_size"), jw_u64(&j, info->heap);
     jw_key(&j, "unreachable");
     jw_obj(&j);
     jw_key(&j, "count"), jw_u64(&j, info->unreachable_count);

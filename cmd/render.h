@@ -18,6 +18,8 @@ struct render_info {
     bool all;        /* unreachable objects included */
     uint64_t unreachable_count, unreachable_size;
     uint64_t objects, edges; /* the whole graph */
+    bool retained;           /* rows carry retained sizes (--retained) */
+    uint64_t heap;           /* the reachable heap's size: what retained % are of */
 };
 
 struct cli;

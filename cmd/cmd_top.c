@@ -1,0 +1,131 @@
+/*
+ * cmd_top.c: `pyheap top [-n N] PID|FILE`: the N objects of the selection (the reachable heap
+ * by default) that retain the most, largest first, each with its kind, own size, retained size,
+ * share of the reachable heap and shortest path from a root; text or JSON (schema
+ * pyheap.top/1). With --format collapsed or heapsnapshot it writes that picture of the whole
+ * heap instead (to -o FILE or standard output).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cmd/cli.h"
+#include "cmd/json.h"
+#include "cmd/render.h"
+#include "cmd/retained_out.h"
+#include "lib/heap/dominators.h"
+#include "lib/heap/paths.h"
+#include "lib/heap/retained.h"
+
+struct top {
+    uint32_t *objs;
+    size_t n, candidates;
+};
+
+static void print_text(FILE *f, struct ph_view_ctx *v, const struct ph_dom *d,
+                       const struct ph_bfs *b, const struct top *t)
+{
+    struct ph_text path = {0};
+    char total[40];
+    fprintf(f, "%zu object%s retaining the most of %s bytes reachable (%zu objects).\n", t->n,
+            t->n == 1 ? "" : "s", fmt_bytes(d->total, total, sizeof total), d->reached);
+    fprintf(f, " Index   Retained   %%     Size Kind: path\n");
+    for (size_t i = 0; i < t->n; i++) {
+        uint32_t o = t->objs[i];
+        ph_path_render(v->g, b, o, &path);
+        fprintf(f, "%6zu %10" PRIu64 " %3d %8" PRIu64 " %s: %s\n", i, d->retained[o],
+                render_percent(d->retained[o], d->total), ph_graph_size(v->g, o),
+                ph_view_text(v, ph_clodo_kind(v, o)), path.s ? path.s : "");
+    }
+    if (t->candidates > t->n)
+        fprintf(f, "<%zu more objects. Use -n N to view more.>\n", t->candidates - t->n);
+    ph_text_free(&path);
+}
+
+static void print_json(FILE *f, struct ph_view_ctx *v, const struct ph_dom *d,
+                       const struct ph_bfs *b, const struct top *t, const struct render_info *info)
+{
+    struct jw j;
+    struct ph_text path = {0};
+    jw_init(&j, f);
+    jw_obj(&j);
+    render_json_head(&j, "pyheap.top/1", info);
+    jw_key(&j, "heap_size"), jw_u64(&j, d->total);
+    jw_key(&j, "heap_objects"), jw_u64(&j, d->reached);
+    jw_key(&j, "selection_count"), jw_u64(&j, t->candidates);
+    jw_key(&j, "rows");
+    jw_arr(&j);
+    for (size_t i = 0; i < t->n; i++) {
+        uint32_t o = t->objs[i];
+        ph_path_render(v->g, b, o, &path);
+        jw_obj(&j);
+        jw_key(&j, "index"), jw_u64(&j, i);
+        jw_key(&j, "address"), jw_hex(&j, v->g->addr[o]);
+        jw_key(&j, "kind"), jw_str(&j, ph_view_text(v, ph_clodo_kind(v, o)));
+        jw_key(&j, "size"), jw_u64(&j, ph_graph_size(v->g, o));
+        jw_key(&j, "retained"), jw_u64(&j, d->retained[o]);
+        jw_key(&j, "retained_percent"), jw_f64(&j, share(d->retained[o], d->total));
+        jw_key(&j, "path"), jw_str(&j, path.s ? path.s : "");
+        jw_end_obj(&j);
+    }
+    jw_end_arr(&j);
+    render_json_walk(&j, info);
+    jw_end_obj(&j);
+    jw_done(&j);
+    ph_text_free(&path);
+}
+
+static ph_status report(struct cli *cli, const struct ph_graph *g, struct ph_view_ctx *v,
+                        const struct ph_set *sel, const struct ph_dom *d, struct ph_error *err)
+{
+    size_t k = cli->rows < 0 ? sel->n : (size_t)cli->rows;
+    struct top t = {.objs = malloc((k + 1) * sizeof *t.objs)};
+    struct ph_bfs b;
+    if (!t.objs)
+        return ph_fail(err, PH_ERR_INTERNAL, "out of memory");
+    ph_status st = ph_bfs_run(g, &b, err);
+    if (st != PH_OK) {
+        free(t.objs);
+        return st;
+    }
+    t.n = ph_top_retained(d, sel, k, t.objs);
+    for (size_t i = 0; i < sel->n; i++)
+        t.candidates += d->idom[sel->v[i]] != PH_NONE;
+    FILE *f;
+    if ((st = out_open(cli->output, &f, err)) == PH_OK) {
+        if (cli->json) {
+            struct render_info info;
+            render_info_of(cli, g, &info);
+            print_json(f, v, d, &b, &t, &info);
+        } else {
+            print_text(f, v, d, &b, &t);
+        }
+        st = out_close(f, cli->output, err);
+    }
+    ph_bfs_free(&b);
+    free(t.objs);
+    return st;
+}
+
+int cmd_top(struct cli *cli)
+{
+    struct ph_graph g;
+    struct ph_error err = {0};
+    ph_status st = cli_heap(cli, cli->sources[0], &g, &err);
+    struct ph_view_ctx v = {0};
+    struct ph_set sel = {0};
+    struct ph_dom d = {0};
+    if (st == PH_OK)
+        st = cli_view_selection(cli, &g, &v, &sel, &err);
+    if (st == PH_OK && cli->format != FORMAT_HEAPSNAPSHOT) /* the file has no tree */
+        st = ph_dom_build(&g, &d, &err);
+    if (st == PH_OK)
+        st = cli->format == FORMAT_TEXT ? report(cli, &g, &v, &sel, &d, &err)
+                                        : write_picture(cli, &g, &v, &d, &err);
+    int rc = st == PH_OK ? cli_finish_output() : cli_error(cli, &err);
+    ph_dom_free(&d);
+    ph_set_free(&sel);
+    ph_view_ctx_free(&v);
+    ph_graph_free(&g);
+    return rc;
+}
