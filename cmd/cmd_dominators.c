@@ -45,8 +45,8 @@ static void print_text(struct ph_view_ctx *v, const struct ph_dom *d, const stru
         }
         uint32_t o = c->objs[i];
         ph_path_render(v->g, b, o, &path);
-        printf("%6zu %10" PRIu64 " %3d %8" PRIu64 " %s: %s\n", i, d->retained[o],
-               render_percent(d->retained[o], d->total), ph_graph_size(v->g, o),
+        printf("%6zu %10" PRIu64 " %3d %8" PRIu64 " %s: %s\n", i, ph_dom_retained(d, o),
+               render_percent(ph_dom_retained(d, o), d->total), ph_graph_size(v->g, o),
                ph_view_text(v, ph_clodo_kind(v, o)), path.s ? path.s : "");
     }
     for (size_t i = 0; i < c->nholders; i++)
@@ -81,7 +81,7 @@ static void print_json(struct ph_view_ctx *v, const struct ph_dom *d, const stru
         jw_key(&j, "address"), jw_hex(&j, v->g->addr[o]);
         jw_key(&j, "kind"), jw_str(&j, ph_view_text(v, ph_clodo_kind(v, o)));
         jw_key(&j, "size"), jw_u64(&j, ph_graph_size(v->g, o));
-        jw_key(&j, "retained"), jw_u64(&j, d->retained[o]);
+        jw_key(&j, "retained"), jw_u64(&j, ph_dom_retained(d, o));
         jw_key(&j, "path"), jw_str(&j, path.s ? path.s : "");
         jw_end_obj(&j);
     }

@@ -33,8 +33,8 @@ static void print_text(FILE *f, struct ph_view_ctx *v, const struct ph_dom *d,
     for (size_t i = 0; i < t->n; i++) {
         uint32_t o = t->objs[i];
         ph_path_render(v->g, b, o, &path);
-        fprintf(f, "%6zu %10" PRIu64 " %3d %8" PRIu64 " %s: %s\n", i, d->retained[o],
-                render_percent(d->retained[o], d->total), ph_graph_size(v->g, o),
+        fprintf(f, "%6zu %10" PRIu64 " %3d %8" PRIu64 " %s: %s\n", i, ph_dom_retained(d, o),
+                render_percent(ph_dom_retained(d, o), d->total), ph_graph_size(v->g, o),
                 ph_view_text(v, ph_clodo_kind(v, o)), path.s ? path.s : "");
     }
     if (t->candidates > t->n)
@@ -53,6 +53,11 @@ static void print_json(FILE *f, struct ph_view_ctx *v, const struct ph_dom *d,
     jw_key(&j, "heap_size"), jw_u64(&j, d->total);
     jw_key(&j, "heap_objects"), jw_u64(&j, d->reached);
     jw_key(&j, "selection_count"), jw_u64(&j, t->candidates);
+    jw_key(&j, "dominator_tree"); /* what building it cost (make bench prints it) */
+    jw_obj(&j);
+    jw_key(&j, "build_ms"), jw_f64(&j, d->build_ms);
+    jw_key(&j, "peak_bytes"), jw_u64(&j, d->peak_bytes);
+    jw_end_obj(&j);
     jw_key(&j, "rows");
     jw_arr(&j);
     for (size_t i = 0; i < t->n; i++) {
@@ -63,8 +68,8 @@ static void print_json(FILE *f, struct ph_view_ctx *v, const struct ph_dom *d,
         jw_key(&j, "address"), jw_hex(&j, v->g->addr[o]);
         jw_key(&j, "kind"), jw_str(&j, ph_view_text(v, ph_clodo_kind(v, o)));
         jw_key(&j, "size"), jw_u64(&j, ph_graph_size(v->g, o));
-        jw_key(&j, "retained"), jw_u64(&j, d->retained[o]);
-        jw_key(&j, "retained_percent"), jw_f64(&j, share(d->retained[o], d->total));
+        jw_key(&j, "retained"), jw_u64(&j, ph_dom_retained(d, o));
+        jw_key(&j, "retained_percent"), jw_f64(&j, share(ph_dom_retained(d, o), d->total));
         jw_key(&j, "path"), jw_str(&j, path.s ? path.s : "");
         jw_end_obj(&j);
     }
@@ -80,10 +85,11 @@ static ph_status report(struct cli *cli, const struct ph_graph *g, struct ph_vie
 {
     size_t k = cli->rows < 0 ? sel->n : (size_t)cli->rows;
     struct top t = {.objs = malloc((k + 1) * sizeof *t.objs)};
-    struct ph_bfs b;
+    struct ph_bfs b = {0};
     if (!t.objs)
         return ph_fail(err, PH_ERR_INTERNAL, "out of memory");
-    ph_status st = ph_bfs_run(g, &b, err);
+    /* Paths only for rows to print: top -n 0 builds the tree and nothing else (make bench). */
+    ph_status st = k ? ph_bfs_run(g, &b, err) : PH_OK;
     if (st != PH_OK) {
         free(t.objs);
         return st;

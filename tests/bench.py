@@ -5,7 +5,9 @@ Starts tests/targets/bench_heap.py with /usr/bin/python3.11, waits for READY, ru
 `BINARY attach --json PID` and reports its wall time, its peak RSS (/usr/bin/time, else wait4's
 rusage), RSS per object (the object count read from pyheap's JSON, else the target's own
 estimate), and pyheap's "frozen_ms" (how long the target was stopped) when the JSON has it;
-then the same with --copy (wall time, peak RSS, frozen_ms, MiB copied) and two drill-downs. No
+then the same with --copy (wall time, peak RSS, frozen_ms, MiB copied), the dominator tree
+(`top -n 0`: its build time and peak memory as pyheap measures them, and the run's wall time
+and peak RSS beside plain attach's, per object) and two drill-downs. No
 assertions on timing; exits non-zero only if pyheap or the target failed. count=N (default
 1000000) is passed to the target.
 """
@@ -155,6 +157,9 @@ def main():
         # The same walk from a copy taken while frozen (--copy): a shorter stop, more memory.
         c_status, c_wall, c_peak, _, c_out, c_err = run_pyheap(
             binary, ready["pid"], ["attach", "--json", "--copy"])
+        # The dominator tree on top of the same walk (top -n 0 builds it and prints nothing
+        # else): its own time and peak memory from the JSON, and the whole run's.
+        dom = run_pyheap(binary, ready["pid"], ["top", "--json", "-n", "0"])
         # The drill-downs of one walk: referrer kinds of every instance, and paths to three.
         drill = []
         for extra in (["attach", "--json", "--kind", ready["class"], "--by", "rcs"],
@@ -192,6 +197,17 @@ def main():
     print("copy: wall_s %.3f peak_rss_mib %.1f frozen_ms %s copied_mib %.1f" % (
         c_wall, c_peak / 1024.0, find_key(c_doc, ("frozen_ms",)),
         (find_key(c_doc, ("copied_bytes",)) or 0) / 1048576.0))
+    d_status, d_wall, d_peak, _, d_out, d_err = dom
+    if d_status != 0:
+        sys.stderr.write(d_err)
+        print("bench: pyheap top --json -n 0 failed with status %d" % d_status, file=sys.stderr)
+        return 1
+    tree = json.loads(d_out).get("dominator_tree", {})
+    print("dominators: build_ms %.1f engine_peak_bytes_per_object %.1f (peak_bytes %d);"
+          " top -n 0 wall_s %.3f (+%.3f over attach) peak_rss_mib %.1f (+%.1f bytes/object)" % (
+              tree.get("build_ms", 0), tree.get("peak_bytes", 0) / float(objects),
+              tree.get("peak_bytes", 0), d_wall, d_wall - wall, d_peak / 1024.0,
+              (d_peak - peak_kib) * 1024.0 / objects))
     for what, d_status, d_wall, d_peak, d_err in drill:
         if d_status != 0:
             sys.stderr.write(d_err)

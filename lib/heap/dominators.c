@@ -18,8 +18,10 @@
  * No recursion anywhere: the DFS keeps its stack in arrays that are free at that time, eval
  * reverses pointers on the way up instead of stacking them.
  *
- * Memory, N reachable objects, n in all, B back/cross edges: 4n (numbering) + 16N (four arrays
- * of N) + 4B while building; the result keeps idom (4n), retained (8n) and order (4N).
+ * Memory, N reachable objects, n in all, B back/cross edges: at most four arrays of N or n at
+ * once (16 bytes an object) plus 4B while building: the numbering is dropped during the two
+ * passes and made again by a second, identical search. The result keeps idom (4n), retained
+ * sizes (4n: 32 bits, larger ones aside) and order (4N).
  */
 #include "lib/heap/dominators.h"
 
@@ -65,20 +67,24 @@ static size_t decoded_of(const struct ph_graph *g)
 }
 
 /* Depth-first from the virtual root: the roots in g->roots order, then edges in CSR order. The
- * stack lives in semi (objects) and best (next edge), which are not in use yet. */
-static size_t number_vertices(struct work *w)
+ * stack lives in semi (objects) and best (next edge), which are not in use at either time this
+ * runs. The first run also records the DFS parents; the second (parent holds the immediate
+ * dominators then) only numbers again, the same way, since the search is deterministic. */
+static size_t number_vertices(struct work *w, bool record)
 {
     const struct ph_graph *g = w->g;
     size_t decoded = decoded_of(g), next = 1;
     uint32_t *stack_obj = w->semi, *stack_edge = w->best;
     memset(w->num, 0xff, (w->n + 1) * sizeof *w->num);
-    w->parent[0] = 0;
+    if (record)
+        w->parent[0] = 0;
     for (size_t r = 0; r < g->nroots; r++) {
         uint32_t root = g->roots[r].obj;
         if (root >= w->n || w->num[root] != PH_NONE)
             continue;
-        w->num[root] = (uint32_t)next;
-        w->parent[next++] = 0;
+        if (record)
+            w->parent[next] = 0;
+        w->num[root] = (uint32_t)next++;
         size_t top = 0;
         stack_obj[0] = root;
         stack_edge[0] = root < decoded ? g->edge_start[root] : 0;
@@ -95,8 +101,9 @@ static size_t number_vertices(struct work *w)
             }
             stack_edge[top] = e + 1;
             uint32_t dst = g->edge_dst[e];
-            w->num[dst] = (uint32_t)next;
-            w->parent[next++] = w->num[o];
+            if (record)
+                w->parent[next] = w->num[o];
+            w->num[dst] = (uint32_t)next++;
             top++;
             stack_obj[top] = dst;
             stack_edge[top] = dst < decoded ? g->edge_start[dst] : 0;
@@ -217,6 +224,33 @@ static void immediate_dominators(struct work *w)
     }
 }
 
+/* Add v to an object's retained size, moving it to the side table past 32 bits. */
+static bool add_retained(struct ph_dom *d, uint32_t o, uint64_t v)
+{
+    uint64_t sum = ph_dom_retained(d, o) + v;
+    if (sum < UINT32_MAX) {
+        d->ret32[o] = (uint32_t)sum;
+        return true;
+    }
+    uint32_t k = ph_addrmap_put(&d->big_index, (uint64_t)o + 1, (uint32_t)d->nbig);
+    if (k == PH_ADDRMAP_NONE)
+        return false;
+    if (k == d->nbig) {
+        if (d->nbig == d->big_cap) {
+            size_t cap = d->big_cap ? 2 * d->big_cap : 16;
+            uint64_t *more = realloc(d->big, cap * sizeof *more);
+            if (!more)
+                return false;
+            d->big = more;
+            d->big_cap = cap;
+        }
+        d->nbig++;
+    }
+    d->big[k] = sum;
+    d->ret32[o] = UINT32_MAX;
+    return true;
+}
+
 /* From numbers back to objects: order, idom per object, then retained sizes summed from the
  * last vertex up (each after everything it dominates). */
 static bool assemble(struct work *w, struct ph_dom *d)
@@ -236,20 +270,23 @@ static bool assemble(struct work *w, struct ph_dom *d)
     give(w, w->num, w->n, sizeof *w->num);
     give(w, w->parent, w->cap, sizeof *w->parent);
     w->num = w->parent = NULL;
-    d->retained = take(w, w->n, sizeof *d->retained);
-    if (!d->retained)
+    d->ret32 = take(w, w->n, sizeof *d->ret32);
+    if (!d->ret32 || !ph_addrmap_init(&d->big_index, 16))
         return false;
-    for (size_t o = 0; o < w->n; o++)
-        d->retained[o] = ph_graph_size(w->g, (uint32_t)o);
+    bool ok = true;
+    for (size_t o = 0; ok && o < w->n; o++) {
+        d->ret32[o] = 0;
+        ok = add_retained(d, (uint32_t)o, ph_graph_size(w->g, (uint32_t)o));
+    }
     d->reached = w->N - 1;
-    for (size_t i = d->reached; i-- > 0;) {
+    for (size_t i = d->reached; ok && i-- > 0;) {
         uint32_t o = d->order[i], up = d->idom[o];
         if (up == PH_DOM_ROOT)
-            d->total += d->retained[o];
+            d->total += ph_dom_retained(d, o);
         else
-            d->retained[up] += d->retained[o];
+            ok = add_retained(d, up, ph_dom_retained(d, o));
     }
-    return true;
+    return ok;
 }
 
 static void work_free(struct work *w)
@@ -263,6 +300,42 @@ static void work_free(struct work *w)
     w->num = w->parent = w->semi = w->best = w->anc = w->preds = NULL;
 }
 
+/* The phases, each taking only what it needs and giving back what it is done with, so that at
+ * most four arrays of N (and the back edges) are held at once. */
+static bool build(struct work *w, struct ph_dom *d)
+{
+    /* Room for every object first: N is known after the search (pages never touched for
+     * unreached objects cost no memory). */
+    w->num = take(w, w->n, sizeof *w->num);
+    w->parent = take(w, w->cap, sizeof *w->parent);
+    w->semi = take(w, w->cap, sizeof *w->semi);
+    w->best = take(w, w->cap, sizeof *w->best);
+    if (!w->num || !w->parent || !w->semi || !w->best)
+        return false;
+    w->N = number_vertices(w, true); /* only N entries of parent, semi, best used from here */
+    give(w, w->best, w->cap, sizeof *w->best);
+    w->best = NULL;
+    if (!(w->anc = take(w, w->N, sizeof *w->anc)) || !group_preds(w))
+        return false;
+    give(w, w->num, w->n, sizeof *w->num); /* numbered again at the end */
+    w->num = NULL;
+    if (!(w->best = take(w, w->cap, sizeof *w->best)))
+        return false;
+    semidominators(w);
+    give(w, w->preds, w->npreds, sizeof *w->preds);
+    w->preds = NULL;
+    immediate_dominators(w);
+    give(w, w->anc, w->N, sizeof *w->anc);
+    w->anc = NULL;
+    if (!(w->num = take(w, w->n, sizeof *w->num)))
+        return false;
+    number_vertices(w, false);
+    give(w, w->semi, w->cap, sizeof *w->semi);
+    give(w, w->best, w->cap, sizeof *w->best);
+    w->semi = w->best = NULL;
+    return assemble(w, d);
+}
+
 ph_status ph_dom_build(const struct ph_graph *g, struct ph_dom *d, struct ph_error *err)
 {
     struct timespec t0, t1;
@@ -270,29 +343,7 @@ ph_status ph_dom_build(const struct ph_graph *g, struct ph_dom *d, struct ph_err
     memset(d, 0, sizeof *d);
     d->n = g->n;
     struct work w = {.g = g, .n = g->n, .N = g->n + 1, .cap = g->n + 1};
-    bool ok = g->n < PH_DOM_ROOT - 1;
-    /* Room for every object first: N is known after the search (pages never touched for
-     * unreached objects cost no memory). */
-    if (ok) {
-        w.num = take(&w, w.n, sizeof *w.num);
-        w.parent = take(&w, w.cap, sizeof *w.parent);
-        w.semi = take(&w, w.cap, sizeof *w.semi);
-        w.best = take(&w, w.cap, sizeof *w.best);
-        ok = w.num && w.parent && w.semi && w.best;
-    }
-    if (ok) {
-        size_t reached = number_vertices(&w);
-        w.N = reached; /* only N entries of parent, semi and best are used from here */
-        w.anc = take(&w, w.N, sizeof *w.anc);
-        ok = w.anc && group_preds(&w);
-    }
-    if (ok) {
-        semidominators(&w);
-        give(&w, w.preds, w.npreds, sizeof *w.preds);
-        w.preds = NULL;
-        immediate_dominators(&w);
-        ok = assemble(&w, d);
-    }
+    bool ok = g->n < PH_DOM_ROOT - 1 && build(&w, d);
     d->peak_bytes = w.peak;
     work_free(&w);
     if (!ok) {
@@ -308,8 +359,10 @@ ph_status ph_dom_build(const struct ph_graph *g, struct ph_dom *d, struct ph_err
 void ph_dom_free(struct ph_dom *d)
 {
     free(d->idom);
-    free(d->retained);
+    free(d->ret32);
     free(d->order);
+    free(d->big);
+    ph_addrmap_free(&d->big_index);
     memset(d, 0, sizeof *d);
 }
 

@@ -16,9 +16,11 @@
 #ifndef PH_DOMINATORS_H
 #define PH_DOMINATORS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/addrmap.h"
 #include "lib/error.h"
 #include "lib/heap/graph.h"
 
@@ -31,7 +33,11 @@ struct ph_dom {
     size_t reached;      /* objects in the tree (reachable from the roots) */
     uint32_t *idom;      /* per object: immediate dominator, PH_DOM_ROOT, or PH_NONE when the
                             object is not reachable */
-    uint64_t *retained;  /* per object: retained size in bytes (own size when unreachable) */
+    uint32_t *ret32;     /* per object: retained size in bytes (own size when unreachable);
+                            UINT32_MAX: 4 GiB or more, in big (read with ph_dom_retained) */
+    struct ph_addrmap big_index; /* object + 1 -> index in big */
+    uint64_t *big;
+    size_t nbig, big_cap;
     uint32_t *order;     /* the `reached` objects in depth-first preorder from the roots: every
                             object comes after its immediate dominator */
     uint64_t total;      /* the virtual root's retained size: every reachable object's size */
@@ -39,6 +45,19 @@ struct ph_dom {
     double build_ms;
     size_t peak_bytes;   /* the most memory held at once while building (result included) */
 };
+
+/* An object's retained size. 32 bits an object in the array (4 bytes saved on every heap
+ * object); the few objects retaining 4 GiB or more, near the top, in a side table. */
+static inline uint64_t ph_dom_retained(const struct ph_dom *d, uint32_t obj)
+{
+    uint64_t v = d->ret32[obj];
+    if (v == UINT32_MAX) {
+        uint32_t k = ph_addrmap_get(&d->big_index, (uint64_t)obj + 1);
+        if (k != PH_ADDRMAP_NONE)
+            v = d->big[k];
+    }
+    return v;
+}
 
 /* Build the tree of g. PH_ERR_INTERNAL when out of memory (d is then empty); d is freed with
  * ph_dom_free either way. */

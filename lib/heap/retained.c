@@ -117,7 +117,7 @@ static bool walk_rows(const struct ph_dom *d, const struct ph_domkids *k, const 
         }
         uint32_t x = k->kid[k->start[f->obj] + f->next++], r = row[x];
         if (r != PH_NONE && above[r]++ == 0)
-            p->rows[r].retained += d->retained[x];
+            p->rows[r].retained += ph_dom_retained(d, x);
         ok = push(&st, x, 0, r);
     }
     free(st.f);
@@ -137,7 +137,7 @@ ph_status ph_partition_retained(struct ph_view_ctx *v, const struct ph_dom *d,
     /* Members outside the tree retain their own size. */
     for (size_t i = 0; ok && i < s->n; i++)
         if (d->idom[s->v[i]] == PH_NONE && row[s->v[i]] != PH_NONE)
-            p->rows[row[s->v[i]]].retained += d->retained[s->v[i]];
+            p->rows[row[s->v[i]]].retained += ph_dom_retained(d, s->v[i]);
     ph_domkids_free(&k);
     free(row);
     if (!ok)
@@ -166,8 +166,8 @@ void ph_partition_sort_retained(struct ph_view_ctx *v, struct ph_partition *p)
 /* A min-heap of the k largest so far, by (retained, then lower index wins). */
 static bool heap_less(const struct ph_dom *d, uint32_t a, uint32_t b)
 {
-    if (d->retained[a] != d->retained[b])
-        return d->retained[a] < d->retained[b];
+    if (ph_dom_retained(d, a) != ph_dom_retained(d, b))
+        return ph_dom_retained(d, a) < ph_dom_retained(d, b);
     return a > b;
 }
 
@@ -250,7 +250,7 @@ ph_status ph_set_retained(const struct ph_dom *d, const struct ph_set *s, uint64
         return ph_fail(err, PH_ERR_INTERNAL, "out of memory");
     for (size_t i = 0; i < s->n; i++)
         if (!(mark[s->v[i]] & 2))
-            *out += d->retained[s->v[i]];
+            *out += ph_dom_retained(d, s->v[i]);
     free(mark);
     return PH_OK;
 }

@@ -133,7 +133,7 @@ static uint32_t kids_of(const struct ctx *c, uint32_t x, uint32_t *end)
 
 static uint64_t retained_of(const struct ctx *c, uint32_t x)
 {
-    return x == PH_DOM_ROOT ? c->d->total : c->d->retained[x];
+    return x == PH_DOM_ROOT ? c->d->total : ph_dom_retained(c->d, x);
 }
 
 static bool report_object(struct ctx *c, uint32_t o, uint8_t *reported)
@@ -147,7 +147,7 @@ static bool report_object(struct ctx *c, uint32_t o, uint8_t *reported)
     s->obj = o;
     s->kind = c->kind[o];
     s->count = 1;
-    s->retained = c->d->retained[o];
+    s->retained = ph_dom_retained(c->d, o);
     return true;
 }
 
@@ -164,7 +164,8 @@ static bool find_objects(struct ctx *c, uint8_t *reported)
         bool ns = x == PH_DOM_ROOT || namespace_obj(c, x);
         uint64_t big = 0;
         for (uint32_t i = a; i < end; i++)
-            big = c->d->retained[c->k.kid[i]] > big ? c->d->retained[c->k.kid[i]] : big;
+            if (ph_dom_retained(c->d, c->k.kid[i]) > big)
+                big = ph_dom_retained(c->d, c->k.kid[i]);
         if (!ns && (double)big < BIG_CHILD * (double)retained_of(c, x)) {
             ok = report_object(c, f.flag, reported);
             continue;
@@ -172,7 +173,7 @@ static bool find_objects(struct ctx *c, uint8_t *reported)
         size_t pushed = 0;
         for (uint32_t i = a; ok && i < end; i++) {
             uint32_t y = c->k.kid[i];
-            if (c->d->retained[y] <= c->threshold)
+            if (ph_dom_retained(c->d, y) <= c->threshold)
                 continue;
             bool run = !ns && c->kind[y] == c->kind[x];
             ok = wpush(&st, y, 0, run ? f.flag : y);
@@ -240,7 +241,7 @@ static bool collect_groups(struct ctx *c, const uint8_t *reported, struct groups
         }
         uint32_t y = c->k.kid[a + f->next++], k = c->kind[y], inside = f->flag | reported[y];
         if (!inside && above[k] == 0 && !namespace_obj(c, y))
-            ok = add_to_group(gs, k, c->d->idom[y], y, c->d->retained[y]);
+            ok = add_to_group(gs, k, c->d->idom[y], y, ph_dom_retained(c->d, y));
         above[k]++;
         ok = ok && wpush(&st, y, k, inside);
     }
@@ -320,7 +321,7 @@ static bool walk_inside(const struct ctx *c, const uint32_t *starts, size_t nsta
                 if (top && s->top_count++ == 0)
                     s->rep = x;
                 if (top)
-                    s->top_retained += c->d->retained[x];
+                    s->top_retained += ph_dom_retained(c->d, x);
             } else if (top && k == unit && c->d->idom[x] != PH_DOM_ROOT) {
                 uint32_t up = c->d->idom[x];
                 holders[c->kind[up]]++;

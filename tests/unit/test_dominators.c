@@ -109,7 +109,7 @@ static void check_against_definition(const struct ph_graph *g)
     for (size_t y = 0; y < n; y++) {
         if (!dom[y * n + y]) {
             ck_assert_uint_eq(d.idom[y], PH_NONE);
-            ck_assert_uint_eq(d.retained[y], size_of((uint32_t)y));
+            ck_assert_uint_eq(ph_dom_retained(&d, y), size_of((uint32_t)y));
             continue;
         }
         reached++;
@@ -130,8 +130,8 @@ static void check_against_definition(const struct ph_graph *g)
         for (size_t z = 0; z < n; z++)
             if (dom[y * n + z])
                 retained += size_of((uint32_t)z);
-        ck_assert_msg(d.retained[y] == retained, "retained[%zu] = %lu, want %lu", y,
-                      (unsigned long)d.retained[y], (unsigned long)retained);
+        ck_assert_msg(ph_dom_retained(&d, y) == retained, "retained[%zu] = %lu, want %lu", y,
+                      (unsigned long)ph_dom_retained(&d, y), (unsigned long)retained);
         ck_assert(ph_dom_dominates(&d, (uint32_t)y, (uint32_t)y));
     }
     ck_assert_uint_eq(d.reached, reached);
@@ -177,9 +177,9 @@ START_TEST(diamond)
     struct ph_dom d;
     struct ph_error err = {0};
     ck_assert_int_eq(ph_dom_build(&g, &d, &err), PH_OK);
-    ck_assert_uint_eq(d.retained[1], size_of(1));
-    ck_assert_uint_eq(d.retained[3], size_of(3) + size_of(4));
-    ck_assert_uint_eq(d.retained[0], d.total);
+    ck_assert_uint_eq(ph_dom_retained(&d, 1), size_of(1));
+    ck_assert_uint_eq(ph_dom_retained(&d, 3), size_of(3) + size_of(4));
+    ck_assert_uint_eq(ph_dom_retained(&d, 0), d.total);
     ph_dom_free(&d);
     check_against_definition(&g);
     ph_graph_free(&g);
@@ -314,9 +314,9 @@ START_TEST(million_chain)
         ck_assert_uint_eq(d.idom[0], PH_DOM_ROOT);
         for (uint32_t i = 1; i < n; i++)
             ck_assert_uint_eq(d.idom[i], i - 1);
-        ck_assert_uint_eq(d.retained[0], 32ull * n);
-        ck_assert_uint_eq(d.retained[n / 2], 32ull * (n - n / 2));
-        ck_assert_uint_eq(d.retained[n - 1], 32);
+        ck_assert_uint_eq(ph_dom_retained(&d, 0), 32ull * n);
+        ck_assert_uint_eq(ph_dom_retained(&d, n / 2), 32ull * (n - n / 2));
+        ck_assert_uint_eq(ph_dom_retained(&d, n - 1), 32);
         ph_dom_free(&d);
         ph_graph_free(&g);
     }
@@ -338,8 +338,30 @@ START_TEST(deep_tail_shared_with_a_root)
     ck_assert_int_eq(ph_dom_build(&g, &d, &err), PH_OK);
     for (uint32_t k = 0; k < extra; k++)
         ck_assert_uint_eq(d.idom[n + k], PH_DOM_ROOT);
-    ck_assert_uint_eq(d.retained[n - 1], 32);
+    ck_assert_uint_eq(ph_dom_retained(&d, n - 1), 32);
     ck_assert_uint_eq(d.total, 32ull * (n + extra));
+    ph_dom_free(&d);
+    ph_graph_free(&g);
+}
+END_TEST
+
+START_TEST(retained_past_4_gib)
+{
+    /* 0 -> 1 -> 2, each of 3 GiB: retained sizes of 9, 6 and 3 GiB, past 32 bits. */
+    static const struct e es[] = {{0, 1}, {1, 2}};
+    static const uint32_t roots[] = {0};
+    struct ph_graph g;
+    build(&g, 3, es, N(es), roots, N(roots));
+    const uint64_t gib3 = 3ull << 30;
+    for (uint32_t i = 0; i < 3; i++)
+        ck_assert(ph_graph_set_size(&g, i, gib3));
+    struct ph_dom d;
+    struct ph_error err = {0};
+    ck_assert_int_eq(ph_dom_build(&g, &d, &err), PH_OK);
+    ck_assert_uint_eq(ph_dom_retained(&d, 0), 3 * gib3);
+    ck_assert_uint_eq(ph_dom_retained(&d, 1), 2 * gib3);
+    ck_assert_uint_eq(ph_dom_retained(&d, 2), gib3);
+    ck_assert_uint_eq(d.total, 3 * gib3);
     ph_dom_free(&d);
     ph_graph_free(&g);
 }
@@ -355,6 +377,7 @@ int main(void)
     tcase_add_test(tc, unreachable_part);
     tcase_add_test(tc, two_roots);
     tcase_add_test(tc, empty_and_rootless);
+    tcase_add_test(tc, retained_past_4_gib);
     tcase_add_loop_test(tc, random_graphs_match_the_definition, 0, 60);
     tcase_add_test(tc, million_chain);
     tcase_add_test(tc, deep_tail_shared_with_a_root);
