@@ -116,7 +116,8 @@ struct exporter {
     struct ph_view_ctx v;
     struct ph_strtab strings;  /* the file's strings */
     uint32_t *node;            /* per object: its node number (root = 0), PH_NONE: left out */
-    size_t nnodes, nedges;
+    uint8_t *root_edge;        /* per object: 1 if an edge from the root already leads to it */
+    size_t nnodes, nedges, nroot_edges;
     struct ph_addrmap ids;     /* node ids in use */
     struct out *o;
     bool oom;
@@ -137,6 +138,16 @@ static bool wanted(const struct ph_graph *g, uint32_t dst)
     return dst < g->n && (g->flags[dst] & PH_OBJ_REACHABLE);
 }
 
+/* Whether root r gets an edge from the root node (marking it taken when `take`). */
+static bool root_edge(struct exporter *x, size_t r, bool take)
+{
+    uint32_t o = x->g->roots[r].obj;
+    if (!wanted(x->g, o) || (x->root_edge[o] & (take ? 2 : 1)))
+        return false;
+    x->root_edge[o] |= take ? 2 : 1;
+    return true;
+}
+
 /* Number the nodes, count the edges. */
 static bool number_nodes(struct exporter *x)
 {
@@ -154,8 +165,14 @@ static bool number_nodes(struct exporter *x)
         for (uint32_t e = o < decoded ? g->edge_start[o] : 0; o < decoded && e < g->edge_start[o + 1]; e++)
             x->nedges += wanted(g, g->edge_dst[e]);
     }
+    /* One edge from the root per distinct root object (the first name wins): DevTools seeds
+     * its distances with the root's children and refuses a node seeded twice. */
+    x->root_edge = calloc(g->n + 1, 1);
+    if (!x->root_edge)
+        return false;
     for (size_t r = 0; r < g->nroots; r++)
-        x->nedges += wanted(g, g->roots[r].obj);
+        x->nroot_edges += root_edge(x, r, false);
+    x->nedges += x->nroot_edges;
     return true;
 }
 
@@ -194,11 +211,9 @@ static void put_node(struct exporter *x, uint32_t type, uint32_t name, uint32_t 
 static void write_nodes(struct exporter *x)
 {
     const struct ph_graph *g = x->g;
-    size_t decoded = g->decoded < g->n ? g->decoded : g->n, roots = 0;
-    for (size_t r = 0; r < g->nroots; r++)
-        roots += wanted(g, g->roots[r].obj);
+    size_t decoded = g->decoded < g->n ? g->decoded : g->n;
     puts_out(x->o, "\"nodes\":[");
-    put_node(x, NODE_TYPE_SYNTHETIC, str_id(x, "(pyheap roots)"), 1, 0, roots, true);
+    put_node(x, NODE_TYPE_SYNTHETIC, str_id(x, "(pyheap roots)"), 1, 0, x->nroot_edges, true);
     for (size_t o = 0; o < g->n && !x->oom; o++) {
         if (x->node[o] == PH_NONE)
             continue;
@@ -263,7 +278,7 @@ static void write_edges(struct exporter *x)
     bool first = true;
     puts_out(x->o, "\"edges\":[");
     for (size_t r = 0; r < g->nroots; r++) {
-        if (!wanted(g, g->roots[r].obj))
+        if (!root_edge(x, r, true))
             continue;
         put_edge(x->o, EDGE_PROPERTY, str_id(x, ph_strtab_get(&g->names, g->roots[r].name)),
                  x->node[g->roots[r].obj], first);
@@ -322,6 +337,7 @@ ph_status ph_heapsnapshot_write(const struct ph_graph *g, int fd, const char *na
     int io = o ? o->error : 0;
     ph_addrmap_free(&x.ids);
     free(x.node);
+    free(x.root_edge);
     ph_strtab_free(&x.strings);
     if (x.v.g)
         ph_view_ctx_free(&x.v);

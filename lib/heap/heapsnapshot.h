@@ -3,8 +3,8 @@
  * tab (Summary, Comparison, Containment, Dominators, Retainers) and every tool that reads V8's
  * format.
  *
- * What is written: a synthetic root (node 0) with one property edge per pyheap root, named as
- * the root is ("i0_modules"), then every object reachable from the roots as an "object" node
+ * What is written: a synthetic root (node 0) with one property edge per object that is a pyheap
+ * root, named as its first root is ("i0_modules"), then every object reachable from the roots as an "object" node
  * named by its kind ("dict of app.Node", so Summary groups as pyheap does), with its own size;
  * its references as edges typed and named after heapy's labels (attributes and dict values as
  * properties, items as elements, frame locals as context variables, C fields as internal,
