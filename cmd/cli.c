@@ -62,7 +62,7 @@ static const struct opt_def {
     {OPT_REFERRERS, "referrers", NULL, CMD_ATTACH, "partition the objects that refer to the selection"},
     {OPT_REFERENTS, "referents", NULL, CMD_ATTACH, "partition the objects the selection refers to"},
     {OPT_COUNT, "count", "K", CMD_PATH, "paths to print (default 1)"},
-    {OPT_RETAINED, "retained", NULL, CMD_ATTACH, "add a Retained column: bytes (and % of the heap) freed if the row's objects went"},
+    {OPT_RETAINED, "retained", NULL, CMD_ATTACH, "add a Retained column: bytes (and % of the heap) freed if the row's objects went away"},
     {OPT_SORT, "sort", "KEY", CMD_ATTACH, "order rows by size (default) or retained (implies --retained)"},
     {OPT_THRESHOLD, "threshold", "PERCENT", CMD_SUSPECTS, "report what retains more than PERCENT of the heap (default 10)"},
     {OPT_FORMAT, "format", "FORMAT", CMD_TOP, "text (default); collapsed: stacks for flame graph tools; heapsnapshot: Chrome DevTools"},

@@ -124,7 +124,8 @@ class DocsTest(unittest.TestCase):
         cls.readme = read(README)
 
     def test_help_is_parsed(self):
-        self.assertEqual(self.commands, ["info", "attach", "path"])
+        self.assertEqual(self.commands, ["info", "attach", "path", "top", "suspects",
+                                         "dominators", "flame"])
         self.assertIn("--help", self.global_options)
         self.assertIn("--version", self.global_options)
         for c, opts in self.command_options.items():
