@@ -155,6 +155,15 @@ def main():
         # The same walk from a copy taken while frozen (--copy): a shorter stop, more memory.
         c_status, c_wall, c_peak, _, c_out, c_err = run_pyheap(
             binary, ready["pid"], ["attach", "--json", "--copy"])
+        # Snapshot files: the same walk written to a file (--save), then the file read back.
+        snap_dir = tempfile.mkdtemp(prefix="pyheap-bench-")
+        snap = os.path.join(snap_dir, "bench.pyheap")
+        s_status, s_wall, s_peak, _, _, s_err = run_pyheap(
+            binary, ready["pid"], ["attach", "--json", "--save", snap])
+        snap_bytes = os.path.getsize(snap) if s_status == 0 else 0
+        r_status, r_wall, r_peak, _, _, r_err = run_pyheap(binary, snap, ["attach"])
+        os.unlink(snap) if s_status == 0 else None
+        os.rmdir(snap_dir)
         # The drill-downs of one walk: referrer kinds of every instance, and paths to three.
         drill = []
         for extra in (["attach", "--json", "--kind", ready["class"], "--by", "rcs"],
@@ -192,6 +201,16 @@ def main():
     print("copy: wall_s %.3f peak_rss_mib %.1f frozen_ms %s copied_mib %.1f" % (
         c_wall, c_peak / 1024.0, find_key(c_doc, ("frozen_ms",)),
         (find_key(c_doc, ("copied_bytes",)) or 0) / 1048576.0))
+    if s_status != 0 or r_status != 0:
+        sys.stderr.write(s_err + r_err)
+        print("bench: snapshot write (%d) or read (%d) failed" % (s_status, r_status), file=sys.stderr)
+        return 1
+    walk_s = (find_key(doc, ("walk_ms",)) or 0) / 1000.0
+    print("snapshot: bytes_per_object %.1f file_mib %.1f write_s %.3f (%.0f%% of the walk's %.3f s)"
+          " read_and_table_s %.3f (%.3f s per million objects) read_peak_rss_mib %.1f" % (
+              snap_bytes / objects, snap_bytes / 1048576.0, s_wall - wall,
+              100.0 * (s_wall - wall) / walk_s if walk_s else 0, walk_s, r_wall,
+              r_wall / (objects / 1e6), r_peak / 1024.0))
     for what, d_status, d_wall, d_peak, d_err in drill:
         if d_status != 0:
             sys.stderr.write(d_err)
