@@ -3,6 +3,7 @@
 #   make check      include layering, ASan+UBSan build, Check unit tests, integration tests
 #   make demo       start the example leaky service and attach to it
 #   make bench      the large-heap benchmark (prints wall time, frozen time, RSS per object)
+#   make fuzz       fuzz the snapshot reader (clang's libFuzzer, ASan+UBSan), FUZZ_SECONDS long
 #   make deps       install missing Debian/Ubuntu packages (apt-get, as root or via sudo)
 #   make install PREFIX=/usr/local DESTDIR=
 PREFIX ?= /usr/local
@@ -29,7 +30,7 @@ SAN_ENGINE_OBJ := $(patsubst %.c,build/san/%.o,$(ENGINE_SRC))
 SAN_CMD_OBJ := $(patsubst %.c,build/san/%.o,$(CMD_SRC))
 UNIT_BIN := $(patsubst tests/unit/%.c,build/san/unit/%,$(UNIT_SRC))
 
-.PHONY: all check unit integration layers demo bench deps install clean sid-root
+.PHONY: all check unit integration layers demo bench fuzz tables deps install clean sid-root
 all: build/pyheap
 
 build/pyheap: $(OPT_OBJ)
@@ -46,9 +47,18 @@ build/san/%.o: %.c
 build/san/pyheap: $(SAN_ENGINE_OBJ) $(SAN_CMD_OBJ)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS)
 
+# The unit tests' objects are kept (not deleted as intermediates), so a second `make check`
+# relinks nothing that did not change.
+.SECONDARY: $(patsubst tests/unit/%.c,build/san/tests/unit/%.o,$(UNIT_SRC))
+
 build/san/unit/%: build/san/tests/unit/%.o $(SAN_ENGINE_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS)
+
+# The generated layout tables (symbols/tables/), from the DWARF of real builds. Adding a CPython
+# version takes more than this: the checklist is symbols/NEW_VERSION.md.
+tables:
+	sh tests/tools/gen-tables.sh
 
 # layoutgen: the table generator (tests/tools/gen-tables.sh). It links only the DWARF reader, so
 # it builds even when symbols/tables/ is stale.
@@ -83,6 +93,23 @@ demo: deps
 
 bench: build/pyheap
 	$(PYTHON) tests/bench.py build/pyheap
+
+# The snapshot reader under libFuzzer, on a seed corpus of real snapshots, for FUZZ_SECONDS.
+# It is built with clang from the sources it needs (the reader, the graph and the views).
+FUZZ_SECONDS ?= 120
+FUZZ_SRC := tests/fuzz/fuzz_snapshot.c $(wildcard lib/heap/*.c) lib/addrmap.c lib/bigmem.c \
+            lib/error.c lib/escape.c
+build/fuzz/fuzz_snapshot: $(FUZZ_SRC) $(wildcard lib/*.h lib/heap/*.h)
+	@command -v clang >/dev/null || { echo "make fuzz needs clang (apt-get install clang)"; exit 1; }
+	@mkdir -p $(dir $@)
+	clang -std=c11 -D_GNU_SOURCE -I. -g -O1 -fsanitize=fuzzer,address,undefined \
+	    -fno-sanitize-recover=all -o $@ $(FUZZ_SRC) -lz -lzstd
+
+fuzz: build/fuzz/fuzz_snapshot build/pyheap
+	$(PYTHON) tests/fuzz/seeds.py build/pyheap build/fuzz/seeds
+	@mkdir -p build/fuzz/corpus
+	$(SAN_ENV) build/fuzz/fuzz_snapshot -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+	    -rss_limit_mb=4096 build/fuzz/corpus build/fuzz/seeds
 
 deps:
 	@sh tests/deps.sh

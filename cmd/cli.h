@@ -34,15 +34,18 @@ struct cli {
     const struct cli_command *command;
     const char *sources[CLI_MAX_SOURCES]; /* PIDs or files, as given */
     int nsources;
-    bool json, layout, all;
+    bool json, layout, all, quiet, kinds;
     long rows;            /* -1 = all */
     int by;               /* enum ph_relation */
-    long count;           /* paths */
+    long count;           /* paths; -1 = all */
+    const char *output;   /* -o FILE of snapshot, top, flame ("-" or NULL: stdout) */
+    const char *save;     /* --save FILE: also write the heap looked at */
+    const char *since;    /* --since OLD: only objects new since that snapshot */
+    unsigned interval;    /* diff --interval SECONDS */
     struct ph_selection sel;
     bool retained, sort_retained; /* --retained, --sort retained */
     double threshold;     /* suspects: percent of the heap */
     int format;           /* enum cli_format */
-    const char *output;   /* -o FILE; NULL or "-": standard output */
     struct ph_source_options source;
     volatile sig_atomic_t *cancel;
 };
@@ -59,6 +62,7 @@ struct cli_command {
  * or 0 after printing help: *done set). */
 int cli_parse(struct cli *cli, int argc, char **argv, bool *done);
 void cli_usage(FILE *f);
+void cli_short_usage(FILE *f);
 void cli_command_help(FILE *f, const struct cli_command *c);
 const struct cli_command *cli_find_command(const char *name);
 
@@ -66,6 +70,8 @@ const struct cli_command *cli_find_command(const char *name);
 int cmd_info(struct cli *cli);
 int cmd_attach(struct cli *cli);
 int cmd_path(struct cli *cli);
+int cmd_snapshot(struct cli *cli);
+int cmd_diff(struct cli *cli);
 int cmd_top(struct cli *cli);
 int cmd_suspects(struct cli *cli);
 int cmd_dominators(struct cli *cli);
@@ -80,11 +86,30 @@ ph_status cli_open_source(struct cli *cli, const char *spec, struct ph_source **
 /* The heap of one source (opened, read or walked, closed). g is set up even on failure: the
  * caller frees it. */
 ph_status cli_heap(struct cli *cli, const char *spec, struct ph_graph *g, struct ph_error *err);
-/* The view of g and the objects the command line selects in it: the default set (reachable,
- * or everything with --all) narrowed by the selection options. *v and *sel are set up even on
- * failure: the caller frees both (ph_view_ctx_free, ph_set_free). */
-ph_status cli_view_selection(struct cli *cli, const struct ph_graph *g, struct ph_view_ctx *v,
-                             struct ph_set *sel, struct ph_error *err);
+/* The heaps a command looks at and the objects it shows. */
+struct cli_heaps {
+    struct ph_graph g;       /* the heap (NEW for a comparison) */
+    struct ph_graph old;     /* diff's OLD, or --since's */
+    bool have_old;
+    struct ph_view_ctx v;    /* the view of g */
+    struct ph_set base;      /* g's default set: reachable objects, or every one with --all */
+    struct ph_set start;     /* base, or its objects not in OLD */
+    struct ph_set sel;       /* start narrowed by the selection options */
+};
+/* Get the heap(s) the command line names (walked or read; --save written), and unless
+ * --kinds, the view and the selection. h is set up even on failure: free it with
+ * cli_heaps_free. */
+ph_status cli_load(struct cli *cli, struct cli_heaps *h, struct ph_error *err);
+void cli_heaps_free(struct cli_heaps *h);
+/* What --all would add to the selection (the "Not shown" line). */
+ph_status cli_unshown(struct cli *cli, struct cli_heaps *h, uint64_t *count, uint64_t *size,
+                      struct ph_error *err);
+/* Write g as a snapshot to path ("-": stdout), whole or not at all. */
+ph_status cli_save(const struct cli *cli, const struct ph_graph *g, const char *path,
+                   struct ph_error *err);
+/* attach's table of h's selection (cmd_attach.c), shared with diff. */
+struct cli_heaps;
+ph_status attach_report(struct cli *cli, struct cli_heaps *h, struct ph_error *err);
 /* Finish stdout: flush and check every write made to it. 0, or PH_ERR_IO after one line. */
 int cli_finish_output(void);
 

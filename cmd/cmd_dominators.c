@@ -106,22 +106,20 @@ static void print_json(struct ph_view_ctx *v, const struct ph_dom *d, const stru
     ph_text_free(&path);
 }
 
-static ph_status report(struct cli *cli, const struct ph_graph *g, struct ph_view_ctx *v,
-                        const struct ph_set *sel, const struct ph_dom *d, struct ph_error *err)
+static ph_status report(struct cli *cli, struct cli_heaps *h, const struct ph_dom *d,
+                        struct ph_error *err)
 {
     struct ph_dom_chain c;
     struct ph_bfs b;
-    ph_status st = ph_dom_chain(v, d, sel, &c, err);
+    ph_status st = ph_dom_chain(&h->v, d, &h->sel, &c, err);
     if (st != PH_OK)
         return st;
-    if ((st = ph_bfs_run(g, &b, err)) == PH_OK) {
-        if (cli->json) {
-            struct render_info info;
-            render_info_of(cli, g, &info);
-            print_json(v, d, &b, &c, &info);
-        } else {
-            print_text(v, d, &b, &c);
-        }
+    if ((st = ph_bfs_run(&h->g, &b, err)) == PH_OK) {
+        struct render_info info;
+        if (!cli->json)
+            print_text(&h->v, d, &b, &c);
+        else if ((st = render_info_of(cli, h, &info, err)) == PH_OK)
+            print_json(&h->v, d, &b, &c, &info);
         ph_bfs_free(&b);
     }
     ph_dom_chain_free(&c);
@@ -130,22 +128,16 @@ static ph_status report(struct cli *cli, const struct ph_graph *g, struct ph_vie
 
 int cmd_dominators(struct cli *cli)
 {
-    struct ph_graph g;
+    struct cli_heaps h;
     struct ph_error err = {0};
-    ph_status st = cli_heap(cli, cli->sources[0], &g, &err);
-    struct ph_view_ctx v = {0};
-    struct ph_set sel = {0};
     struct ph_dom d = {0};
+    ph_status st = cli_load(cli, &h, &err);
     if (st == PH_OK)
-        st = cli_view_selection(cli, &g, &v, &sel, &err);
+        st = ph_dom_build(&h.g, &d, &err);
     if (st == PH_OK)
-        st = ph_dom_build(&g, &d, &err);
-    if (st == PH_OK)
-        st = report(cli, &g, &v, &sel, &d, &err);
+        st = report(cli, &h, &d, &err);
     int rc = st == PH_OK ? cli_finish_output() : cli_error(cli, &err);
     ph_dom_free(&d);
-    ph_set_free(&sel);
-    ph_view_ctx_free(&v);
-    ph_graph_free(&g);
+    cli_heaps_free(&h);
     return rc;
 }

@@ -34,20 +34,16 @@ static ph_status write_svg(struct cli *cli, const struct ph_graph *g, struct ph_
 
 int cmd_flame(struct cli *cli)
 {
-    struct ph_graph g;
+    struct cli_heaps h;
     struct ph_error err = {0};
-    ph_status st = cli_heap(cli, cli->sources[0], &g, &err);
-    struct ph_view_ctx v = {0};
     struct ph_dom d = {0};
-    if (st == PH_OK && !ph_view_ctx_init(&v, &g))
-        st = ph_fail(&err, PH_ERR_INTERNAL, "out of memory");
+    ph_status st = cli_load(cli, &h, &err);
     if (st == PH_OK)
-        st = ph_dom_build(&g, &d, &err);
+        st = ph_dom_build(&h.g, &d, &err);
     if (st == PH_OK)
-        st = write_svg(cli, &g, &v, &d, &err);
+        st = write_svg(cli, &h.g, &h.v, &d, &err);
     int rc = st == PH_OK ? cli_finish_output() : cli_error(cli, &err);
     ph_dom_free(&d);
-    ph_view_ctx_free(&v);
-    ph_graph_free(&g);
+    cli_heaps_free(&h);
     return rc;
 }

@@ -108,9 +108,10 @@ static void print_json(struct ph_view_ctx *v, const struct ph_bfs *b, const stru
     ph_text_free(&t);
 }
 
-static ph_status report_paths(struct cli *cli, const struct ph_graph *g, struct ph_view_ctx *v,
-                              const struct ph_set *sel, struct ph_error *err)
+static ph_status report_paths(struct cli *cli, struct cli_heaps *h, struct ph_error *err)
 {
+    struct ph_view_ctx *v = &h->v;
+    const struct ph_set *sel = &h->sel;
     struct ph_bfs b;
     ph_status st = ph_bfs_run(v->g, &b, err);
     if (st != PH_OK)
@@ -132,30 +133,25 @@ static ph_status report_paths(struct cli *cli, const struct ph_graph *g, struct 
         r.sel_size += ph_graph_size(v->g, sel->v[i]);
     if (cli->json) {
         struct render_info info;
-        render_info_of(cli, g, &info);
-        print_json(v, &b, &r, &info);
+        st = render_info_of(cli, h, &info, err);
+        if (st == PH_OK)
+            print_json(v, &b, &r, &info);
     } else {
         print_text(v->g, &b, &r);
     }
     free(r.targets);
     ph_bfs_free(&b);
-    return PH_OK;
+    return st;
 }
 
 int cmd_path(struct cli *cli)
 {
-    struct ph_graph g;
+    struct cli_heaps h;
     struct ph_error err = {0};
-    ph_status st = cli_heap(cli, cli->sources[0], &g, &err);
-    struct ph_view_ctx v = {0};
-    struct ph_set sel = {0};
+    ph_status st = cli_load(cli, &h, &err);
     if (st == PH_OK)
-        st = cli_view_selection(cli, &g, &v, &sel, &err);
-    if (st == PH_OK)
-        st = report_paths(cli, &g, &v, &sel, &err);
+        st = report_paths(cli, &h, &err);
     int rc = st == PH_OK ? cli_finish_output() : cli_error(cli, &err);
-    ph_set_free(&sel);
-    ph_view_ctx_free(&v);
-    ph_graph_free(&g);
+    cli_heaps_free(&h);
     return rc;
 }

@@ -176,22 +176,20 @@ static void print_json(FILE *f, struct ph_view_ctx *v, const struct ph_bfs *b,
     ph_text_free(&path);
 }
 
-static ph_status report(struct cli *cli, const struct ph_graph *g, struct ph_view_ctx *v,
-                        const struct ph_dom *d, struct ph_error *err)
+static ph_status report(struct cli *cli, struct cli_heaps *h, const struct ph_dom *d,
+                        struct ph_error *err)
 {
     struct ph_suspects all;
-    ph_status st = ph_find_suspects(v, d, cli->threshold, &all, err);
+    ph_status st = ph_find_suspects(&h->v, d, cli->threshold, &all, err);
     if (st != PH_OK)
         return st;
     struct ph_bfs b;
-    if ((st = ph_bfs_run(g, &b, err)) == PH_OK) {
-        if (cli->json) {
-            struct render_info info;
-            render_info_of(cli, g, &info);
-            print_json(stdout, v, &b, &all, cli->threshold, &info);
-        } else {
-            print_text(stdout, v, &b, &all, cli->threshold);
-        }
+    if ((st = ph_bfs_run(&h->g, &b, err)) == PH_OK) {
+        struct render_info info;
+        if (!cli->json)
+            print_text(stdout, &h->v, &b, &all, cli->threshold);
+        else if ((st = render_info_of(cli, h, &info, err)) == PH_OK)
+            print_json(stdout, &h->v, &b, &all, cli->threshold, &info);
         ph_bfs_free(&b);
     }
     ph_suspects_free(&all);
@@ -200,20 +198,16 @@ static ph_status report(struct cli *cli, const struct ph_graph *g, struct ph_vie
 
 int cmd_suspects(struct cli *cli)
 {
-    struct ph_graph g;
+    struct cli_heaps h;
     struct ph_error err = {0};
-    ph_status st = cli_heap(cli, cli->sources[0], &g, &err);
-    struct ph_view_ctx v = {0};
     struct ph_dom d = {0};
-    if (st == PH_OK && !ph_view_ctx_init(&v, &g))
-        st = ph_fail(&err, PH_ERR_INTERNAL, "out of memory");
+    ph_status st = cli_load(cli, &h, &err);
     if (st == PH_OK)
-        st = ph_dom_build(&g, &d, &err);
+        st = ph_dom_build(&h.g, &d, &err);
     if (st == PH_OK)
-        st = report(cli, &g, &v, &d, &err);
+        st = report(cli, &h, &d, &err);
     int rc = st == PH_OK ? cli_finish_output() : cli_error(cli, &err);
     ph_dom_free(&d);
-    ph_view_ctx_free(&v);
-    ph_graph_free(&g);
+    cli_heaps_free(&h);
     return rc;
 }

@@ -80,9 +80,12 @@ static void print_json(FILE *f, struct ph_view_ctx *v, const struct ph_dom *d,
     ph_text_free(&path);
 }
 
-static ph_status report(struct cli *cli, const struct ph_graph *g, struct ph_view_ctx *v,
-                        const struct ph_set *sel, const struct ph_dom *d, struct ph_error *err)
+static ph_status report(struct cli *cli, struct cli_heaps *h, const struct ph_dom *d,
+                        struct ph_error *err)
 {
+    const struct ph_graph *g = &h->g;
+    struct ph_view_ctx *v = &h->v;
+    const struct ph_set *sel = &h->sel;
     size_t k = cli->rows < 0 ? sel->n : (size_t)cli->rows;
     struct top t = {.objs = malloc((k + 1) * sizeof *t.objs)};
     struct ph_bfs b = {0};
@@ -99,14 +102,13 @@ static ph_status report(struct cli *cli, const struct ph_graph *g, struct ph_vie
         t.candidates += d->idom[sel->v[i]] != PH_NONE;
     FILE *f;
     if ((st = out_open(cli->output, &f, err)) == PH_OK) {
-        if (cli->json) {
-            struct render_info info;
-            render_info_of(cli, g, &info);
-            print_json(f, v, d, &b, &t, &info);
-        } else {
+        struct render_info info;
+        if (!cli->json)
             print_text(f, v, d, &b, &t);
-        }
-        st = out_close(f, cli->output, err);
+        else if ((st = render_info_of(cli, h, &info, err)) == PH_OK)
+            print_json(f, v, d, &b, &t, &info);
+        ph_status cst = out_close(f, cli->output, err);
+        st = st != PH_OK ? st : cst;
     }
     ph_bfs_free(&b);
     free(t.objs);
@@ -115,23 +117,17 @@ static ph_status report(struct cli *cli, const struct ph_graph *g, struct ph_vie
 
 int cmd_top(struct cli *cli)
 {
-    struct ph_graph g;
+    struct cli_heaps h;
     struct ph_error err = {0};
-    ph_status st = cli_heap(cli, cli->sources[0], &g, &err);
-    struct ph_view_ctx v = {0};
-    struct ph_set sel = {0};
     struct ph_dom d = {0};
-    if (st == PH_OK)
-        st = cli_view_selection(cli, &g, &v, &sel, &err);
+    ph_status st = cli_load(cli, &h, &err);
     if (st == PH_OK && cli->format != FORMAT_HEAPSNAPSHOT) /* the file has no tree */
-        st = ph_dom_build(&g, &d, &err);
+        st = ph_dom_build(&h.g, &d, &err);
     if (st == PH_OK)
-        st = cli->format == FORMAT_TEXT ? report(cli, &g, &v, &sel, &d, &err)
-                                        : write_picture(cli, &g, &v, &d, &err);
+        st = cli->format == FORMAT_TEXT ? report(cli, &h, &d, &err)
+                                        : write_picture(cli, &h.g, &h.v, &d, &err);
     int rc = st == PH_OK ? cli_finish_output() : cli_error(cli, &err);
     ph_dom_free(&d);
-    ph_set_free(&sel);
-    ph_view_ctx_free(&v);
-    ph_graph_free(&g);
+    cli_heaps_free(&h);
     return rc;
 }

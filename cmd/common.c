@@ -13,6 +13,9 @@
 #include <unistd.h>
 
 #include "cmd/cli.h"
+#include "lib/heap/diff.h"
+#include "lib/heap/snapshot.h"
+#include "lib/outfile.h"
 
 int cli_error(const struct cli *cli, const struct ph_error *err)
 {
@@ -46,21 +49,53 @@ static void pause_until_stdin(void *ctx)
         ;
 }
 
+/* The progress line on a terminal: shown once work has taken PROGRESS_AFTER, redrawn at most
+ * every PROGRESS_EVERY, erased when the work is done. Never on a pipe, never with --quiet. */
+#define PROGRESS_AFTER 0.3
+#define PROGRESS_EVERY 0.1
+
 struct progress {
     struct timespec start;
-    bool shown;
+    double last;
+    int width; /* of the line on the screen, 0 when none */
 };
+
+static double seconds_since(const struct timespec *t)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
+}
 
 static void show_progress(void *ctx, const struct ph_progress *p)
 {
     struct progress *pr = ctx;
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    double secs = (double)(now.tv_sec - pr->start.tv_sec) + (double)(now.tv_nsec - pr->start.tv_nsec) / 1e9;
-    if (secs < 1.0)
+    double t = seconds_since(&pr->start);
+    if (t < PROGRESS_AFTER || (pr->width && t - pr->last < PROGRESS_EVERY))
         return;
-    fprintf(stderr, "\rpyheap: %" PRIu64 " of %" PRIu64 " objects decoded", p->decoded, p->objects);
-    pr->shown = true;
+    pr->last = t;
+    char line[160], stopped[64] = "";
+    if (p->stopped_ms >= 0)
+        snprintf(stopped, sizeof stopped, "; target stopped %.1f s", p->stopped_ms / 1000.0);
+    if (p->phase == PH_PHASE_READ)
+        snprintf(line, sizeof line, "pyheap: reading a snapshot of %" PRIu64 " objects", p->objects);
+    else if (p->phase == PH_PHASE_WALK && !p->decoded)
+        snprintf(line, sizeof line, "pyheap: listing objects: %" PRIu64 "%s", p->objects, stopped);
+    else
+        snprintf(line, sizeof line, "pyheap: decoding objects: %" PRIu64 " of %" PRIu64 "%s",
+                 p->decoded, p->objects, stopped);
+    int n = (int)strlen(line);
+    fprintf(stderr, "\r%s%*s", line, pr->width > n ? pr->width - n : 0, "");
+    if (n > pr->width)
+        pr->width = n;
+}
+
+static void erase_progress(struct progress *pr)
+{
+    if (pr && pr->width) {
+        fprintf(stderr, "\r%*s\r", pr->width, "");
+        pr->width = 0;
+    }
 }
 
 ph_status cli_open_source(struct cli *cli, const char *spec, struct ph_source **out,
@@ -72,16 +107,16 @@ ph_status cli_open_source(struct cli *cli, const char *spec, struct ph_source **
         cli->source.on_frozen = strcmp(pause, "1") == 0 ? pause_until_signal : pause_until_stdin;
         cli->source.on_frozen_ctx = (void *)cli->cancel;
     }
-    if (isatty(2)) {
+    if (isatty(2) && !cli->quiet) {
+        progress = (struct progress){.width = 0};
         clock_gettime(CLOCK_MONOTONIC, &progress.start);
         cli->source.progress = show_progress;
         cli->source.progress_ctx = &progress;
     }
     ph_status st = ph_source_open(spec, &cli->source, out, err);
-    if (progress.shown) {
-        fputc('\n', stderr); /* end the progress line */
-        progress.shown = false;
-    }
+    erase_progress(cli->source.progress_ctx);
+    if (st == PH_OK && ph_source_warning(*out))
+        fprintf(stderr, "pyheap: warning: %s\n", ph_source_warning(*out));
     return st;
 }
 
@@ -93,31 +128,140 @@ ph_status cli_heap(struct cli *cli, const char *spec, struct ph_graph *g, struct
     if (st != PH_OK)
         return st;
     st = ph_source_heap(src, g, err);
-    struct progress *pr = cli->source.progress_ctx;
-    if (pr && pr->shown) {
-        fputc('\n', stderr);
-        pr->shown = false;
-    }
+    erase_progress(cli->source.progress_ctx);
     ph_source_close(src);
     return st;
 }
 
-ph_status cli_view_selection(struct cli *cli, const struct ph_graph *g, struct ph_view_ctx *v,
-                             struct ph_set *sel, struct ph_error *err)
+/* diff --interval: the second look comes SECONDS after the first, unless a signal ends it. */
+static ph_status wait_interval(struct cli *cli, const struct ph_graph *first, struct ph_error *err)
 {
-    *sel = (struct ph_set){0};
-    if (!ph_view_ctx_init(v, g))
-        return ph_fail(err, PH_ERR_INTERNAL, "out of memory");
-    struct ph_set base = {0};
-    if (!ph_set_default(g, cli->all, &base))
-        return ph_fail(err, PH_ERR_INTERNAL, "out of memory");
-    if (!ph_selection_active(&cli->sel)) { /* the whole base set: hand it over, no copy */
-        *sel = base;
-        return PH_OK;
+    fprintf(stderr, "pyheap: first walk: %zu objects; walking again in %u s\n", first->n,
+            cli->interval);
+    fflush(stderr);
+    struct timespec left = {(time_t)cli->interval, 0};
+    while (nanosleep(&left, &left) != 0 && !*cli->cancel)
+        ;
+    return *cli->cancel ? ph_fail(err, PH_ERR_INTERRUPTED, "interrupted; nothing compared") : PH_OK;
+}
+
+/* OLD then NEW: diff's two sources, --since's file and the source, or one pid twice. */
+static ph_status load_two(struct cli *cli, struct cli_heaps *h, struct ph_error *err)
+{
+    const char *old_spec = cli->command->id == CMD_DIFF ? cli->sources[0] : cli->since;
+    const char *new_spec = cli->command->id == CMD_DIFF ? cli->sources[1] : cli->sources[0];
+    h->have_old = true;
+    if (!cli->interval) {
+        ph_status st = cli_heap(cli, old_spec, &h->old, err);
+        return st == PH_OK ? cli_heap(cli, new_spec, &h->g, err) : st;
     }
-    ph_status st = ph_select(v, &cli->sel, &base, sel, err);
-    ph_set_free(&base);
+    struct ph_source *src;
+    ph_status st = cli_open_source(cli, cli->sources[0], &src, err);
+    if (st != PH_OK)
+        return st;
+    st = ph_source_heap(src, &h->old, err);
+    erase_progress(cli->source.progress_ctx);
+    if (st == PH_OK)
+        st = wait_interval(cli, &h->old, err);
+    if (st == PH_OK)
+        st = ph_source_heap(src, &h->g, err);
+    erase_progress(cli->source.progress_ctx);
+    ph_source_close(src);
     return st;
+}
+
+/* Test hook: PYHEAP_TEST_PAUSE_WRITTEN=1 says "pyheap: written" on stderr once a snapshot is
+ * written but not yet named, then waits for a signal: tests SIGKILL pyheap there and check that
+ * no file appeared. */
+static void pause_if_asked(const struct cli *cli)
+{
+    const char *pause = getenv("PYHEAP_TEST_PAUSE_WRITTEN");
+    if (!pause || strcmp(pause, "1") != 0)
+        return;
+    fprintf(stderr, "pyheap: written\n");
+    fflush(stderr);
+    sigset_t none;
+    sigemptyset(&none);
+    while (!*cli->cancel)
+        sigsuspend(&none);
+}
+
+ph_status cli_save(const struct cli *cli, const struct ph_graph *g, const char *path,
+                   struct ph_error *err)
+{
+    struct ph_outfile out;
+    ph_status st = ph_outfile_open(path, &out, err);
+    if (st != PH_OK)
+        return st;
+    st = ph_snapshot_write(g, out.fd, out.shown, err);
+    if (st == PH_OK)
+        pause_if_asked(cli);
+    if (st == PH_OK && *cli->cancel)
+        st = ph_fail(err, PH_ERR_INTERRUPTED, "interrupted; no snapshot written");
+    if (st == PH_OK)
+        return ph_outfile_commit(&out, err);
+    ph_outfile_abort(&out);
+    return st;
+}
+
+/* The view, the default set, the objects to start from (new ones when comparing), the
+ * selection. */
+static ph_status select_objects(struct cli *cli, struct cli_heaps *h, struct ph_error *err)
+{
+    if (!ph_view_ctx_init(&h->v, &h->g))
+        return ph_fail(err, PH_ERR_INTERNAL, "out of memory");
+    if (!ph_set_default(&h->g, cli->all, &h->base))
+        return ph_fail(err, PH_ERR_INTERNAL, "out of memory");
+    ph_status st = h->have_old ? ph_diff_new_objects(&h->old, &h->g, &h->base, &h->start, err)
+                               : (ph_select_size(&h->g, &h->base, 0, UINT64_MAX, &h->start)
+                                      ? PH_OK : ph_fail(err, PH_ERR_INTERNAL, "out of memory"));
+    if (st == PH_OK)
+        st = ph_select(&h->v, &cli->sel, &h->start, &h->base, &h->sel, err);
+    return st;
+}
+
+ph_status cli_load(struct cli *cli, struct cli_heaps *h, struct ph_error *err)
+{
+    memset(h, 0, sizeof *h);
+    bool two = cli->command->id == CMD_DIFF || cli->since;
+    ph_status st = two ? load_two(cli, h, err) : cli_heap(cli, cli->sources[0], &h->g, err);
+    if (st == PH_OK && cli->save)
+        st = cli_save(cli, &h->g, cli->save, err);
+    if (st == PH_OK && !cli->kinds)
+        st = select_objects(cli, h, err);
+    return st;
+}
+
+ph_status cli_unshown(struct cli *cli, struct cli_heaps *h, uint64_t *count, uint64_t *size,
+                      struct ph_error *err)
+{
+    *count = *size = 0;
+    if (cli->all)
+        return PH_OK;
+    struct ph_set all = {0}, start_all = {0};
+    ph_status st = ph_set_default(&h->g, true, &all) ? PH_OK
+                   : ph_fail(err, PH_ERR_INTERNAL, "out of memory");
+    if (st == PH_OK)
+        st = h->have_old ? ph_diff_new_objects(&h->old, &h->g, &all, &start_all, err)
+                         : (ph_select_size(&h->g, &all, 0, UINT64_MAX, &start_all)
+                                ? PH_OK : ph_fail(err, PH_ERR_INTERNAL, "out of memory"));
+    if (st == PH_OK)
+        st = ph_select_unreachable(&h->v, &cli->sel, &h->start, &start_all, &all, count, size, err);
+    ph_set_free(&all);
+    ph_set_free(&start_all);
+    return st;
+}
+
+void cli_heaps_free(struct cli_heaps *h)
+{
+    ph_set_free(&h->sel);
+    ph_set_free(&h->start);
+    ph_set_free(&h->base);
+    ph_view_ctx_free(&h->v);
+    ph_graph_free(&h->g);
+    if (h->have_old)
+        ph_graph_free(&h->old);
+    memset(h, 0, sizeof *h);
 }
 
 int cli_finish_output(void)

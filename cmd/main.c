@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cmd/cli.h"
+#include "lib/escape.h"
 #include "lib/version.h"
 
 static volatile sig_atomic_t cancel_flag;
@@ -35,10 +36,13 @@ static void install_signal_handlers(void)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-        strcmp(argv[1], "help") == 0) {
-        cli_usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
+    if (argc < 2) {
+        cli_short_usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        cli_usage(stdout);
+        return 0;
     }
     if (strcmp(argv[1], "--version") == 0) {
         printf("pyheap %s\n", PYHEAP_VERSION);
@@ -52,7 +56,14 @@ int main(int argc, char **argv)
     cli.sel = ph_selection_none();
     cli.command = cli_find_command(argv[1]);
     if (!cli.command) {
-        fprintf(stderr, "pyheap: unknown command '%s' (see pyheap --help)\n", argv[1]);
+        char what[64];
+        ph_escape(argv[1], strlen(argv[1]), what, sizeof what);
+        int pid;
+        if (ph_source_is_pid(argv[1], &pid))
+            fprintf(stderr, "pyheap: '%s' is not a command; to look at process %d: pyheap attach %d\n",
+                    what, pid, pid);
+        else
+            fprintf(stderr, "pyheap: unknown command '%s' (see pyheap --help)\n", what);
         return 2;
     }
     cli.source.layout.debug_dirs = getenv("PYHEAP_DEBUG_DIRS");

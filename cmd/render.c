@@ -38,11 +38,14 @@ static size_t rows_to_show(const struct ph_partition *p, long rows)
     return rows < 0 || (size_t)rows > p->n ? p->n : (size_t)rows;
 }
 
-void render_info_of(const struct cli *cli, const struct ph_graph *g, struct render_info *info)
+ph_status render_info_of(struct cli *cli, struct cli_heaps *h, struct render_info *info,
+                         struct ph_error *err)
 {
-    *info = (struct render_info){.meta = &g->meta, .rows = cli->rows, .all = cli->all,
-                                 .objects = g->n, .edges = g->nedges};
-    ph_unreachable_totals(g, &info->unreachable_count, &info->unreachable_size);
+    *info = (struct render_info){.meta = &h->g.meta, .rows = cli->rows, .all = cli->all,
+                                 .objects = h->g.n, .edges = h->g.nedges,
+                                 .since = h->have_old ? &h->old.meta : NULL,
+                                 .since_objects = h->have_old ? h->old.n : 0};
+    return cli_unshown(cli, h, &info->unreachable_count, &info->unreachable_size, err);
 }
 
 void render_partition_text(FILE *f, const struct ph_view_ctx *v, const struct ph_partition *p,
@@ -153,6 +156,16 @@ void render_json_head(struct jw *j, const char *schema, const struct render_info
     jw_key(j, "schema"), jw_str(j, schema);
     jw_key(j, "pid"), jw_i64(j, info->meta->pid);
     jw_key(j, "host"), jw_str(j, info->meta->host);
+    if (info->since) { /* the objects shown are those not in this older heap */
+        char old[32];
+        render_time(info->since->time, old, sizeof old);
+        jw_key(j, "since");
+        jw_obj(j);
+        jw_key(j, "pid"), jw_i64(j, info->since->pid);
+        jw_key(j, "time"), jw_str(j, old);
+        jw_key(j, "objects"), jw_u64(j, info->since_objects);
+        jw_end_obj(j);
+    }
     jw_key(j, "python"), jw_str(j, ver);
     jw_key(j, "time"), jw_str(j, when);
 }

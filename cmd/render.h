@@ -18,12 +18,18 @@ struct render_info {
     bool all;        /* unreachable objects included */
     uint64_t unreachable_count, unreachable_size;
     uint64_t objects, edges; /* the whole graph */
+    const struct ph_heap_meta *since; /* a comparison: OLD's meta (NULL: none) */
+    uint64_t since_objects;
     bool retained;           /* rows carry retained sizes (--retained) */
     uint64_t heap;           /* the reachable heap's size: what retained % are of */
 };
 
 struct cli;
-void render_info_of(const struct cli *cli, const struct ph_graph *g, struct render_info *info);
+struct cli_heaps;
+/* The info of the heap h shows; the unreachable totals are what --all would add to its
+ * selection. */
+ph_status render_info_of(struct cli *cli, struct cli_heaps *h, struct render_info *info,
+                         struct ph_error *err);
 
 void render_partition_text(FILE *f, const struct ph_view_ctx *v, const struct ph_partition *p,
                            const struct render_info *info);

@@ -7,8 +7,11 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include <unistd.h>
+
 #include "lib/heap/flame.h"
 #include "lib/heap/heapsnapshot.h"
+#include "lib/outfile.h"
 
 static bool is_stdout(const char *path)
 {
@@ -57,24 +60,43 @@ double share(uint64_t part, uint64_t whole)
     return whole ? 100.0 * (double)part / (double)whole : 0.0;
 }
 
+/* The picture into an open output file. */
+static ph_status picture_to(struct cli *cli, const struct ph_graph *g, struct ph_view_ctx *v,
+                            const struct ph_dom *d, int fd, const char *name,
+                            struct ph_error *err)
+{
+    if (cli->format == FORMAT_HEAPSNAPSHOT)
+        return ph_heapsnapshot_write(g, fd, name, err);
+    int copy = dup(fd);
+    FILE *f = copy < 0 ? NULL : fdopen(copy, "w");
+    if (!f) {
+        if (copy >= 0)
+            close(copy);
+        return ph_fail(err, PH_ERR_IO, "writing %s failed: %s", name, strerror(errno));
+    }
+    struct ph_flame fl;
+    ph_status st = ph_flame_build(v, d, &fl, err);
+    if (st == PH_OK)
+        st = ph_flame_write_collapsed(v, &fl, f, err);
+    ph_flame_free(&fl);
+    if (fclose(f) != 0 && st == PH_OK)
+        st = ph_fail(err, PH_ERR_IO, "writing %s failed: %s", name, strerror(errno));
+    return st;
+}
+
 ph_status write_picture(struct cli *cli, const struct ph_graph *g, struct ph_view_ctx *v,
                         const struct ph_dom *d, struct ph_error *err)
 {
-    FILE *f;
-    ph_status st = out_open(cli->output, &f, err);
+    struct ph_outfile out;
+    fflush(stdout);
+    ph_status st = ph_outfile_open(cli->output ? cli->output : "-", &out, err);
     if (st != PH_OK)
         return st;
-    const char *name = is_stdout(cli->output) ? "standard output" : cli->output;
-    if (cli->format == FORMAT_HEAPSNAPSHOT) {
-        fflush(f);
-        st = ph_heapsnapshot_write(g, fileno(f), name, err);
-    } else {
-        struct ph_flame fl;
-        st = ph_flame_build(v, d, &fl, err);
-        if (st == PH_OK)
-            st = ph_flame_write_collapsed(v, &fl, f, err);
-        ph_flame_free(&fl);
-    }
-    ph_status cst = out_close(f, cli->output, err);
-    return st != PH_OK ? st : cst;
+    st = picture_to(cli, g, v, d, out.fd, out.shown, err);
+    if (st == PH_OK && *cli->cancel)
+        st = ph_fail(err, PH_ERR_INTERRUPTED, "interrupted; nothing written");
+    if (st == PH_OK)
+        return ph_outfile_commit(&out, err);
+    ph_outfile_abort(&out);
+    return st;
 }

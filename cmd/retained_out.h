@@ -19,7 +19,8 @@ ph_status out_close(FILE *f, const char *path, struct ph_error *err);
 char *fmt_bytes(uint64_t v, char *buf, size_t cap);
 /* share of the heap as a percentage with one decimal: "61.3" */
 double share(uint64_t part, uint64_t whole);
-/* --format collapsed or heapsnapshot of g into -o (or standard output). */
+/* --format collapsed or heapsnapshot of g into -o (or standard output), the file whole or not
+ * at all (lib/outfile.h). d is not used for heapsnapshot (may be empty). */
 ph_status write_picture(struct cli *cli, const struct ph_graph *g, struct ph_view_ctx *v,
                         const struct ph_dom *d, struct ph_error *err);
 

@@ -22,7 +22,7 @@ static const struct {
     [PH_ERR_TARGET_EXITED] = {"target-exited", "the process exited while pyheap was reading it"},
     [PH_ERR_NO_LAYOUT] = {"no-layout", "no source of interpreter layout (debug info, tables) fits"},
     [PH_ERR_INCONSISTENT] = {"inconsistent", "the heap was changing or corrupt; no consistent view"},
-    [PH_ERR_CORRUPT_FILE] = {"corrupt-file", "a snapshot or debug file is corrupt"},
+    [PH_ERR_CORRUPT_FILE] = {"corrupt-file", "a snapshot or debug file is corrupt, truncated or newer"},
     [PH_ERR_IO] = {"io", "reading or writing a local file failed"},
     [PH_ERR_INTERRUPTED] = {"interrupted", "interrupted by a signal; the target was released"},
 };

@@ -79,8 +79,14 @@ static ph_status no_table(uint32_t version_hex, int stale, struct ph_error *err)
     if ((version_hex & 0xf0) != 0xf0)
         return ph_fail(err, PH_ERR_NO_LAYOUT, "no built-in table for the pre-release 0x%08x: "
                        "pre-releases need DWARF (debug symbols or debuginfod)", version_hex);
-    return ph_fail(err, PH_ERR_NO_LAYOUT, "no built-in table for 3.%u.%u (tables cover 3.8 to "
-                   "3.15)", minor, micro);
+    unsigned lo = 99, hi = 0; /* the minors the tables cover, from the tables themselves */
+    for (size_t i = 0; i < py_layout_tables_n; i++) {
+        unsigned a = (py_layout_tables[i]->min_hex >> 16) & 0xff, b = (py_layout_tables[i]->max_hex >> 16) & 0xff;
+        lo = a < lo ? a : lo;
+        hi = b > hi ? b : hi;
+    }
+    return ph_fail(err, PH_ERR_NO_LAYOUT, "no built-in table for 3.%u.%u (tables cover 3.%u to "
+                   "3.%u)", minor, micro, lo, hi);
 }
 
 ph_status py_layout_from_table(uint32_t version_hex, struct py_layout *out, const char **which,
@@ -257,6 +263,36 @@ static void note_missing(struct py_target *out)
         ph_report_add(&out->sources, "layout: incomplete for a heap walk: no %s", list);
 }
 
+/* The last report line of one source ("debug-offsets: none before 3.13"), or NULL. */
+static const char *last_line(const struct py_source_report *r, const char *prefix)
+{
+    const char *found = NULL;
+    for (int i = 0; i < r->n; i++)
+        if (strncmp(r->line[i], prefix, strlen(prefix)) == 0)
+            found = r->line[i];
+    return found;
+}
+
+/* No source answered: each one's own reason, and how to get DWARF when DWARF was wanted. */
+static ph_status no_layout(const struct py_layout_ctx *ctx, const struct py_layout_options *opts,
+                           const struct py_target *out, const struct ph_error *table_err,
+                           struct ph_error *err)
+{
+    const char *why[3] = {last_line(&out->sources, "dwarf:"),
+                          last_line(&out->sources, "debug-offsets:"),
+                          table_err->msg[0] ? table_err->msg : last_line(&out->sources, "table:")};
+    char reasons[3 * 260] = "";
+    size_t o = 0;
+    for (int i = 0; i < 3; i++)
+        if (why[i] && o < sizeof reasons)
+            o += (size_t)snprintf(reasons + o, sizeof reasons - o, "%s%s%s", o ? "; " : "",
+                                  i == 2 && table_err->msg[0] ? "table: " : "", why[i]);
+    return ph_fail(err, PH_ERR_NO_LAYOUT, "no layout for %s: %s%s",
+                   ctx->elf_path && *ctx->elf_path ? ctx->elf_path : "the interpreter", reasons,
+                   opts->no_dwarf ? "" : " (for DWARF: install its debug symbols, set "
+                   "DEBUGINFOD_URLS or pass --debug-file)");
+}
+
 /* No DWARF: the table row that agrees with the debug offsets, then the debug offsets on top. */
 static ph_status combine_without_dwarf(const struct py_layout_ctx *ctx,
                                        const struct py_layout_options *opts,
@@ -281,11 +317,7 @@ static ph_status combine_without_dwarf(const struct py_layout_ctx *ctx,
         out->layout.src[f] = PY_SRC_DEBUG_OFFSETS;
     }
     if (!row && !have_dbg)
-        return ph_fail(err, PH_ERR_NO_LAYOUT,
-                       "no layout for %s: no DWARF (install its debug symbols, set DEBUGINFOD_URLS "
-                       "or pass --debug-file)%s%s",
-                       ctx->elf_path && *ctx->elf_path ? ctx->elf_path : "the interpreter",
-                       e.msg[0] ? " and " : "", e.msg);
+        return no_layout(ctx, opts, out, &e, err);
     note_missing(out);
     return PH_OK;
 }

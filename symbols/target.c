@@ -99,9 +99,10 @@ static bool same_file(const struct ph_map *a, const struct ph_map *b)
 
 /* --- choosing the ELF ---------------------------------------------------------------------- */
 
+/* libpython3.X (and libpython2.7: old CPythons are recognised to say which they are). */
 static bool is_libpython(const struct ph_map *m)
 {
-    return m->path[0] == '/' && strstr(base_name(m->path), "libpython3") != NULL;
+    return m->path[0] == '/' && strstr(base_name(m->path), "libpython") != NULL;
 }
 
 /* A mapping of the executable: by the path /proc/PID/exe shows (maps and exe links are
@@ -206,6 +207,47 @@ static ph_status not_python(const struct ph_proc *proc, struct ph_error *err)
                    w.name, w.exe[0] ? w.exe : "(no executable mapped)");
 }
 
+static ph_status read_rodata(const struct chosen *ch, char **buf, size_t *len,
+                             struct ph_error *err);
+
+/* No _PyRuntime anywhere. CPython before 3.7 has none, but every CPython exports Py_GetVersion:
+ * then say which version it is (its version literal, else its file name) and that it is too
+ * old, rather than "not Python". */
+static bool old_cpython(const struct ph_proc *proc, const struct cand *c, size_t n, char *ver,
+                        size_t cap)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct chosen ch = {.map = c[i].map, .fd = -1};
+        struct ph_error e = {PH_OK, ""};
+        bool cpython = false;
+        ch.fd = ph_proc_open_mapped(proc, c[i].map, &ch.how, &e);
+        if (ch.fd >= 0 && ph_elf_open(ch.fd, c[i].map->path, &ch.elf, &e) == PH_OK) {
+            struct ph_elf_sym q = {.name = "Py_GetVersion"};
+            cpython = ph_elf_lookup(ch.elf, &q, 1, &e) == PH_OK && q.found;
+            char *buf = NULL;
+            size_t len = 0;
+            if (cpython && read_rodata(&ch, &buf, &len, &e) == PH_OK && buf &&
+                py_old_version_scan(buf, len, ver, cap)) {
+            } else if (cpython && !py_old_version_from_name(c[i].map->path, ver, cap)) {
+                snprintf(ver, cap, "before 3.7");
+            }
+            free(buf);
+        }
+        chosen_close(&ch);
+        if (cpython)
+            return true;
+    }
+    return false;
+}
+
+static ph_status too_old(const struct ph_proc *proc, const char *ver, struct ph_error *err)
+{
+    struct who w;
+    who_init(proc, &w);
+    return ph_fail(err, PH_ERR_UNSUPPORTED, "process %d (%s) runs CPython %s, which pyheap "
+                   "cannot read: it needs CPython 3.8 or later", (int)proc->pid, w.name, ver);
+}
+
 static ph_status two_runtimes(const struct ph_proc *proc, const struct chosen *a,
                               const struct chosen *b, struct ph_error *err)
 {
@@ -247,7 +289,8 @@ static ph_status choose_elf(const struct ph_proc *proc, struct chosen *out, stru
         return PH_OK;
     if (open_err.code != PH_OK)
         return in_proc(proc, ph_fail(err, open_err.code, "%s", open_err.msg), err);
-    return not_python(proc, err);
+    char ver[32];
+    return old_cpython(proc, c, n, ver, sizeof ver) ? too_old(proc, ver, err) : not_python(proc, err);
 }
 
 /* --- bias, and is the file the one mapped? ------------------------------------------------- */
@@ -442,22 +485,38 @@ static ph_status version_from_py_version(const struct chosen *ch, const struct p
     return st;
 }
 
-/* The PY_VERSION literal among .rodata's strings (see py_version_scan_strings). */
-static ph_status version_from_rodata(const struct chosen *ch, int name_minor,
-                                     struct version_guess *g, struct ph_error *err)
+/* .rodata of the chosen ELF into *buf (malloc'd, caller frees), or *buf NULL when it has none
+ * or it is implausibly large. */
+static ph_status read_rodata(const struct chosen *ch, char **buf, size_t *len,
+                             struct ph_error *err)
 {
     struct ph_elf_section sec;
     bool found;
+    *buf = NULL;
     ph_status st = ph_elf_find_section(ch->elf, ".rodata", &sec, &found, err);
     if (st != PH_OK || !found || sec.type == SHT_NOBITS || sec.size == 0 ||
         sec.size > RODATA_MAX)
         return st;
-    char *buf = malloc(sec.size);
-    if (!buf)
+    if (!(*buf = malloc(sec.size)))
         return ph_fail(err, PH_ERR_INTERNAL, "out of memory reading .rodata");
-    st = ph_elf_read_file(ch->elf, sec.offset, buf, sec.size, err);
+    *len = sec.size;
+    st = ph_elf_read_file(ch->elf, sec.offset, *buf, sec.size, err);
+    if (st != PH_OK) {
+        free(*buf);
+        *buf = NULL;
+    }
+    return st;
+}
+
+/* The PY_VERSION literal among .rodata's strings (see py_version_scan_strings). */
+static ph_status version_from_rodata(const struct chosen *ch, int name_minor,
+                                     struct version_guess *g, struct ph_error *err)
+{
+    char *buf;
+    size_t len;
+    ph_status st = read_rodata(ch, &buf, &len, err);
     uint32_t hex;
-    if (st == PH_OK && py_version_scan_strings(buf, sec.size, name_minor, &hex))
+    if (buf && py_version_scan_strings(buf, len, name_minor, &hex))
         *g = (struct version_guess){.found = true, .hex = hex};
     free(buf);
     return st;

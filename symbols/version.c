@@ -197,3 +197,69 @@ int py_version_format(uint32_t hex, bool minor_only, char *buf, size_t n)
     return snprintf(buf, n, "%u.%u.%u%s%u", major, minor, micro, tag ? tag : "?",
                     PY_HEX_SERIAL(hex));
 }
+
+/* "M.m.p" with M.m before 3.7, digits only, 1 or 2 digits a part. */
+static bool old_version_literal(const char *s, size_t len)
+{
+    if (len < 5 || len > 8 || (s[0] != '2' && s[0] != '3') || s[1] != '.')
+        return false;
+    size_t i = 2, parts = 1;
+    unsigned minor = 0;
+    while (i < len) {
+        size_t d = 0;
+        unsigned v = 0;
+        while (i < len && s[i] >= '0' && s[i] <= '9' && d < 3)
+            v = v * 10 + (unsigned)(s[i++] - '0'), d++;
+        if (d == 0 || d > 2)
+            return false;
+        if (parts == 1)
+            minor = v;
+        parts++;
+        if (i < len && s[i++] != '.')
+            return false;
+    }
+    return parts == 3 && s[len - 1] != '.' && (s[0] == '2' || minor < 7);
+}
+
+bool py_old_version_scan(const char *buf, size_t len, char *out, size_t cap)
+{
+    const char *found = NULL;
+    size_t found_len = 0, start = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (buf[i] != '\0')
+            continue;
+        size_t n = i - start;
+        if (old_version_literal(buf + start, n)) {
+            if (found && (found_len != n || memcmp(found, buf + start, n) != 0))
+                return false; /* two different versions: trust neither */
+            found = buf + start, found_len = n;
+        }
+        start = i + 1;
+    }
+    if (!found || cap <= found_len)
+        return false;
+    memcpy(out, found, found_len);
+    out[found_len] = '\0';
+    return true;
+}
+
+bool py_old_version_from_name(const char *path, char *out, size_t cap)
+{
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    if (strncmp(base, "lib", 3) == 0)
+        base += 3;
+    if (strncmp(base, "python", 6) != 0)
+        return false;
+    base += 6;
+    if (!((base[0] == '2' || base[0] == '3') && base[1] == '.' && base[2] >= '0' && base[2] <= '9'))
+        return false;
+    unsigned minor = (unsigned)(base[2] - '0');
+    size_t n = 3;
+    if (base[3] >= '0' && base[3] <= '9')
+        minor = minor * 10 + (unsigned)(base[3] - '0'), n = 4;
+    if ((base[0] == '3' && minor >= 7) || cap <= n)
+        return false;
+    memcpy(out, base, n);
+    out[n] = '\0';
+    return true;
+}

@@ -52,6 +52,13 @@ bool py_version_from_name(const char *path, struct py_name_version *out);
  * Returns false when nothing, or more than one candidate, fits. */
 bool py_version_scan_strings(const char *buf, size_t len, int name_minor, uint32_t *hex);
 
+/* CPythons older than pyheap reads (2.x, 3.0 to 3.6: no _PyRuntime), told by their version
+ * literal ("2.7.18", "3.6.15": the one whole string of that form in .rodata) or, failing that,
+ * their file name (python2.7, libpython3.6m.so.1.0 => "2.7", "3.6"). Into out; false if
+ * neither says. For the message that names the version found. */
+bool py_old_version_scan(const char *buf, size_t len, char *out, size_t cap);
+bool py_old_version_from_name(const char *path, char *out, size_t cap);
+
 /* "3.11.2", "3.13.0rc1"; with minor_only, "3.11". Returns snprintf's result. */
 int py_version_format(uint32_t hex, bool minor_only, char *buf, size_t n);
 

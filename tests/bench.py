@@ -160,6 +160,15 @@ def main():
         # The dominator tree on top of the same walk (top -n 0 builds it and prints nothing
         # else): its own time and peak memory from the JSON, and the whole run's.
         dom = run_pyheap(binary, ready["pid"], ["top", "--json", "-n", "0"])
+        # Snapshot files: the same walk written to a file (--save), then the file read back.
+        snap_dir = tempfile.mkdtemp(prefix="pyheap-bench-")
+        snap = os.path.join(snap_dir, "bench.pyheap")
+        s_status, s_wall, s_peak, _, _, s_err = run_pyheap(
+            binary, ready["pid"], ["attach", "--json", "--save", snap])
+        snap_bytes = os.path.getsize(snap) if s_status == 0 else 0
+        r_status, r_wall, r_peak, _, _, r_err = run_pyheap(binary, snap, ["attach"])
+        os.unlink(snap) if s_status == 0 else None
+        os.rmdir(snap_dir)
         # The drill-downs of one walk: referrer kinds of every instance, and paths to three.
         drill = []
         for extra in (["attach", "--json", "--kind", ready["class"], "--by", "rcs"],
@@ -208,6 +217,16 @@ def main():
               tree.get("build_ms", 0), tree.get("peak_bytes", 0) / float(objects),
               tree.get("peak_bytes", 0), d_wall, d_wall - wall, d_peak / 1024.0,
               (d_peak - peak_kib) * 1024.0 / objects))
+    if s_status != 0 or r_status != 0:
+        sys.stderr.write(s_err + r_err)
+        print("bench: snapshot write (%d) or read (%d) failed" % (s_status, r_status), file=sys.stderr)
+        return 1
+    walk_s = (find_key(doc, ("walk_ms",)) or 0) / 1000.0
+    print("snapshot: bytes_per_object %.1f file_mib %.1f write_s %.3f (%.0f%% of the walk's %.3f s)"
+          " read_and_table_s %.3f (%.3f s per million objects) read_peak_rss_mib %.1f" % (
+              snap_bytes / objects, snap_bytes / 1048576.0, s_wall - wall,
+              100.0 * (s_wall - wall) / walk_s if walk_s else 0, walk_s, r_wall,
+              r_wall / (objects / 1e6), r_peak / 1024.0))
     for what, d_status, d_wall, d_peak, d_err in drill:
         if d_status != 0:
             sys.stderr.write(d_err)

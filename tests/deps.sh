@@ -14,6 +14,43 @@ PKGS="$PKGS debuginfod debootstrap util-linux"
 PKGS="$PKGS python3-numpy"
 DBG=python3.11-dbg
 
+# apt's and dpkg's locks (fcntl locks, listed in /proc/locks by device:inode). DEPS_LOCKS and
+# DEPS_LOCK_TIMEOUT (seconds, default 600) may be set to test the wait.
+LOCKS=${DEPS_LOCKS:-"/var/lib/dpkg/lock-frontend /var/lib/dpkg/lock /var/lib/apt/lists/lock /var/cache/apt/archives/lock"}
+LOCK_TIMEOUT=${DEPS_LOCK_TIMEOUT:-600}
+
+lock_busy() {
+    for f in $LOCKS; do
+        [ -e "$f" ] || continue
+        ino=$(stat -c %i "$f")
+        grep -q ":$ino " /proc/locks 2>/dev/null && return 0
+    done
+    return 1
+}
+
+# A freshly booted host often runs unattended-upgrades: wait for it rather than fail.
+wait_for_locks() {
+    waited=0
+    while lock_busy; do
+        if [ "$waited" = 0 ]; then
+            echo "deps.sh: another apt or dpkg is running (unattended-upgrades?); waiting up to" \
+                "$LOCK_TIMEOUT s for its lock"
+        fi
+        if [ "$waited" -ge "$LOCK_TIMEOUT" ]; then
+            echo "deps.sh: apt/dpkg still locked after $LOCK_TIMEOUT s; try again later" >&2
+            exit 1
+        fi
+        sleep 2
+        waited=$((waited + 2))
+    done
+    [ "$waited" = 0 ] || echo "deps.sh: the lock is free; going on"
+}
+
+if [ "${1:-}" = "--wait-for-locks" ]; then
+    wait_for_locks
+    exit 0
+fi
+
 installed() {
     # "ii " = wanted install, status installed; anything else (absent, half-configured) is missing.
     [ "$(dpkg-query -W -f='${db:Status-Abbrev}' "$1" 2>/dev/null)" = "ii " ]
@@ -74,10 +111,12 @@ fi
 
 apt() {
     # shellcheck disable=SC2086  # $SUDO is empty or one word
-    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get -q -y -o Dpkg::Use-Pty=0 "$@"
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get -q -y -o Dpkg::Use-Pty=0 \
+        -o DPkg::Lock::Timeout="$LOCK_TIMEOUT" "$@"
 }
 
 echo "deps.sh: installing:$need"
+wait_for_locks
 apt update
 if [ "$want_dbg" = yes ] && installable "$DBG"; then
     missing="$missing $DBG"

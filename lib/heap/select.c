@@ -5,6 +5,7 @@
 #include "lib/heap/select.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,12 +62,12 @@ static ph_status step(struct ph_view_ctx *v, const struct ph_selection *sel, int
     return st;
 }
 
-ph_status ph_select(struct ph_view_ctx *v, const struct ph_selection *sel, const struct ph_set *base,
-                    struct ph_set *out, struct ph_error *err)
+ph_status ph_select(struct ph_view_ctx *v, const struct ph_selection *sel, const struct ph_set *start,
+                    const struct ph_set *within, struct ph_set *out, struct ph_error *err)
 {
     *out = (struct ph_set){0};
     struct ph_set cur = {0};
-    if (!ph_select_size(v->g, base, 0, UINT64_MAX, &cur)) /* a copy of base */
+    if (!ph_select_size(v->g, start, 0, UINT64_MAX, &cur)) /* a copy of start */
         return ph_fail(err, PH_ERR_INTERNAL, "out of memory");
     const bool wanted[5] = {sel->row >= 0, sel->kind != NULL,
                             sel->min_size || sel->max_size != UINT64_MAX, sel->module != NULL,
@@ -74,7 +75,7 @@ ph_status ph_select(struct ph_view_ctx *v, const struct ph_selection *sel, const
     for (int k = 0; k < 5; k++) {
         if (!wanted[k])
             continue;
-        ph_status st = step(v, sel, k, base, &cur, err);
+        ph_status st = step(v, sel, k, within, &cur, err);
         if (st != PH_OK) {
             ph_set_free(&cur);
             return st;
@@ -82,6 +83,39 @@ ph_status ph_select(struct ph_view_ctx *v, const struct ph_selection *sel, const
     }
     *out = cur;
     return PH_OK;
+}
+
+ph_status ph_select_unreachable(struct ph_view_ctx *v, const struct ph_selection *sel,
+                                const struct ph_set *start, const struct ph_set *start_all,
+                                const struct ph_set *within_all, uint64_t *count, uint64_t *size,
+                                struct ph_error *err)
+{
+    *count = *size = 0;
+    struct ph_selection by_kind = *sel;
+    struct ph_partition p = {0};
+    char kind[1024]; /* a copy: the view's texts may move as it makes more */
+    if (sel->row >= 0) { /* the row's kind, as the user saw it */
+        ph_status st = ph_partition(v, start, PH_BY_CLODO, &p, err);
+        if (st != PH_OK)
+            return st;
+        if ((size_t)sel->row >= p.n || (sel->kind && strcmp(sel->kind, ph_view_text(v, p.rows[sel->row].kind)))) {
+            ph_partition_free(&p);
+            return PH_OK; /* the selection is empty either way */
+        }
+        by_kind.row = -1;
+        snprintf(kind, sizeof kind, "%s", ph_view_text(v, p.rows[sel->row].kind));
+        by_kind.kind = kind;
+    }
+    struct ph_set all = {0};
+    ph_status st = ph_select(v, &by_kind, start_all, within_all, &all, err);
+    ph_partition_free(&p);
+    for (size_t k = 0; st == PH_OK && k < all.n; k++)
+        if (!(v->g->flags[all.v[k]] & PH_OBJ_REACHABLE)) {
+            (*count)++;
+            *size += ph_graph_size(v->g, all.v[k]);
+        }
+    ph_set_free(&all);
+    return st;
 }
 
 /* ---- nearest kinds ---- */

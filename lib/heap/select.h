@@ -29,10 +29,20 @@ struct ph_selection {
 struct ph_selection ph_selection_none(void);
 bool ph_selection_active(const struct ph_selection *sel);
 
-/* Apply sel to base into out. PH_ERR_USAGE for a row past the partition's end (saying how many
- * rows there are), PH_ERR_INTERNAL when out of memory. out is empty on failure. */
-ph_status ph_select(struct ph_view_ctx *v, const struct ph_selection *sel, const struct ph_set *base,
-                    struct ph_set *out, struct ph_error *err);
+/* Apply sel to start into out; the move to referrers or referents stays within `within` (the
+ * heap's default set: a selection among new objects may be held by old ones). PH_ERR_USAGE for
+ * a row past the partition's end (saying how many rows there are), PH_ERR_INTERNAL when out of
+ * memory. out is empty on failure. */
+ph_status ph_select(struct ph_view_ctx *v, const struct ph_selection *sel, const struct ph_set *start,
+                    const struct ph_set *within, struct ph_set *out, struct ph_error *err);
+
+/* What --all would add to a selection made without it: the objects the same selection takes
+ * when every object counts (start_all, within_all) that are not reachable. A row is taken as
+ * the kind it has in start's partition, so the question is about the same kind. */
+ph_status ph_select_unreachable(struct ph_view_ctx *v, const struct ph_selection *sel,
+                                const struct ph_set *start, const struct ph_set *start_all,
+                                const struct ph_set *within_all, uint64_t *count, uint64_t *size,
+                                struct ph_error *err);
 
 /* Up to max kinds of s whose names are nearest to `name` (edit distance, case folded; a kind
  * containing name counts as nearest), best first, as ids in v->kinds. Returns how many. For the

@@ -394,15 +394,17 @@ static bool read_header(struct ph_snapshot_reader *r)
         return false;
     if (!ph_snapshot_magic(h, sizeof h))
         return corrupt(r, "not a pyheap snapshot (wrong magic)"), false;
+    /* The major version is read before the checksum: a newer format may lay out the rest of
+     * its header differently, and then the message must say so, not "corrupt". */
     unsigned major = h[8] | h[9] << 8, minor = h[10] | h[11] << 8;
-    if ((uint32_t)crc32(0, h, 16) != snap_get_u32(h + 16))
-        return corrupt(r, "header checksum mismatch"), false;
     if (major != SNAP_MAJOR) {
         r->st = ph_fail(r->err, PH_ERR_CORRUPT_FILE, "%s is a snapshot of format %u.%u; this "
                         "pyheap reads format %d.x (use a pyheap as new as the one that wrote it)",
                         r->name, major, minor, SNAP_MAJOR);
         return false;
     }
+    if ((uint32_t)crc32(0, h, 16) != snap_get_u32(h + 16))
+        return corrupt(r, "header checksum mismatch"), false;
     return true;
 }
 

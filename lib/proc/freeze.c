@@ -92,36 +92,16 @@ static void drop(struct ph_freeze *fr, size_t i)
     fr->t[i] = fr->t[--fr->n];
 }
 
-static int read_ptrace_scope(void)
-{
-    FILE *f = fopen("/proc/sys/kernel/yama/ptrace_scope", "re");
-    int v = -1;
-    if (f) {
-        if (fscanf(f, "%d", &v) != 1)
-            v = -1;
-        fclose(f);
-    }
-    return v;
-}
-
 static ph_status permission_error(pid_t pid, pid_t tid, struct ph_error *err)
 {
     pid_t tracer = ph_proc_tracer_pid(pid, tid);
     if (tracer > 0)
         return ph_fail(err, PH_ERR_ALREADY_TRACED, "process %d is already traced by pid %d "
-                       "(gdb, strace?); detach it first", (int)pid, (int)tracer);
-    static const char base[] = "run as root, or grant CAP_SYS_PTRACE (docker: --cap-add SYS_PTRACE)";
-    int scope = read_ptrace_scope();
-    if (scope == 3)
-        return ph_fail(err, PH_ERR_PERMISSION, "permission denied attaching to %d: "
-                       "/proc/sys/kernel/yama/ptrace_scope is 3, which forbids attaching until "
-                       "reboot", (int)pid);
-    if (scope >= 0)
-        return ph_fail(err, PH_ERR_PERMISSION, "permission denied attaching to %d: %s, or set "
-                       "/proc/sys/kernel/yama/ptrace_scope to 0 (currently %d)", (int)pid, base,
-                       scope);
-    return ph_fail(err, PH_ERR_PERMISSION, "permission denied attaching to %d: %s", (int)pid,
-                   base);
+                       "(gdb, strace?); detach it first, or read it unstopped with --no-freeze",
+                       (int)pid, (int)tracer);
+    char hint[400];
+    ph_proc_permission_hint(pid, hint, sizeof hint);
+    return ph_fail(err, PH_ERR_PERMISSION, "permission denied attaching to %d: %s", (int)pid, hint);
 }
 
 static bool dead_state(char s)

@@ -17,24 +17,102 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define STATUS_MAX ((size_t)1 << 20) /* Groups: may list 65536 gids */
 enum { MAX_THREADS = 1 << 22, MAX_EINTR = 1000 };
 
 /* Reading another user's maps needs the same right as ptrace (PTRACE_MODE_READ). */
-static const char perm_hint[] =
-    "run as root, or grant CAP_SYS_PTRACE (docker: --cap-add SYS_PTRACE); "
-    "see also /proc/sys/kernel/yama/ptrace_scope and hidepid";
-
 static ph_status open_error(pid_t pid, const char *what, int e, struct ph_error *err)
 {
     if (e == ENOENT || e == ESRCH)
         return ph_fail(err, PH_ERR_NO_PROCESS, "no such process: %d", (int)pid);
-    if (e == EACCES || e == EPERM)
+    if (e == EACCES || e == EPERM) {
+        char hint[400];
+        ph_proc_permission_hint(pid, hint, sizeof hint);
         return ph_fail(err, PH_ERR_PERMISSION, "permission denied reading /proc/%d/%s: %s",
-                       (int)pid, what, perm_hint);
+                       (int)pid, what, hint);
+    }
     return ph_fail(err, PH_ERR_IO, "reading /proc/%d/%s: %s", (int)pid, what, strerror(e));
+}
+
+/* A small /proc or /sys file's first line into buf ("" when it cannot be read). */
+static void first_line(const char *path, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    FILE *f = fopen(path, "re");
+    if (f) {
+        if (!fgets(buf, (int)cap, f))
+            buf[0] = '\0';
+        fclose(f);
+    }
+    buf[strcspn(buf, "\n")] = '\0';
+    size_t o = 0; /* runs of blanks (uid_map's columns) become one space */
+    for (size_t i = 0; buf[i]; i++)
+        if (buf[i] != ' ' || (o && buf[o - 1] != ' '))
+            buf[o++] = buf[i];
+    while (o && buf[o - 1] == ' ')
+        o--;
+    buf[o] = '\0';
+}
+
+/* The effective capability set of this process, from /proc/self/status. */
+static uint64_t own_caps(void)
+{
+    char *text = NULL;
+    size_t len;
+    uint64_t caps = 0;
+    if (ph_proc_read_file(getpid(), "status", STATUS_MAX, &text, &len, NULL) == PH_OK) {
+        const char *p = strstr(text, "\nCapEff:");
+        if (p)
+            caps = strtoull(p + 8, NULL, 16);
+    }
+    free(text);
+    return caps;
+}
+
+/* The owner of /proc/PID (the process's effective uid), or -1. */
+static long owner_of(pid_t pid)
+{
+    char path[64];
+    struct stat st;
+    snprintf(path, sizeof path, "/proc/%d", (int)pid);
+    return stat(path, &st) == 0 ? (long)st.st_uid : -1;
+}
+
+void ph_proc_permission_hint(pid_t pid, char *buf, size_t cap)
+{
+    enum { CAP_SYS_PTRACE_BIT = 19 };
+    char map[128], scope[16];
+    first_line("/proc/self/uid_map", map, sizeof map);
+    first_line("/proc/sys/kernel/yama/ptrace_scope", scope, sizeof scope);
+    bool init_ns = !map[0] || strstr(map, "4294967295") != NULL; /* the whole uid range */
+    bool root = geteuid() == 0, ptrace_cap = (own_caps() >> CAP_SYS_PTRACE_BIT) & 1;
+    long owner = owner_of(pid);
+    if (!init_ns)
+        snprintf(buf, cap, "pyheap runs in a user namespace of its own (uid_map: %s), whose "
+                 "root and capabilities do not reach a process outside it: run pyheap on the "
+                 "host, or in the target's namespace", map);
+    else if (root && !ptrace_cap)
+        snprintf(buf, cap, "pyheap runs as root but without CAP_SYS_PTRACE (a container "
+                 "started without --cap-add SYS_PTRACE?)");
+    else if (!root && !ptrace_cap && owner >= 0 && owner != (long)geteuid())
+        snprintf(buf, cap, "process %d belongs to uid %ld and pyheap runs as uid %ld: run it as "
+                 "root (sudo), or grant it CAP_SYS_PTRACE", (int)pid, owner, (long)geteuid());
+    else if (!ptrace_cap && strcmp(scope, "0") != 0 && scope[0])
+        snprintf(buf, cap, "/proc/sys/kernel/yama/ptrace_scope is %s%s: run as root, or set "
+                 "it to 0", scope, strcmp(scope, "1") == 0 ? " (only a process's ancestors may "
+                 "trace it)" : "");
+    else if (!ptrace_cap)
+        snprintf(buf, cap, "the process cannot be traced by its own user (it changed its "
+                 "credentials or made itself undumpable): run pyheap as root, or with "
+                 "CAP_SYS_PTRACE");
+    else
+        snprintf(buf, cap, "pyheap has %sCAP_SYS_PTRACE, so something else refuses: a security "
+                 "module (AppArmor, SELinux%s%s), or a process the system protects (the init of "
+                 "a sandbox or VM)", root ? "root and " : "", scope[0] ? ", Yama ptrace_scope " : "",
+                 scope);
 }
 
 /* Read until EOF into a buffer that doubles; one byte is kept for the terminator. */

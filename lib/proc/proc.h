@@ -54,6 +54,12 @@ bool ph_proc_alive(pid_t pid);
  * when the thread is gone or unreadable. */
 char ph_proc_task_state(pid_t pid, pid_t tid);
 
+/* Why this process may not trace pid, as far as can be told from here, and what to do about it,
+ * into buf: pyheap in a user namespace of its own, root without CAP_SYS_PTRACE, another user's
+ * process, Yama's ptrace_scope, or (with every right pyheap can have) a security module or a
+ * protected process. For the "permission denied" messages. */
+void ph_proc_permission_hint(pid_t pid, char *buf, size_t cap);
+
 /* TracerPid of one thread (0 when untraced), or -1 when it cannot be read. */
 pid_t ph_proc_tracer_pid(pid_t pid, pid_t tid);
 

@@ -40,6 +40,25 @@ static ph_status open_mem(struct ph_live *s, size_t cache_bytes, struct ph_error
     return st == PH_OK ? ph_mem_open(backend, &s->proc.maps, cache_bytes, &s->mem, err) : st;
 }
 
+/* A debug file the user named is either used as it is, or the user hears why not: the layout
+ * report says it, but only `info` prints the report. */
+static void debug_file_warning(struct ph_live *s, const char *given)
+{
+    const struct py_source_report *r = &s->target.sources;
+    const char *why = NULL; /* the last report line about that file says what became of it */
+    for (int i = 0; i < r->n; i++)
+        if (strstr(r->line[i], given))
+            why = r->line[i];
+    bool used = strcmp(s->target.debug_file, given) == 0 && !(why && strstr(why, "WARNING"));
+    if (used)
+        return;
+    char path[256], line[300];
+    ph_escape(given, strlen(given), path, sizeof path);
+    ph_escape(why ? why : "", why ? strlen(why) : 0, line, sizeof line);
+    snprintf(s->warning, sizeof s->warning, "--debug-file %s: %s%s%s", path,
+             why ? "not used as it is (" : "not used", line, why ? ")" : "");
+}
+
 ph_status ph_live_open(pid_t pid, const struct ph_source_options *opts, struct ph_live *s,
                        struct ph_error *err)
 {
@@ -55,6 +74,8 @@ ph_status ph_live_open(pid_t pid, const struct ph_source_options *opts, struct p
     struct py_layout_options lo = layout_options(&opts->layout);
     st = py_target_resolve(&s->proc, s->mem, &lo, &s->target, err);
     s->resolve_ms = now_ms() - t0;
+    if (st == PH_OK && opts->layout.debug_file && !opts->layout.no_dwarf)
+        debug_file_warning(s, opts->layout.debug_file);
     return st;
 }
 

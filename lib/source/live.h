@@ -31,6 +31,7 @@ struct ph_live {
     struct py_target target;
     struct py_state state;          /* interpreters and threads, after ph_live_state */
     double resolve_ms;
+    char warning[1024];             /* "" or why an explicit --debug-file was not used as is */
 };
 
 ph_status ph_live_open(pid_t pid, const struct ph_source_options *opts, struct ph_live *s,

@@ -97,6 +97,11 @@ enum ph_source_kind ph_source_kind_of(const struct ph_source *s)
     return s->kind;
 }
 
+const char *ph_source_warning(const struct ph_source *s)
+{
+    return s->kind == PH_SOURCE_PID && s->live.warning[0] ? s->live.warning : NULL;
+}
+
 ph_status ph_source_heap(struct ph_source *s, struct ph_graph *g, struct ph_error *err)
 {
     memset(g, 0, sizeof *g);

@@ -69,6 +69,9 @@ bool ph_source_is_pid(const char *spec, int *pid);
 ph_status ph_source_open(const char *spec, const struct ph_source_options *opts,
                          struct ph_source **out, struct ph_error *err);
 enum ph_source_kind ph_source_kind_of(const struct ph_source *s);
+/* Something the user should hear that did not stop the work (an explicit --debug-file that
+ * was not used as it is), or NULL. */
+const char *ph_source_warning(const struct ph_source *s);
 /* The heap, into g (which the caller frees with ph_graph_free, also on failure). */
 ph_status ph_source_heap(struct ph_source *s, struct ph_graph *g, struct ph_error *err);
 void ph_source_close(struct ph_source *s);

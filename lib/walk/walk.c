@@ -19,7 +19,7 @@
 
 #define DEFAULT_MAX_OBJECTS (1ull << 31)
 #define CANCEL_EVERY 65536
-#define PROGRESS_EVERY (1u << 20)
+#define PROGRESS_EVERY (1u << 16)
 
 bool wk_read(struct wk *w, uint64_t addr, void *buf, size_t len)
 {
@@ -115,6 +115,8 @@ static ph_status walk_gc_list(struct wk *w, uint64_t head, bool frozen)
                            "GC list at 0x%" PRIx64 " does not close: the heap is changing or corrupt", head);
         if (count % CANCEL_EVERY == 0 && cancelled(w))
             return ph_fail(w->err, PH_ERR_INTERRUPTED, "interrupted");
+        if (count % PROGRESS_EVERY == 0 && w->opts->progress)
+            w->opts->progress(w->opts->progress_ctx, w->g->n, 0);
         uint64_t words[4]; /* gc_next, gc_prev, ob_refcnt, ob_type */
         if (!wk_read(w, node, words, sizeof words))
             return w->err->code ? w->err->code

@@ -87,6 +87,18 @@ def interpreters(include_containers=True):
     return found
 
 
+def missing_interpreters():
+    """The interpreters the tests know how to run but did not find, each with how to add it."""
+    out = []
+    for minor in ("3.8", "3.9", "3.10", "3.11", "3.12", "3.13"):
+        if not glob.glob("/root/.pyenv/versions/%s.*/bin/python%s" % (minor, minor)):
+            out.append("pyenv %s (install it under /root/.pyenv/versions)" % minor)
+    for minor in (13, 14, 15):
+        if not os.path.exists(SID_ROOT + "/usr/bin/python3.%d" % minor):
+            out.append("sid 3.%d (make sid-root)" % minor)
+    return out
+
+
 def _imports(interp, module):
     try:
         p = subprocess.run(list(interp.prefix) + ["-c", "import " + module], capture_output=True,

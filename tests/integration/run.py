@@ -57,6 +57,9 @@ def main():
     runner = unittest.TextTestRunner(verbosity=2, resultclass=Result, stream=sys.stdout)
     result = runner.run(suite)
     print("interpreters that ran:", ", ".join("%s (%d)" % kv for kv in sorted(common.InterpTestCase.ran.items())) or "none")
+    missing = common.missing_interpreters()
+    if missing:
+        print("interpreters NOT tested: %s" % "; ".join(missing))
     failed = len(result.failures) + len(result.errors)
     print("integration: %d passed, %d failed, %d skipped" % (result.passed, failed, len(result.skipped)))
     sys.exit(0 if failed == 0 and result.testsRun > 0 else 1)

@@ -2,6 +2,7 @@
 the target still running afterwards. Synchronisation is on lines the programs print (READY,
 "pyheap: frozen", strace's "attached"), never on sleeps.
 """
+import json
 import glob
 import os
 import select
@@ -112,7 +113,24 @@ class BadInputTest(common.InterpTestCase):
             self.assertEqual(p.returncode, EXIT["permission"], p.stderr)
             self.assertEqual(len(p.stderr.strip().splitlines()), 1, p.stderr)
             self.assertIn("CAP_SYS_PTRACE", p.stderr)
+            self.assertIn("belongs to uid 0 and pyheap runs as uid 65534", p.stderr)
             self.assertEqual(t.command("ping"), "pong")
+
+    def test_permission_hint_matches_the_cause(self):
+        """Root in a user namespace of its own cannot trace the host's processes: the hint says
+        so, rather than telling root to run as root. And where this machine refuses even root
+        with CAP_SYS_PTRACE (pid 1 of a sandbox), the hint does not tell root to become root."""
+        with common.Target(self.debian(), "idle.py") as t:
+            p = subprocess.run(["unshare", "--user", "--map-root-user", common.PYHEAP, "attach",
+                                str(t.pid)], capture_output=True, text=True)
+            self.assertEqual(p.returncode, EXIT["permission"], p.stderr)
+            self.assertIn("user namespace of its own", p.stderr)
+            self.assertNotIn("run it as root", p.stderr)
+            self.assertEqual(t.command("ping"), "pong")
+        rc, out, err = common.run_pyheap("attach", "1")
+        if rc == EXIT["permission"] and os.geteuid() == 0:
+            self.assertNotIn("run it as root", err)
+            self.assertIn("CAP_SYS_PTRACE", err)
 
     def test_already_traced(self):
         with common.Target(self.debian(), "idle.py") as t:
@@ -128,17 +146,27 @@ class BadInputTest(common.InterpTestCase):
             self.assertEqual(t.command("ping"), "pong")
 
     def test_unsupported_version(self):
-        old = sorted(glob.glob("/root/.pyenv/versions/3.7.*/bin/python3.7"))
-        if not old:
-            self.skipTest("no Python 3.7 here")
-        p = subprocess.Popen([old[0], "-c", "import sys; print('READY', flush=True); sys.stdin.read()"],
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        try:
-            wait_line(p.stdout, "READY")
-            self.assert_fails(["attach", p.pid], EXIT["unsupported"], ["not supported"])
-        finally:
-            p.kill()
-            p.wait()
+        """3.7 has _PyRuntime and is refused by its version; 2.7 and 3.6 have none, and are
+        recognised as old CPythons (exit 6, naming the version), not as "not Python" (5)."""
+        ran = []
+        for minor, words in (("3.7", ["not supported", "3.7"]),
+                             ("3.6", ["runs CPython 3.6", "3.8 or later"]),
+                             ("2.7", ["runs CPython 2.7", "3.8 or later"])):
+            old = sorted(glob.glob("/root/.pyenv/versions/%s.*/bin/python%s" % (minor, minor)))
+            if not old:
+                continue
+            ran.append(minor)
+            p = subprocess.Popen([old[0], "-c", "import sys; sys.stdout.write('READY\\n'); "
+                                  "sys.stdout.flush(); sys.stdin.read()"],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            try:
+                wait_line(p.stdout, "READY")
+                self.assert_fails(["attach", p.pid], EXIT["unsupported"], words)
+            finally:
+                p.kill()
+                p.wait()
+        if not ran:
+            self.skipTest("no Python 3.7, 3.6 or 2.7 here")
 
     def test_target_exits_mid_walk(self):
         t = common.Target(self.debian(), "idle.py")
@@ -195,3 +223,99 @@ class EscapeTest(common.InterpTestCase):
         for interp in common.interpreters(include_containers=False)[:1]:
             with self.subTest(interp=interp.name):
                 body(interp)
+
+
+class NewUserTest(common.InterpTestCase):
+    """What a new user tripped over (issue: wrong messages, silent failures, long work without a
+    word): each case failed before its fix."""
+
+    def debian(self):
+        return common.interpreters(include_containers=False)[0]
+
+    def test_short_usage_and_suggestions(self):
+        rc, out, err = common.run_pyheap()
+        self.assertEqual(rc, EXIT["usage"])
+        self.assertLessEqual(len(err.splitlines()), 3, err)
+        self.assertIn("--help", err)
+        rc, out, err = common.run_pyheap("18099")
+        self.assertEqual(rc, EXIT["usage"])
+        self.assertIn("pyheap attach 18099", err)
+        rc, out, err = common.run_pyheap("attach", "--bogus", "1")
+        self.assertIn("pyheap attach --help", err)
+        rc, out, err = common.run_pyheap("path", "--rows", "3", "1")
+        self.assertEqual(rc, EXIT["usage"])
+        self.assertIn("not an option of 'path'", err)
+
+    def test_selection_messages(self):
+        with common.Target(self.debian(), "growing.py") as t:
+            rc, out, err = common.run_pyheap("path", t.pid)
+            self.assertEqual(rc, EXIT["usage"])
+            self.assertIn("needs a selection", err)
+            self.assertIn("--kind", err)
+            # Each layout source says its own reason (not "no DWARF" for debug offsets on 3.11).
+            rc, out, err = common.run_pyheap("attach", "--layout-from", "debug-offsets", t.pid)
+            self.assertEqual(rc, 9, err)
+            self.assertIn("debug-offsets: none before 3.13", err)
+            self.assertNotIn("install its debug symbols", err)
+            # A debug file named explicitly that is not used is a warning, whatever the command.
+            for cmd in (["attach"], ["path", "--kind", "__main__.Node"], ["info"]):
+                rc, out, err = common.run_pyheap(*cmd, "--debug-file", "/nonexistent", t.pid)
+                self.assertEqual(rc, 0, err)
+                self.assertIn("warning: --debug-file /nonexistent", err)
+            # `--` ends the options; --count takes all.
+            ph = json.loads(common.run_pyheap("path", "--kind", "__main__.Node", "--count", "all",
+                                              "--json", "--", str(t.pid))[1])
+            self.assertEqual(len(ph["paths"]), 200)
+            rc, out, err = common.run_pyheap("attach", "--row", "500", t.pid)
+            self.assertEqual(rc, EXIT["usage"])
+            n = json.loads(common.run_pyheap("attach", "--json", t.pid)[1])["rows_total"]
+            self.assertIn("has %d rows" % n, err)
+            rc, out, err = common.run_pyheap("attach", "--kind", "__main__.Nod", t.pid)
+            self.assertEqual(rc, 0)
+            self.assertIn("Partition of a set of 0 objects", out)
+            self.assertIn("no object is of kind '__main__.Nod'", err)
+            self.assertIn("'__main__.Node'", err)
+            # The "Not shown" line is about the selection, not the whole heap.
+            self.assertEqual(t.command("orphan 40"), "orphaned")
+            rc, out, err = common.run_pyheap("attach", "--kind", "__main__.Orphan", t.pid)
+            self.assertIn("Not shown: 40 objects", out)
+            rc, out, err = common.run_pyheap("attach", "--kind", "__main__.Node", t.pid)
+            self.assertNotIn("Not shown", out)
+            whole = json.loads(common.run_pyheap("attach", "--json", t.pid)[1])
+            self.assertGreaterEqual(whole["unreachable"]["count"], 40)
+            self.assertEqual(t.quit(), 0)
+
+    def test_progress_on_a_terminal_only(self):
+        """A walk that takes a while says so on a terminal, erases the line when done, and says
+        nothing on a pipe or with --quiet."""
+        with common.Target(self.debian(), "bench_heap.py", ["count=150000"]) as t:
+            def on_pty(*extra):
+                master, slave = os.openpty()
+                try:
+                    p = subprocess.run([common.PYHEAP, "attach", *extra, str(t.pid)],
+                                       stdout=subprocess.PIPE, stderr=slave, timeout=600)
+                    os.close(slave)
+                    slave = -1
+                    chunks = []
+                    while True:
+                        try:
+                            b = os.read(master, 65536)
+                        except OSError:
+                            break
+                        if not b:
+                            break
+                        chunks.append(b)
+                finally:
+                    os.close(master)
+                    if slave >= 0:
+                        os.close(slave)
+                self.assertEqual(p.returncode, 0)
+                return b"".join(chunks).decode()
+            shown = on_pty()
+            self.assertIn("pyheap: ", shown)
+            self.assertIn("objects", shown)
+            self.assertTrue(shown.endswith("\r"), repr(shown[-80:]))  # erased: ends on a blank line
+            self.assertEqual(on_pty("--quiet"), "")
+            rc, out, err = common.run_pyheap("attach", t.pid)
+            self.assertEqual((rc, err), (0, ""))
+            self.assertEqual(t.command("ping"), "pong")

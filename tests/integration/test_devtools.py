@@ -9,7 +9,8 @@ PYHEAP_REQUIRE_DEVTOOLS=1 (set by .ci/run), which makes their absence a failure.
 
 What must agree, on every interpreter, for tests/targets/owned_heap.py: the multiset of
 (kind, own size, retained size) over every reachable object, DevTools' nodes against
-`pyheap top -n all --json`; the root's retained size against the reachable heap; the count of
+`pyheap top -n all --json` (the file written by `pyheap snapshot --format heapsnapshot`, and
+`top --format heapsnapshot` writes the same bytes); the root's retained size against the reachable heap; the count of
 each kind in DevTools' Summary against pyheap's partition; and the cache's retained size
 against the target's own figure.
 """
@@ -53,7 +54,8 @@ class DevToolsTest(common.InterpTestCase):
         with common.Target(interp, "owned_heap.py") as t, tempfile.TemporaryDirectory() as d:
             rep = t.report
             path = os.path.join(d, "heap.heapsnapshot")
-            rc, out, err = common.run_pyheap("top", t.pid, "--format", "heapsnapshot", "-o", path)
+            rc, out, err = common.run_pyheap("snapshot", t.pid, "--format", "heapsnapshot",
+                                             "-o", path)
             self.assertEqual((rc, out), (0, ""), err)
             dt = self.load(path)
             top = common.run_pyheap_json("top", t.pid, "-n", "all")
@@ -68,6 +70,12 @@ class DevToolsTest(common.InterpTestCase):
             part = common.run_pyheap_json("attach", t.pid, "--rows", "all")
             self.assertEqual({k: v[0] for k, v in dt["summary"].items()},
                              {r["kind"]: r["count"] for r in part["rows"]})
+            # top --format heapsnapshot writes the same file.
+            other = os.path.join(d, "top.heapsnapshot")
+            rc, out, err = common.run_pyheap("top", t.pid, "--format", "heapsnapshot", "-o", other)
+            self.assertEqual((rc, out), (0, ""), err)
+            with open(path, "rb") as a, open(other, "rb") as b:
+                self.assertEqual(a.read(), b.read())
             self.assertEqual(t.quit(), 0)
 
     def test_devtools_agrees(self):

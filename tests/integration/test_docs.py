@@ -51,7 +51,7 @@ def help_section(text, title):
 
 
 def help_options(text):
-    return {m.group(1) for m in (re.match(r"\s+(--[a-z][a-z0-9-]*)", l)
+    return {m.group(1) for m in (re.match(r"\s+(?:-[a-z], )?(--[a-z][a-z0-9-]*)", l)
                                  for l in help_section(text, "options")) if m}
 
 
@@ -124,8 +124,8 @@ class DocsTest(unittest.TestCase):
         cls.readme = read(README)
 
     def test_help_is_parsed(self):
-        self.assertEqual(self.commands, ["info", "attach", "path", "top", "suspects",
-                                         "dominators", "flame"])
+        self.assertEqual(self.commands, ["info", "attach", "path", "snapshot", "diff", "top",
+                                         "suspects", "dominators", "flame"])
         self.assertIn("--help", self.global_options)
         self.assertIn("--version", self.global_options)
         for c, opts in self.command_options.items():
@@ -240,6 +240,8 @@ class DocsTest(unittest.TestCase):
                     if l.strip() and not l.strip().startswith("#")]
         self.assertEqual(commands, ["make demo", "make check"],
                          "the quick start is exactly `make demo` and `make check`")
+        # Before `make install`, `man pyheap` finds nothing: the README says how to read it.
+        self.assertIn("man -l man/pyheap.1", body)
 
     def test_readme_environment(self):
         env = md_section(self.readme, "Environment")
@@ -249,3 +251,25 @@ class DocsTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class DepsLockTest(unittest.TestCase):
+    """tests/deps.sh waits for another apt's lock (unattended-upgrades on a fresh host) instead
+    of failing: with a lock held it says it waits and gives up only after its timeout; with the
+    lock free it goes on at once."""
+
+    def test_waits_for_a_held_lock(self):
+        import fcntl
+        import tempfile
+        script = os.path.join(common.ROOT, "tests", "deps.sh")
+        with tempfile.NamedTemporaryFile() as lock:
+            env = dict(os.environ, DEPS_LOCKS=lock.name, DEPS_LOCK_TIMEOUT="2")
+            free = subprocess.run(["sh", script, "--wait-for-locks"], env=env, capture_output=True,
+                                  text=True, timeout=60)
+            self.assertEqual((free.returncode, free.stdout), (0, ""))
+            fcntl.lockf(lock, fcntl.LOCK_EX)  # as dpkg holds its lock
+            held = subprocess.run(["sh", script, "--wait-for-locks"], env=env,
+                                  capture_output=True, text=True, timeout=60)
+            self.assertEqual(held.returncode, 1)
+            self.assertIn("waiting", held.stdout)
+            self.assertIn("still locked", held.stderr)

@@ -133,6 +133,26 @@ class RetainedTest(common.InterpTestCase):
             self.assertTrue(any(x.startswith("all: %d bytes" % heap) for x in titles), titles[:3])
             self.assertTrue(any(x.startswith("own.Blob: ") for x in titles))
 
+    def check_file(self, t):
+        """A snapshot file gives every view the same figures as the live heap."""
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "heap.pyheap")
+            rc, _, err = common.run_pyheap("snapshot", t.pid, "-o", path)
+            self.assertEqual(rc, 0, err)
+            for args in (["suspects"], ["top", "-n", "5"], ["dominators", "--kind", "own.Blob"],
+                         ["attach", "--retained", "--rows", "all"]):
+                live = self.json_of(*(args + [t.pid]))
+                saved = self.json_of(*(args + [path]))
+                for doc in (live, saved):
+                    doc.pop("walk", None)
+                    doc.pop("dominator_tree", None)
+                    doc.pop("time", None)  # when the heap was read: the file keeps its own
+                self.assertEqual(saved, live, args)
+            rc, out, err = common.run_pyheap("snapshot", t.pid, "--format", "collapsed")
+            self.assertEqual(rc, 0, err)
+            rc, out2, err = common.run_pyheap("top", path, "--format", "collapsed")
+            self.assertEqual((rc, out2), (0, out), err)
+
     def check_owned(self, interp):
         with common.Target(interp, "owned_heap.py") as t:
             rep = t.report
@@ -141,6 +161,7 @@ class RetainedTest(common.InterpTestCase):
             self.check_suspects(t, rep)
             self.check_dominators(t, rep)
             self.check_pictures(t, rep)
+            self.check_file(t)
             self.assertEqual(t.quit(), 0, "the heap changed while pyheap looked")
 
     def test_owned_heap(self):
@@ -176,9 +197,11 @@ class RetainedTest(common.InterpTestCase):
         self.assertEqual(rc, 2, err)
         rc, _, err = common.run_pyheap("attach", "--sort", "count", "1")
         self.assertEqual(rc, 2, err)
-        rc, _, err = common.run_pyheap("path", "-o", "x", "1")
+        rc, _, err = common.run_pyheap("path", "-o", "x", "--kind", "x", "1")
         self.assertEqual(rc, 2, err)
         self.assertRegex(err, r"^pyheap: '-o' is not an option of 'path'")
+        rc, _, err = common.run_pyheap("snapshot", "--format", "text", "1")
+        self.assertEqual(rc, 2, err)
 
     def test_retained_by_id_and_bad_output(self):
         interp = common.interpreters(include_containers=False)[0]

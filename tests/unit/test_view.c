@@ -296,22 +296,22 @@ START_TEST(select_in_heapys_order)
     ck_assert(!ph_selection_active(&sel));
     sel.kind = "app.Node";
     sel.referrers = true; /* the referrers of the nodes, within the reachable set */
-    ck_assert_int_eq(ph_select(&f.v, &sel, &f.reach, &s, &err), PH_OK);
+    ck_assert_int_eq(ph_select(&f.v, &sel, &f.reach, &f.reach, &s, &err), PH_OK);
     ck_assert(same(&s, (uint32_t[]){6, 7, 12, 13}, 4));
     ph_set_free(&s);
     sel = ph_selection_none();
     sel.row = 2; /* "list" */
     sel.min_size = 100;
-    ck_assert_int_eq(ph_select(&f.v, &sel, &f.reach, &s, &err), PH_OK);
+    ck_assert_int_eq(ph_select(&f.v, &sel, &f.reach, &f.reach, &s, &err), PH_OK);
     ck_assert(same(&s, (uint32_t[]){13}, 1));
     ph_set_free(&s);
     sel.row = 7; /* past the 7 rows: a usage error that counts them (not 0) */
-    ck_assert_int_eq(ph_select(&f.v, &sel, &f.reach, &s, &err), PH_ERR_USAGE);
+    ck_assert_int_eq(ph_select(&f.v, &sel, &f.reach, &f.reach, &s, &err), PH_ERR_USAGE);
     ck_assert_str_eq(err.msg, "--row 7: the partition has 7 rows (0 to 6)");
     ck_assert_uint_eq(s.n, 0);
     sel = ph_selection_none();
     sel.kind = "app.Nod";
-    ck_assert_int_eq(ph_select(&f.v, &sel, &f.reach, &s, &err), PH_OK);
+    ck_assert_int_eq(ph_select(&f.v, &sel, &f.reach, &f.reach, &s, &err), PH_OK);
     ck_assert_uint_eq(s.n, 0);
     ph_set_free(&s);
     uint32_t near[3];
