@@ -94,22 +94,29 @@ demo: deps
 bench: build/pyheap
 	$(PYTHON) tests/bench.py build/pyheap
 
-# The snapshot reader under libFuzzer, on a seed corpus of real snapshots, for FUZZ_SECONDS.
-# It is built with clang from the sources it needs (the reader, the graph and the views).
+# The file readers under libFuzzer (clang, ASan+UBSan), each for FUZZ_SECONDS, on seed corpora
+# of real files: snapshots (the reader, then every view on what it accepts) and core files.
 FUZZ_SECONDS ?= 120
-FUZZ_SRC := tests/fuzz/fuzz_snapshot.c $(wildcard lib/heap/*.c) lib/addrmap.c lib/bigmem.c \
-            lib/error.c lib/escape.c
-build/fuzz/fuzz_snapshot: $(FUZZ_SRC) $(wildcard lib/*.h lib/heap/*.h)
+FUZZ_LIB := lib/addrmap.c lib/bigmem.c lib/error.c lib/escape.c
+FUZZ_SNAPSHOT_SRC := tests/fuzz/fuzz_snapshot.c $(wildcard lib/heap/*.c) $(FUZZ_LIB)
+FUZZ_CORE_SRC := tests/fuzz/fuzz_core.c lib/proc/core.c lib/proc/proc.c lib/proc/maps.c $(FUZZ_LIB)
+FUZZ_CC = clang -std=c11 -D_GNU_SOURCE -I. -g -O1 -fsanitize=fuzzer,address,undefined \
+          -fno-sanitize-recover=all
+build/fuzz/fuzz_snapshot: $(FUZZ_SNAPSHOT_SRC) $(wildcard lib/*.h lib/heap/*.h)
 	@command -v clang >/dev/null || { echo "make fuzz needs clang (apt-get install clang)"; exit 1; }
 	@mkdir -p $(dir $@)
-	clang -std=c11 -D_GNU_SOURCE -I. -g -O1 -fsanitize=fuzzer,address,undefined \
-	    -fno-sanitize-recover=all -o $@ $(FUZZ_SRC) -lz -lzstd
+	$(FUZZ_CC) -o $@ $(FUZZ_SNAPSHOT_SRC) -lz -lzstd
+build/fuzz/fuzz_core: $(FUZZ_CORE_SRC) $(wildcard lib/*.h lib/proc/*.h)
+	@command -v clang >/dev/null || { echo "make fuzz needs clang (apt-get install clang)"; exit 1; }
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -o $@ $(FUZZ_CORE_SRC)
 
-fuzz: build/fuzz/fuzz_snapshot build/pyheap
+FUZZ_RUN = -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=4096 -print_final_stats=1
+fuzz: build/fuzz/fuzz_snapshot build/fuzz/fuzz_core build/pyheap
 	$(PYTHON) tests/fuzz/seeds.py build/pyheap build/fuzz/seeds
-	@mkdir -p build/fuzz/corpus
-	$(SAN_ENV) build/fuzz/fuzz_snapshot -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
-	    -rss_limit_mb=4096 build/fuzz/corpus build/fuzz/seeds
+	@mkdir -p build/fuzz/corpus-snapshot build/fuzz/corpus-core
+	$(SAN_ENV) build/fuzz/fuzz_snapshot $(FUZZ_RUN) build/fuzz/corpus-snapshot build/fuzz/seeds/snapshot
+	$(SAN_ENV) build/fuzz/fuzz_core $(FUZZ_RUN) build/fuzz/corpus-core build/fuzz/seeds/core
 
 deps:
 	@sh tests/deps.sh

@@ -1,7 +1,8 @@
 /*
- * cmd_info.c: `pyheap info PID|FILE`: for a process, what interpreter runs in it, how it was
- * built, where its layout came from, its interpreters and threads; for a snapshot file, what
- * its header records (the target, the walk, when and where). Text or JSON (pyheap.info/1).
+ * cmd_info.c: `pyheap info PID|FILE`: for a process (live, or in a core file), what interpreter
+ * runs in it, how it was built, where its layout came from, its interpreters and threads; for a
+ * snapshot file, what its header records (the target, the walk, when and where). Text or JSON
+ * (pyheap.info/1).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -95,7 +96,9 @@ static void print_json(const struct cli *cli, const struct ph_source_info *in)
     jw_init(&j, stdout);
     jw_obj(&j);
     jw_key(&j, "schema"), jw_str(&j, "pyheap.info/1");
-    jw_key(&j, "source"), jw_str(&j, in->kind == PH_SOURCE_PID ? "process" : "snapshot");
+    jw_key(&j, "source"), jw_str(&j, in->kind == PH_SOURCE_PID    ? "process"
+                                     : in->kind == PH_SOURCE_CORE ? "core"
+                                                                  : "snapshot");
     jw_key(&j, "pid"), jw_i64(&j, m->pid);
     jw_key(&j, "nspid"), jw_i64(&j, m->nspid);
     jw_key(&j, "executable"), jw_str(&j, m->exe);
@@ -104,7 +107,12 @@ static void print_json(const struct cli *cli, const struct ph_source_info *in)
     jw_key(&j, "version_source"), jw_str(&j, m->version_source);
     json_build(&j, m);
     jw_key(&j, "build_id"), jw_str(&j, m->build_id);
-    if (in->kind == PH_SOURCE_PID) {
+    if (in->kind == PH_SOURCE_CORE) {
+        char when[32];
+        render_time(in->meta.time, when, sizeof when);
+        jw_key(&j, "core_time"), jw_str(&j, when);
+    }
+    if (in->kind != PH_SOURCE_FILE) {
         jw_key(&j, "runtime_elf"), jw_str(&j, in->runtime_elf);
         jw_key(&j, "runtime_elf_opened_via"), jw_str(&j, in->elf_opened_via);
         jw_key(&j, "runtime_address"), jw_hex(&j, in->runtime_addr);
@@ -120,7 +128,7 @@ static void print_json(const struct cli *cli, const struct ph_source_info *in)
     for (int i = 0; i < m->nlayout; i++)
         jw_str(&j, m->layout[i]);
     jw_end_arr(&j);
-    if (cli->layout && in->kind == PH_SOURCE_PID)
+    if (cli->layout && in->kind != PH_SOURCE_FILE)
         json_layout(&j, in);
     jw_end_obj(&j);
     jw_done(&j);
@@ -175,14 +183,19 @@ static void print_text(const struct cli *cli, const struct ph_source_info *in)
     printf("build:         %s, %s, %s%s\n", m->shared ? "shared libpython" : "static",
            m->pie ? "PIE" : "not PIE", m->debug_build ? "debug" : "release",
            m->free_threaded ? ", free-threaded" : "");
-    if (in->kind == PH_SOURCE_PID)
-        print_text_process(in);
-    else
+    if (in->kind == PH_SOURCE_CORE) {
+        char when[32];
+        render_time(m->time, when, sizeof when);
+        printf("core file:     written %s\n", when);
+    }
+    if (in->kind == PH_SOURCE_FILE)
         print_text_snapshot(in);
+    else
+        print_text_process(in);
     printf("layout:\n");
     for (int i = 0; i < m->nlayout; i++)
         printf("  %s\n", m->layout[i]);
-    if (cli->layout && in->kind == PH_SOURCE_PID)
+    if (cli->layout && in->kind != PH_SOURCE_FILE)
         print_text_layout(in);
 }
 

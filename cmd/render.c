@@ -170,6 +170,19 @@ void render_json_head(struct jw *j, const char *schema, const struct render_info
     jw_key(j, "time"), jw_str(j, when);
 }
 
+/* What every partition document ends with: what --all would add, the walk, the close. */
+static void json_tail(struct jw *j, const struct render_info *info)
+{
+    jw_key(j, "unreachable");
+    jw_obj(j);
+    jw_key(j, "count"), jw_u64(j, info->unreachable_count);
+    jw_key(j, "size"), jw_u64(j, info->unreachable_size);
+    jw_end_obj(j);
+    render_json_walk(j, info);
+    jw_end_obj(j);
+    jw_done(j);
+}
+
 void render_partition_json(FILE *f, const struct ph_view_ctx *v, const struct ph_partition *p,
                            const struct render_info *info)
 {
@@ -185,14 +198,7 @@ void render_partition_json(FILE *f, const struct ph_view_ctx *v, const struct ph
     json_rows(&j, v, p, info);
     if (info->retained)
         jw_key(&j, "heap_size"), jw_u64(&j, info->heap);
-    jw_key(&j, "unreachable");
-    jw_obj(&j);
-    jw_key(&j, "count"), jw_u64(&j, info->unreachable_count);
-    jw_key(&j, "size"), jw_u64(&j, info->unreachable_size);
-    jw_end_obj(&j);
-    render_json_walk(&j, info);
-    jw_end_obj(&j);
-    jw_done(&j);
+    json_tail(&j, info);
 }
 
 /* ---- heapy's byid table (lib/heap/byid.h) ---- */
@@ -275,13 +281,6 @@ void render_id_json(FILE *f, struct ph_view_ctx *v, const struct ph_set *s,
     jw_key(&j, "includes_unreachable"), jw_bool(&j, info->all);
     json_id_rows(&j, v, &t);
     jw_key(&j, "rows_total"), jw_u64(&j, s->n);
-    jw_key(&j, "unreachable");
-    jw_obj(&j);
-    jw_key(&j, "count"), jw_u64(&j, info->unreachable_count);
-    jw_key(&j, "size"), jw_u64(&j, info->unreachable_size);
-    jw_end_obj(&j);
-    render_json_walk(&j, info);
-    jw_end_obj(&j);
-    jw_done(&j);
+    json_tail(&j, info);
     ph_id_table_free(&t);
 }

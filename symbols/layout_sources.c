@@ -151,7 +151,8 @@ static bool dwarf_source(const struct py_layout_ctx *ctx, const struct py_layout
     }
     struct ph_debugfind_req req = {
         .elf_fd = ctx->elf_fd, .elf_path = ctx->elf_path ? ctx->elf_path : "(unknown ELF)",
-        .build_id = ctx->build_id, .root = ctx->proc ? ctx->proc->root : NULL, .opts = opts};
+        .build_id = ctx->build_id, .root = ctx->proc && ctx->proc->root[0] ? ctx->proc->root : NULL,
+        .opts = opts};
     if (ph_debugfind(&req, &found, &out->sources, &e) != PH_OK)
         return false;
     ph_status st = ph_dwarf_open(found.fd, found.alt_path[0] ? found.alt_path : NULL, &d, &e);

@@ -117,7 +117,7 @@ static const struct ph_map *exe_mapping(const struct ph_proc *proc)
     char link[64];
     struct stat sb;
     snprintf(link, sizeof link, "/proc/%d/exe", (int)proc->pid);
-    if (stat(link, &sb) != 0)
+    if (!proc->live || stat(link, &sb) != 0) /* a core's pid may be another process's now */
         return NULL;
     for (size_t i = 0; i < maps->n; i++) {
         const struct ph_map *m = &maps->v[i];

@@ -9,7 +9,7 @@
 set -eu
 
 PKGS="build-essential pkg-config libelf-dev libdw-dev libdebuginfod-dev zlib1g-dev libzstd-dev check"
-PKGS="$PKGS debuginfod debootstrap util-linux"
+PKGS="$PKGS debuginfod debootstrap util-linux gdb"
 # numpy for the system Python: the ndarray decoder's test runs on Debian's python3.11 with it.
 PKGS="$PKGS python3-numpy"
 DBG=python3.11-dbg

@@ -278,6 +278,7 @@ ph_status ph_proc_open(pid_t pid, struct ph_proc *out, struct ph_error *err)
     memset(out, 0, sizeof *out);
     out->pid = pid;
     out->nspid = pid;
+    out->live = true;
     snprintf(out->root, sizeof out->root, "/proc/%d/root", (int)pid);
     char *text;
     size_t len;
@@ -350,10 +351,12 @@ int ph_proc_open_mapped(const struct ph_proc *proc, const struct ph_map *map, co
     char mf[96];
     snprintf(mf, sizeof mf, "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int)proc->pid,
              map->start, map->end);
-    int e_mf, e_root = 0, e_path = 0, fd = open_ro(mf);
+    /* A core file's process is gone (its pid may be another process's now): paths only. */
+    int e_mf = ENOENT, e_root = 0, e_path = 0, fd = proc->live ? open_ro(mf) : -1;
     const char *way = "map_files";
-    e_mf = fd < 0 ? errno : 0;
-    if (fd < 0) {
+    if (proc->live)
+        e_mf = fd < 0 ? errno : 0;
+    if (fd < 0 && proc->root[0]) {
         way = "root";
         fd = open_under_root(proc, map->path, &e_root);
     }

@@ -23,7 +23,8 @@ struct ph_proc {
     uid_t uid;
     char name[64];        /* Name: from status (escaped by callers before printing) */
     char exe[PATH_MAX];   /* readlink of /proc/PID/exe, as the host sees it, " (deleted)" cut */
-    char root[64];        /* "/proc/PID/root" */
+    char root[64];        /* "/proc/PID/root"; "" for a process read from a core file */
+    bool live;            /* a running process (its /proc may be used), not a core file's */
     struct ph_maps maps;
 };
 

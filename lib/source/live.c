@@ -236,15 +236,19 @@ static void escaped(char *dst, size_t cap, const char *src)
 
 void ph_live_meta(const struct ph_live *s, struct ph_heap_meta *m)
 {
-    const struct py_target *t = &s->target;
+    ph_target_meta(&s->proc, &s->target, m);
+}
+
+void ph_target_meta(const struct ph_proc *proc, const struct py_target *t, struct ph_heap_meta *m)
+{
     memset(m, 0, sizeof *m);
-    m->pid = s->pid;
-    m->nspid = s->proc.nspid;
+    m->pid = proc->pid;
+    m->nspid = proc->nspid;
     m->time = (int64_t)time(NULL);
     char host[256] = "";
     gethostname(host, sizeof host - 1);
     escaped(m->host, sizeof m->host, host);
-    escaped(m->exe, sizeof m->exe, s->proc.exe);
+    escaped(m->exe, sizeof m->exe, proc->exe);
     snprintf(m->pyheap_version, sizeof m->pyheap_version, "%s", PYHEAP_VERSION);
     m->version_hex = t->version_hex;
     snprintf(m->version_source, sizeof m->version_source, "%s", t->version_source);

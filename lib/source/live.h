@@ -45,5 +45,8 @@ ph_status ph_live_walk(struct ph_live *s, const struct ph_source_options *opts, 
 void ph_live_close(struct ph_live *s);
 /* The target summary every graph from this process carries (graph.h). */
 void ph_live_meta(const struct ph_live *s, struct ph_heap_meta *meta);
+/* The same from any process description and interpreter (a live one's, a core file's). */
+void ph_target_meta(const struct ph_proc *proc, const struct py_target *t,
+                    struct ph_heap_meta *meta);
 
 #endif

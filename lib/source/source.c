@@ -14,12 +14,14 @@
 
 #include "lib/escape.h"
 #include "lib/heap/snapshot.h"
+#include "lib/source/core_source.h"
 #include "lib/source/live.h"
 
 struct ph_source {
     enum ph_source_kind kind;
     struct ph_source_options opts;
     struct ph_live live;                 /* PH_SOURCE_PID */
+    struct ph_core_source core;          /* PH_SOURCE_CORE */
     int fd;                              /* PH_SOURCE_FILE */
     bool own_fd;
     char name[256];                      /* the file, escaped, for messages */
@@ -38,7 +40,7 @@ bool ph_source_is_pid(const char *spec, int *pid)
     return true;
 }
 
-/* A file: a snapshot, or (by its ELF magic) a core file, not yet readable as a source. */
+/* A file: a snapshot, or (by its ELF magic) a core file. */
 static ph_status open_file(struct ph_source *s, const char *spec, struct ph_error *err)
 {
     s->kind = PH_SOURCE_FILE;
@@ -60,9 +62,10 @@ static ph_status open_file(struct ph_source *s, const char *spec, struct ph_erro
         /* Opened without blocking (a FIFO with no writer must not hang); reads block. */
         fcntl(s->fd, F_SETFL, fcntl(s->fd, F_GETFL) & ~O_NONBLOCK);
         unsigned char magic[4];
-        if (S_ISREG(st.st_mode) && pread(s->fd, magic, 4, 0) == 4 && !memcmp(magic, "\177ELF", 4))
-            return ph_fail(err, PH_ERR_UNSUPPORTED, "%s is an ELF file (a core file?): reading "
-                           "heaps from core files is not supported yet", s->name);
+        if (S_ISREG(st.st_mode) && pread(s->fd, magic, 4, 0) == 4 && !memcmp(magic, "\177ELF", 4)) {
+            s->kind = PH_SOURCE_CORE;
+            return ph_core_source_open(spec, &s->opts, &s->core, err);
+        }
     }
     return ph_snapshot_open(s->fd, s->name, &s->reader, err);
 }
@@ -107,6 +110,8 @@ ph_status ph_source_heap(struct ph_source *s, struct ph_graph *g, struct ph_erro
     memset(g, 0, sizeof *g);
     if (s->kind == PH_SOURCE_PID)
         return ph_live_walk(&s->live, &s->opts, g, err);
+    if (s->kind == PH_SOURCE_CORE)
+        return ph_core_source_walk(&s->core, &s->opts, g, err);
     if (!s->reader)
         return ph_fail(err, PH_ERR_USAGE, "%s was read already", s->name);
     if (s->opts.progress) {
@@ -127,6 +132,8 @@ void ph_source_close(struct ph_source *s)
         return;
     if (s->kind == PH_SOURCE_PID)
         ph_live_close(&s->live);
+    if (s->kind == PH_SOURCE_CORE)
+        ph_core_source_close(&s->core);
     ph_snapshot_close(s->reader);
     if (s->own_fd)
         close(s->fd);
@@ -135,7 +142,7 @@ void ph_source_close(struct ph_source *s)
 
 /* ---- info ---- */
 
-static ph_status live_interps(const struct py_state *st, struct ph_source_info *out)
+static ph_status process_interps(const struct py_state *st, struct ph_source_info *out)
 {
     out->interps = calloc(st->n + 1, sizeof *out->interps);
     if (!out->interps)
@@ -154,7 +161,7 @@ static ph_status live_interps(const struct py_state *st, struct ph_source_info *
     return PH_OK;
 }
 
-static ph_status live_fields(const struct py_target *t, struct ph_source_info *out)
+static ph_status layout_fields(const struct py_target *t, struct ph_source_info *out)
 {
     out->fields = calloc(PF_COUNT + 1, sizeof *out->fields);
     if (!out->fields)
@@ -167,22 +174,35 @@ static ph_status live_fields(const struct py_target *t, struct ph_source_info *o
     return PH_OK;
 }
 
-static ph_status live_info(struct ph_source *s, struct ph_source_info *out, struct ph_error *err)
+/* What info shows of a process, live or from a core: the interpreter, its threads, layout. */
+static ph_status process_info(const struct ph_proc *proc, const struct py_target *t,
+                              const struct py_state *state, struct ph_source_info *out,
+                              struct ph_error *err)
 {
-    struct ph_live *l = &s->live;
-    ph_status st = ph_live_state(l, &s->opts, err);
-    if (st != PH_OK)
-        return st;
-    const struct py_target *t = &l->target;
-    ph_live_meta(l, &out->meta);
+    ph_target_meta(proc, t, &out->meta);
     ph_escape(t->elf_path, strlen(t->elf_path), out->runtime_elf, sizeof out->runtime_elf);
     ph_escape(t->debug_file, strlen(t->debug_file), out->debug_file, sizeof out->debug_file);
     snprintf(out->elf_opened_via, sizeof out->elf_opened_via, "%s", t->elf_opened_via);
     out->runtime_addr = t->sym[PY_SYM_RUNTIME];
     out->load_bias = t->load_bias;
-    if (live_interps(&l->state, out) != PH_OK || live_fields(t, out) != PH_OK)
+    if (process_interps(state, out) != PH_OK || layout_fields(t, out) != PH_OK)
         return ph_fail(err, PH_ERR_INTERNAL, "out of memory");
     return PH_OK;
+}
+
+static ph_status live_info(struct ph_source *s, struct ph_source_info *out, struct ph_error *err)
+{
+    ph_status st = ph_live_state(&s->live, &s->opts, err);
+    return st == PH_OK ? process_info(&s->live.proc, &s->live.target, &s->live.state, out, err) : st;
+}
+
+static ph_status core_info(struct ph_source *s, struct ph_source_info *out, struct ph_error *err)
+{
+    ph_status st = ph_core_source_state(&s->core, err);
+    if (st == PH_OK)
+        st = process_info(&s->core.proc, &s->core.target, &s->core.state, out, err);
+    out->meta.host[0] = '\0';
+    return st;
 }
 
 ph_status ph_source_info(struct ph_source *s, struct ph_source_info *out, struct ph_error *err)
@@ -191,6 +211,8 @@ ph_status ph_source_info(struct ph_source *s, struct ph_source_info *out, struct
     out->kind = s->kind;
     if (s->kind == PH_SOURCE_PID)
         return live_info(s, out, err);
+    if (s->kind == PH_SOURCE_CORE)
+        return core_info(s, out, err);
     if (!s->reader)
         return ph_fail(err, PH_ERR_USAGE, "%s was read already", s->name);
     out->meta = *ph_snapshot_meta(s->reader);

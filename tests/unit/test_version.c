@@ -227,6 +227,26 @@ static const char *fmt(uint32_t hex, bool minor_only)
     return buf;
 }
 
+/* CPythons before 3.7 (no _PyRuntime), told by their version literal or their file name. */
+START_TEST(old_versions)
+{
+    char v[16];
+    static const char ro[] = "usage\0" "2.7.18\0" "%.80s (%.80s) %.80s\0" "2.7.18\0";
+    ck_assert(py_old_version_scan(ro, sizeof ro, v, sizeof v));
+    ck_assert_str_eq(v, "2.7.18");
+    static const char two[] = "3.6.15\0" "3.5.1\0";
+    ck_assert(!py_old_version_scan(two, sizeof two, v, sizeof v)); /* two versions: neither */
+    static const char new_[] = "3.11.2\0" "1.2.3\0";
+    ck_assert(!py_old_version_scan(new_, sizeof new_, v, sizeof v)); /* not old, not CPython */
+    ck_assert(py_old_version_from_name("/usr/bin/python2.7", v, sizeof v));
+    ck_assert_str_eq(v, "2.7");
+    ck_assert(py_old_version_from_name("/opt/lib/libpython3.6m.so.1.0", v, sizeof v));
+    ck_assert_str_eq(v, "3.6");
+    ck_assert(!py_old_version_from_name("/usr/bin/python3.11", v, sizeof v));
+    ck_assert(!py_old_version_from_name("/usr/bin/perl5.36", v, sizeof v));
+}
+END_TEST
+
 START_TEST(format)
 {
     ck_assert_str_eq(fmt(0x030b02f0, false), "3.11.2");
@@ -255,6 +275,7 @@ int main(void)
     tcase_add_test(tc, from_name);
     tcase_add_test(tc, scan_strings);
     tcase_add_test(tc, scan_random);
+    tcase_add_test(tc, old_versions);
     tcase_add_test(tc, format);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
