@@ -82,8 +82,8 @@ static const struct opt_def {
     {OPT_REFERRERS, "referrers", 0, NULL, TABLES, "partition the objects that refer to the selection"},
     {OPT_REFERENTS, "referents", 0, NULL, TABLES, "partition the objects the selection refers to"},
     {OPT_COUNT, "count", 0, "K|all", CMD_PATH, "paths to print (default 1)"},
-    {OPT_RETAINED, "retained", 0, NULL, CMD_ATTACH, "add a Retained column: bytes (and % of the heap) freed if the row's objects went away"},
-    {OPT_SORT, "sort", 0, "KEY", CMD_ATTACH, "order rows by size (default) or retained (implies --retained)"},
+    {OPT_RETAINED, "retained", 0, NULL, TABLES, "add a Retained column: bytes (and % of the heap) freed if the row's objects went away"},
+    {OPT_SORT, "sort", 0, "KEY", TABLES, "order rows by size (default) or retained (implies --retained)"},
     {OPT_THRESHOLD, "threshold", 0, "PERCENT", CMD_SUSPECTS, "report what retains more than PERCENT of the heap (default 10)"},
 };
 #define NOPTIONS (sizeof options / sizeof options[0])
@@ -374,8 +374,8 @@ static int check_combinations(struct cli *cli)
     if (cli->command->id == CMD_PATH && !ph_selection_active(&cli->sel))
         return usage_error(cli, "'path' needs a selection, e.g. pyheap path --kind app.Node PID "
                                 "(--row, --kind, --module, --min-size, --max-size)");
-    if (cli->kinds && (ph_selection_active(&cli->sel) || cli->by))
-        return usage_error(cli, "--kinds compares whole heaps: it takes no selection or --by");
+    if (cli->kinds && (ph_selection_active(&cli->sel) || cli->by || cli->retained))
+        return usage_error(cli, "--kinds compares whole heaps: it takes no selection, --by or --retained");
     return 0;
 }
 

@@ -118,6 +118,10 @@ class SnapshotTest(common.InterpTestCase):
                 self.assertEqual(change["__main__.Leak"]["count_change"], n)
                 self.assertEqual(change["__main__.Node"]["count_change"], 0)
                 self.assertEqual(kinds["rows"][0]["kind"], "__main__.Leak")  # grew the most
+                # What the new objects retain: a Leak holds nothing of its own.
+                ret = json.loads(run_ok("diff", "--kind", "__main__.Leak", "--retained", "--json",
+                                        a, b))
+                self.assertEqual(ret["rows"][0]["retained"], ret["rows"][0]["size"])
                 # The live process as NEW, and a diff of a heap with itself.
                 self.assertEqual(json.loads(run_ok("diff", "--kind", "__main__.Leak", "--json",
                                                    a, t.pid))["total_count"], n)
