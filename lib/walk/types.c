@@ -282,14 +282,21 @@ static void level_members(struct wk *w, struct wk_type *ti, uint64_t members, ui
         memcpy(&offset, md + LAY(L, MEMBERDEF_OFFSET), sizeof offset);
         if (offset < 16 || offset >= ti->basicsize)
             continue;
+        char name[128];
+        if (ph_mem_cstr(w->mem, name_ptr, name, sizeof name, w->err) != PH_OK) {
+            ph_error_clear(w->err);
+            snprintf(name, sizeof name, "?");
+        }
+        /* __dictoffset__, __weaklistoffset__, __vectorcalloffset__: how PyType_FromSpec is told
+         * where those are, at the offset of the level that declares them. A subclass need not
+         * share that level's layout (_io.BytesIO's buffer sits where _IOBase keeps its dict),
+         * and the type's own dict and weakref offsets are applied anyway: they explain nothing. */
+        size_t nlen = strlen(name);
+        if (nlen > 10 && strncmp(name, "__", 2) == 0 && strcmp(name + nlen - 8, "offset__") == 0)
+            continue;
         if ((size_t)(offset / 8) < nwords)
             explained[offset / 8] = 1;
         if (type == 6 || type == 16) { /* T_OBJECT, T_OBJECT_EX */
-            char name[128];
-            if (ph_mem_cstr(w->mem, name_ptr, name, sizeof name, w->err) != PH_OK) {
-                ph_error_clear(w->err);
-                snprintf(name, sizeof name, "?");
-            }
             char esc[160];
             ph_escape(name, strlen(name), esc, sizeof esc);
             wk_add_slot(ti, (uint32_t)offset, PH_LABEL(PH_EDGE_ATTR, wk_intern(w, esc)));
@@ -336,9 +343,15 @@ static void analyse_layout(struct wk *w, struct wk_type *ti, const uint8_t *tb, 
         explained[ti->dictoffset / 8] = 1;
     if (ti->weaklistoffset > 0 && (size_t)(ti->weaklistoffset / 8) < nwords)
         explained[ti->weaklistoffset / 8] = 1;
-    bool var_base = ti->itemsize != 0 || ti->kind == WK_INT || ti->kind == WK_TUPLE ||
-                    ti->kind == WK_BYTES || ti->kind == WK_STR;
-    for (size_t word = (size_t)(ti->kind_basicsize + 7) / 8; !var_base && word < nwords; word++) {
+    /* Subclasses of the built-in var-sized kinds keep items where fields would be: nothing to
+     * scan there. A var-sized C type of its own (re.Pattern: its compiled code as items) has
+     * fixed fields after ob_size, before the items: those are scanned like any other. */
+    bool builtin_var = ti->kind == WK_INT || ti->kind == WK_TUPLE || ti->kind == WK_BYTES ||
+                       ti->kind == WK_STR || (ti->itemsize != 0 && ti->kind != WK_OBJECT);
+    size_t first = (size_t)(ti->kind_basicsize + 7) / 8;
+    if (ti->itemsize != 0 && ti->kind == WK_OBJECT)
+        first = (size_t)(LAY(L, VAR_OB_SIZE) + 8) / 8;
+    for (size_t word = first; !builtin_var && word < nwords; word++) {
         if (explained[word])
             continue;
         uint32_t *s = realloc(ti->scan, (ti->nscan + 1) * sizeof *s);
@@ -392,15 +405,37 @@ static struct wk_type *type_record(const struct wk *w, uint32_t type_index)
     return &w->type_blocks[type_index / WK_TYPE_BLOCK][type_index % WK_TYPE_BLOCK];
 }
 
+/* A static type nobody called PyType_Ready on still has instances: 3.8 and 3.9 never ready
+ * functools' _lru_list_elem, whose instances are an lru_cache's links. Such a type is accepted
+ * only as an object's own type (not a metaclass), with type as its type and a tp_name made of
+ * identifier characters and dots, so that a stray word is not mistaken for one. */
+static bool plausible_unready(struct wk *w, const uint8_t *tb, size_t len, int depth)
+{
+    const struct py_layout *L = w->L;
+    if (depth != 0 || wk_field_u64(tb, len, LAY(L, OB_TYPE)) != w->t->sym[PY_SYM_TYPE_TYPE] ||
+        (wk_field_u64(tb, len, LAY(L, TP_FLAGS)) & TPFLAGS_HEAPTYPE))
+        return false;
+    char name[64];
+    level_name(w, tb, len, name, sizeof name);
+    if (!name[0])
+        return false;
+    for (const char *c = name; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+              *c == '_' || *c == '.'))
+            return false;
+    return true;
+}
+
 static bool plausible_type(struct wk *w, const uint8_t *tb, size_t len, int depth)
 {
     const struct py_layout *L = w->L;
     uint64_t flags = wk_field_u64(tb, len, LAY(L, TP_FLAGS));
     int64_t basicsize = (int64_t)wk_field_u64(tb, len, LAY(L, TP_BASICSIZE));
     int64_t itemsize = (int64_t)wk_field_u64(tb, len, LAY(L, TP_ITEMSIZE));
-    if (!(flags & TPFLAGS_READY) || basicsize < 16 || basicsize > (1 << 20) || itemsize < 0 ||
-        itemsize > (1 << 16))
+    if (basicsize < 16 || basicsize > (1 << 20) || itemsize < 0 || itemsize > (1 << 16))
         return false;
+    if (!(flags & TPFLAGS_READY))
+        return plausible_unready(w, tb, len, depth);
     uint64_t meta = wk_field_u64(tb, len, LAY(L, OB_TYPE));
     if (meta == w->t->sym[PY_SYM_TYPE_TYPE])
         return true;
