@@ -274,6 +274,7 @@ static void dec_module(struct wk *w, struct wk_obj *o)
 {
     uint64_t dict = f64(o, LAY(w->L, MODULE_DICT)), name;
     owned_dict(w, o, dict);
+    wk_module_state(w, o->i, o->b, o->len);
     if (dict && wk_dict_find_str(w, dict, "__name__", &name))
         set_brief(w, o, name);
     o->size = (uint64_t)o->t->basicsize;
@@ -671,9 +672,14 @@ static void instance_extras(struct wk *w, struct wk_obj *o)
             owned_dict(w, o, dict);
     }
     for (uint32_t s = 0; s < t->nslots; s++) {
-        uint64_t p = f64(o, t->slots[s].offset);
+        const struct wk_slot *sl = &t->slots[s];
+        if (sl->cond >= 0 && ((size_t)sl->cond >= o->len || !o->b[sl->cond]))
+            continue; /* a field this instance was allocated without */
+        uint64_t p = f64(o, sl->offset);
+        if (p && sl->deref >= 0 && !wk_u64(w, p + (uint64_t)sl->deref, &p))
+            p = 0;
         if (p)
-            wk_edge(w, p, t->slots[s].label);
+            wk_edge(w, p, sl->label);
     }
     if (t->nscan || t->scan_items)
         conservative_scan(w, o);
@@ -789,23 +795,42 @@ bool wk_decode(struct wk *w, uint32_t i)
 
 /* A word found in memory nothing explains is taken as a reference only if it is the address of
  * an object already in the set, or of a plausible new one: aligned, readable, a live reference
- * count, and a valid type object (wk_object checks the type). New objects found this way matter:
- * untracked objects held only inside C types (a ContextVar inside a Context's HAMT) are in no GC
- * list, and without this they would be missing. */
+ * count, a valid type object, and as many readable bytes as that type's instances have (its
+ * basic size, and its items for a var-sized type, whose count must be sane). Tracked or not:
+ * untracked objects held only inside C types (a ContextVar inside a Context's HAMT, the dict a
+ * C type keeps to itself) are in no GC list, and without this they would be missing. */
 static bool plausible_new_object(struct wk *w, uint64_t addr)
 {
     int64_t refcnt;
+    uint64_t type;
     if (!addr || (addr & 7) || !ph_mem_readable(w->mem, addr, 16) ||
-        !wk_read(w, addr + (uint64_t)LAY(w->L, OB_REFCNT), &refcnt, sizeof refcnt))
+        !wk_read(w, addr + (uint64_t)LAY(w->L, OB_REFCNT), &refcnt, sizeof refcnt) ||
+        !wk_u64(w, addr + (uint64_t)LAY(w->L, OB_TYPE), &type))
         return false;
     /* Immortal objects (3.12+) have the low 32 bits set; otherwise a sane positive count. */
-    return (refcnt > 0 && refcnt < (1ll << 40)) || (uint32_t)refcnt == 0xffffffffu ||
-           (uint32_t)refcnt == 0xc0000000u;
+    if (!((refcnt > 0 && refcnt < (1ll << 40)) || (uint32_t)refcnt == 0xffffffffu ||
+          (uint32_t)refcnt == 0xc0000000u))
+        return false;
+    uint32_t ti = wk_type_index(w, type);
+    if (ti == PH_NONE)
+        return false;
+    const struct wk_type *t = wk_type_get(w, ti);
+    uint64_t size = (uint64_t)t->basicsize;
+    if (t->itemsize) {
+        int64_t n;
+        if (!wk_read(w, addr + (uint64_t)LAY(w->L, VAR_OB_SIZE), &n, sizeof n))
+            return false;
+        n = abs64(n);
+        if ((uint64_t)n > MAX_ITEMS)
+            return false;
+        size += (uint64_t)n * (uint64_t)t->itemsize;
+    }
+    return ph_mem_readable(w->mem, addr, size < MAX_OBJ_BYTES ? size : MAX_OBJ_BYTES);
 }
 
-static void scan_word(struct wk *w, const struct wk_obj *o, uint64_t word, uint32_t offset)
+void wk_scan_word(struct wk *w, uint64_t self, uint64_t word, uint32_t offset)
 {
-    if (!word || (word & 7) || word == o->addr)
+    if (!word || (word & 7) || word == self)
         return;
     uint32_t dst = ph_graph_find(w->g, word);
     if (dst == PH_NONE) {
@@ -827,7 +852,7 @@ static void conservative_scan(struct wk *w, struct wk_obj *o)
     w->g->flags[o->i] |= PH_OBJ_CONSERVATIVE;
     w->stats->conservative_objects++;
     for (uint32_t k = 0; k < t->nscan; k++)
-        scan_word(w, o, f64(o, t->scan[k]), t->scan[k]);
+        wk_scan_word(w, o->addr, f64(o, t->scan[k]), t->scan[k]);
     if (!t->scan_items)
         return;
     /* Var-sized C objects with pointer-sized items (HAMT nodes): scan the items too. */
@@ -838,6 +863,6 @@ static void conservative_scan(struct wk *w, struct wk_obj *o)
         if (!wk_read(w, o->addr + (uint64_t)t->basicsize + base * 8, items, k * 8))
             return;
         for (uint64_t j = 0; j < k; j++)
-            scan_word(w, o, items[j], (uint32_t)(t->basicsize + 8 * (base + j)));
+            wk_scan_word(w, o->addr, items[j], (uint32_t)(t->basicsize + 8 * (base + j)));
     }
 }

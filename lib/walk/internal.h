@@ -43,6 +43,8 @@ enum wk_extra {
 struct wk_slot {
     uint32_t offset; /* byte offset in the instance */
     uint32_t label;  /* PH_LABEL of the edge: an attribute (__slots__) or an internal field */
+    int16_t deref;   /* -1, or: the word is a pointer to a C struct, the object is at +deref */
+    int16_t cond;    /* -1, or: the field exists only when the byte at this offset is non-zero */
 };
 
 struct wk_type {
@@ -60,6 +62,7 @@ struct wk_type {
     uint32_t *scan;          /* word offsets nothing explains: scanned conservatively */
     uint32_t nscan;
     bool scan_items;         /* unknown var-sized C type with pointer-sized items */
+    bool items_known;        /* a table (cstruct.c) says what the items are: not scanned */
     bool leaf;               /* exactly int, bool, float, complex, str, bytes or None: no
                                 references, size from the header (sized when discovered) */
     enum wk_extra extra;     /* what a known C base's __sizeof__ adds (known.c) */
@@ -123,17 +126,34 @@ void wk_types_free(struct wk *w);
 struct wk_level {
     const char *tp_name;
     int64_t basicsize; /* the level's tp_basicsize */
+    int64_t itemsize;  /* the level's tp_itemsize */
     bool heap;         /* a heap type (Py_TPFLAGS_HEAPTYPE) */
 };
 bool wk_known_level(struct wk *w, struct wk_type *ti, const struct wk_level *level,
                     uint8_t *explained, size_t nwords);
 bool wk_add_slot(struct wk_type *ti, uint32_t offset, uint32_t label);
+bool wk_add_cslot(struct wk_type *ti, uint32_t offset, uint32_t label, int16_t deref, int16_t cond);
+
+/* cstruct.c */
+/* If a generated table (cstruct_tables.c) describes the level (its tp_name and size, this
+ * version), add its object fields that tp_members did not name to ti's slots, as ->field edges,
+ * and mark every word of the level in `explained`. Called after the level's tp_members. */
+bool wk_cstruct_level(struct wk *w, struct wk_type *ti, const struct wk_level *level,
+                      uint8_t *explained, size_t nwords);
+/* Edges from the module object being decoded (graph index obj, its first len bytes b) to the
+ * objects its C state (m_state) holds: named from a table when one describes the module's
+ * state, else found by scanning every word of the state. */
+void wk_module_state(struct wk *w, uint32_t obj, const uint8_t *b, size_t len);
 /* What ti.extra adds to the size of an instance whose first len bytes are b; the references
  * held outside the instance's own words (the items of a numpy object array) become edges of
  * the object being decoded. */
 uint64_t wk_known_instance(struct wk *w, const struct wk_type *ti, const uint8_t *b, size_t len);
 
 /* decode.c */
+/* Take a word of memory nothing explains (at `offset` in the memory of the object being
+ * decoded, at self) as a reference if it is the address of a valid object: an edge labelled
+ * PH_EDGE_CONSERVATIVE. */
+void wk_scan_word(struct wk *w, uint64_t self, uint64_t word, uint32_t offset);
 /* Edges to the n object pointers at addr, labelled kind with their index. False when the
  * array could not be read whole (the edges before the fault are kept). */
 bool wk_pointer_array(struct wk *w, uint64_t addr, uint64_t n, enum ph_edge_kind kind);

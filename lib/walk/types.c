@@ -251,14 +251,19 @@ static bool read_type(struct wk *w, uint64_t addr, uint8_t *tb, size_t *len)
     return want <= MAX_TYPE_BYTES && wk_read(w, addr, tb, want);
 }
 
-bool wk_add_slot(struct wk_type *ti, uint32_t offset, uint32_t label)
+bool wk_add_cslot(struct wk_type *ti, uint32_t offset, uint32_t label, int16_t deref, int16_t cond)
 {
     struct wk_slot *s = realloc(ti->slots, (ti->nslots + 1) * sizeof *s);
     if (!s)
         return false;
     ti->slots = s;
-    ti->slots[ti->nslots++] = (struct wk_slot){offset, label};
+    ti->slots[ti->nslots++] = (struct wk_slot){offset, label, deref, cond};
     return true;
+}
+
+bool wk_add_slot(struct wk_type *ti, uint32_t offset, uint32_t label)
+{
+    return wk_add_cslot(ti, offset, label, -1, -1);
 }
 
 /* Members of one level: object members become slots; every member explains its word. */
@@ -328,17 +333,20 @@ static void analyse_layout(struct wk *w, struct wk_type *ti, const uint8_t *tb, 
         struct wk_level known = {
             .tp_name = tp_name,
             .basicsize = (int64_t)wk_field_u64(lb, llen, LAY(L, TP_BASICSIZE)),
+            .itemsize = (int64_t)wk_field_u64(lb, llen, LAY(L, TP_ITEMSIZE)),
             .heap = (wk_field_u64(lb, llen, LAY(L, TP_FLAGS)) & TPFLAGS_HEAPTYPE) != 0,
         };
-        if (explained && !wk_known_level(w, ti, &known, explained, nwords))
+        if (explained && !wk_known_level(w, ti, &known, explained, nwords)) {
             level_members(w, ti, wk_field_u64(lb, llen, LAY(L, TP_MEMBERS)), explained, nwords);
+            wk_cstruct_level(w, ti, &known, explained, nwords);
+        }
         level = wk_field_u64(lb, llen, LAY(L, TP_BASE));
         if (level && !read_type(w, level, lb, &llen))
             break;
     }
     if (!explained)
         return;
-    ti->scan_items = ti->kind == WK_OBJECT && ti->itemsize == 8 && !ti->heap;
+    ti->scan_items = ti->kind == WK_OBJECT && ti->itemsize == 8 && !ti->heap && !ti->items_known;
     if (ti->dictoffset > 0 && (size_t)(ti->dictoffset / 8) < nwords)
         explained[ti->dictoffset / 8] = 1;
     if (ti->weaklistoffset > 0 && (size_t)(ti->weaklistoffset / 8) < nwords)
