@@ -68,7 +68,8 @@ class CensusTest(common.InterpTestCase):
                 by_type = {}
                 for addr, info in alive.items():
                     by_type.setdefault((info["type"], " <- ".join(info["via"])), []).append(addr)
-                lines = ["%5d %s <- %s (e.g. 0x%x)" % (len(v), k[0], k[1], v[0])
+                lines = ["%5d %s <- %s (e.g. 0x%x: %s in %s)"
+                         % (len(v), k[0], k[1], v[0], alive[v[0]]["repr"], alive[v[0]]["parent"])
                          for k, v in sorted(by_type.items(), key=lambda kv: -len(kv[1]))]
                 self.fail("%d census objects not in pyheap's set, by type and referrers:\n%s"
                           % (len(alive), "\n".join(lines[:60])))

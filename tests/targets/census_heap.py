@@ -27,6 +27,7 @@ import gc
 import json
 import os
 import sys
+import types
 
 gc.disable()
 MINOR = sys.version_info[1]
@@ -425,19 +426,39 @@ def build_packages(tmpdir):
 
 # ---- the census --------------------------------------------------------------------------------
 
+def _c_descriptor(t, name):
+    """Whether t's attribute `name` is read by C code (a getset or member descriptor): reading
+    it runs no Python code, so the census does not change the heap it is counting (a property
+    can warn, and the warnings registry then grows new tuples)."""
+    for k in t.__mro__:
+        d = k.__dict__.get(name)
+        if d is not None:
+            return type(d) in (types.GetSetDescriptorType, types.MemberDescriptorType)
+    return False
+
+
 def _stable_attrs(o):
-    """(name, value) of o's attributes that the same read returns identically twice: stored."""
+    """(name, value) of o's C-level attributes that the same read returns identically twice:
+    stored in o, not built per read; for a read that builds a new view each time, what the
+    views refer to when that is the same both times (the stored dict behind a mappingproxy)."""
     out = []
-    for name in dir(type(o)):
-        if name.startswith("__"):
+    t = type(o)
+    for name in dir(t):
+        if name.startswith("__") or not _c_descriptor(t, name):
             continue
         try:
             a = getattr(o, name)
             b = getattr(o, name)
         except Exception:
             continue
-        if a is b and not callable(a):
+        if callable(a):
+            continue
+        if a is b:
             out.append((name, a))
+        else:  # a view built per read (Pattern.groupindex's mappingproxy) of a stored object
+            ra, rb = gc.get_referents(a), gc.get_referents(b)
+            if ra and [id(x) for x in ra] == [id(x) for x in rb]:
+                out += [(name + "()", x) for x in ra]
     return out
 
 
@@ -497,6 +518,13 @@ def census_report():
     return {"count": n, "types": dict((k, " ".join(v)) for k, v in types_.items())}
 
 
+def _short_repr(o):
+    try:
+        return object.__repr__(o) if isinstance(o, type) else repr(o)[:120]
+    except Exception:
+        return "?"
+
+
 def alive(hexes):
     wanted = set(int(h, 16) for h in hexes)
     parents = {}
@@ -513,7 +541,9 @@ def alive(hexes):
                     break
                 via.append(type_name(p))
                 p = parents.get(id(p))
-            out["%x" % k] = {"type": type_name(o), "via": via}
+            out["%x" % k] = {"type": type_name(o), "via": via, "repr": _short_repr(o),
+                             "parent": _short_repr(parents.get(k)),
+                             "parent_id": "%x" % id(parents.get(k))}
     del objs, parents
     return out
 
