@@ -3,164 +3,1221 @@
  * sorted by name, minor version and size: read by cstruct.c. */
 #include "lib/walk/cstruct.h"
 
-/* CArgObject 3.8: PyCArgObject (pyenv 3.8.18) */
+/* AttributeError 3.10: PyAttributeErrorObject (pyenv 3.10.13) */
 static const struct wk_cfield f0[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "traceback"},
+    {40, -1, -1, "context"},
+    {48, -1, -1, "cause"},
+    {64, -1, -1, "obj"},
+    {72, -1, -1, "name"},
+};
+/* AttributeError 3.11: PyAttributeErrorObject (pyenv 3.11.7; Debian 12 3.11.2) */
+static const struct wk_cfield f1[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "notes"},
+    {40, -1, -1, "traceback"},
+    {48, -1, -1, "context"},
+    {56, -1, -1, "cause"},
+    {72, -1, -1, "obj"},
+    {80, -1, -1, "name"},
+};
+/* AttributeError 3.12: PyAttributeErrorObject (pyenv 3.12.1) */
+static const struct wk_cfield f2[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "notes"},
+    {40, -1, -1, "traceback"},
+    {48, -1, -1, "context"},
+    {56, -1, -1, "cause"},
+    {72, -1, -1, "obj"},
+    {80, -1, -1, "name"},
+};
+/* AttributeError 3.13: PyAttributeErrorObject (pyenv 3.13.0; Debian sid 3.13.18) */
+static const struct wk_cfield f3[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "notes"},
+    {40, -1, -1, "traceback"},
+    {48, -1, -1, "context"},
+    {56, -1, -1, "cause"},
+    {72, -1, -1, "obj"},
+    {80, -1, -1, "name"},
+};
+/* AttributeError 3.14: PyAttributeErrorObject (Debian sid 3.14.10) */
+static const struct wk_cfield f4[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "notes"},
+    {40, -1, -1, "traceback"},
+    {48, -1, -1, "context"},
+    {56, -1, -1, "cause"},
+    {72, -1, -1, "obj"},
+    {80, -1, -1, "name"},
+};
+/* AttributeError 3.15: PyAttributeErrorObject (Debian sid 3.15.2) */
+static const struct wk_cfield f5[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "notes"},
+    {40, -1, -1, "traceback"},
+    {48, -1, -1, "context"},
+    {56, -1, -1, "cause"},
+    {72, -1, -1, "obj"},
+    {80, -1, -1, "name"},
+};
+/* BaseExceptionGroup 3.11: PyBaseExceptionGroupObject (pyenv 3.11.7; Debian 12 3.11.2) */
+static const struct wk_cfield f6[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "notes"},
+    {40, -1, -1, "traceback"},
+    {48, -1, -1, "context"},
+    {56, -1, -1, "cause"},
+    {72, -1, -1, "msg"},
+    {80, -1, -1, "excs"},
+};
+/* BaseExceptionGroup 3.12: PyBaseExceptionGroupObject (pyenv 3.12.1) */
+static const struct wk_cfield f7[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "notes"},
+    {40, -1, -1, "traceback"},
+    {48, -1, -1, "context"},
+    {56, -1, -1, "cause"},
+    {72, -1, -1, "msg"},
+    {80, -1, -1, "excs"},
+};
+/* BaseExceptionGroup 3.13: PyBaseExceptionGroupObject (pyenv 3.13.0) */
+static const struct wk_cfield f8[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "notes"},
+    {40, -1, -1, "traceback"},
+    {48, -1, -1, "context"},
+    {56, -1, -1, "cause"},
+    {72, -1, -1, "msg"},
+    {80, -1, -1, "excs"},
+};
+/* BaseExceptionGroup 3.13: PyBaseExceptionGroupObject (Debian sid 3.13.18) */
+static const struct wk_cfield f9[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "notes"},
+    {40, -1, -1, "traceback"},
+    {48, -1, -1, "context"},
+    {56, -1, -1, "cause"},
+    {72, -1, -1, "msg"},
+    {80, -1, -1, "excs"},
+    {88, -1, -1, "excs_str"},
+};
+/* BaseExceptionGroup 3.14: PyBaseExceptionGroupObject (Debian sid 3.14.10) */
+static const struct wk_cfield f10[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "notes"},
+    {40, -1, -1, "traceback"},
+    {48, -1, -1, "context"},
+    {56, -1, -1, "cause"},
+    {72, -1, -1, "msg"},
+    {80, -1, -1, "excs"},
+    {88, -1, -1, "excs_str"},
+};
+/* BaseExceptionGroup 3.15: PyBaseExceptionGroupObject (Debian sid 3.15.2) */
+static const struct wk_cfield f11[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "notes"},
+    {40, -1, -1, "traceback"},
+    {48, -1, -1, "context"},
+    {56, -1, -1, "cause"},
+    {72, -1, -1, "msg"},
+    {80, -1, -1, "excs"},
+    {88, -1, -1, "excs_str"},
+};
+/* CArgObject 3.8: PyCArgObject (pyenv 3.8.18) */
+static const struct wk_cfield f12[] = {
     {48, -1, -1, "obj"},
 };
 /* CArgObject 3.9: PyCArgObject (pyenv 3.9.18) */
-static const struct wk_cfield f1[] = {
+static const struct wk_cfield f13[] = {
     {48, -1, -1, "obj"},
 };
 /* CArgObject 3.10: PyCArgObject (pyenv 3.10.13) */
-static const struct wk_cfield f2[] = {
+static const struct wk_cfield f14[] = {
     {48, -1, -1, "obj"},
 };
 /* CArgObject 3.11: PyCArgObject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f3[] = {
+static const struct wk_cfield f15[] = {
     {48, -1, -1, "obj"},
 };
 /* CArgObject 3.12: PyCArgObject (pyenv 3.12.1) */
-static const struct wk_cfield f4[] = {
+static const struct wk_cfield f16[] = {
     {48, -1, -1, "obj"},
 };
 /* CArgObject 3.13: PyCArgObject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f5[] = {
+static const struct wk_cfield f17[] = {
     {48, -1, -1, "obj"},
 };
 /* CArgObject 3.14: PyCArgObject (Debian sid 3.14.10) */
-static const struct wk_cfield f6[] = {
+static const struct wk_cfield f18[] = {
     {64, -1, -1, "obj"},
 };
 /* CArgObject 3.15: PyCArgObject (Debian sid 3.15.2) */
-static const struct wk_cfield f7[] = {
+static const struct wk_cfield f19[] = {
     {64, -1, -1, "obj"},
 };
 /* CThunkObject 3.8: CThunkObject (pyenv 3.8.18) */
-static const struct wk_cfield f8[] = {
+static const struct wk_cfield f20[] = {
     {80, -1, -1, "converters"},
     {88, -1, -1, "callable"},
     {96, -1, -1, "restype"},
 };
 /* CThunkObject 3.9: CThunkObject (pyenv 3.9.18) */
-static const struct wk_cfield f9[] = {
+static const struct wk_cfield f21[] = {
     {80, -1, -1, "converters"},
     {88, -1, -1, "callable"},
     {96, -1, -1, "restype"},
 };
 /* CThunkObject 3.10: CThunkObject (pyenv 3.10.13) */
-static const struct wk_cfield f10[] = {
+static const struct wk_cfield f22[] = {
     {80, -1, -1, "converters"},
     {88, -1, -1, "callable"},
     {96, -1, -1, "restype"},
 };
 /* CThunkObject 3.11: CThunkObject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f11[] = {
+static const struct wk_cfield f23[] = {
     {80, -1, -1, "converters"},
     {88, -1, -1, "callable"},
     {96, -1, -1, "restype"},
 };
 /* CThunkObject 3.12: CThunkObject (pyenv 3.12.1) */
-static const struct wk_cfield f12[] = {
+static const struct wk_cfield f24[] = {
     {80, -1, -1, "converters"},
     {88, -1, -1, "callable"},
     {96, -1, -1, "restype"},
 };
 /* CThunkObject 3.13: CThunkObject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f13[] = {
+static const struct wk_cfield f25[] = {
     {80, -1, -1, "converters"},
     {88, -1, -1, "callable"},
     {96, -1, -1, "restype"},
 };
 /* CThunkObject 3.14: CThunkObject (Debian sid 3.14.10) */
-static const struct wk_cfield f14[] = {
+static const struct wk_cfield f26[] = {
     {80, -1, -1, "converters"},
     {88, -1, -1, "callable"},
     {96, -1, -1, "restype"},
 };
 /* CThunkObject 3.15: CThunkObject (Debian sid 3.15.2) */
-static const struct wk_cfield f15[] = {
+static const struct wk_cfield f27[] = {
     {80, -1, -1, "converters"},
     {88, -1, -1, "callable"},
     {96, -1, -1, "restype"},
 };
+/* Context 3.8: PyContext (pyenv 3.8.18) */
+static const struct wk_cfield f28[] = {
+    {16, -1, -1, "ctx_prev"},
+    {24, -1, -1, "ctx_vars"},
+};
+/* Context 3.9: PyContext (pyenv 3.9.18) */
+static const struct wk_cfield f29[] = {
+    {16, -1, -1, "ctx_prev"},
+    {24, -1, -1, "ctx_vars"},
+};
+/* Context 3.10: PyContext (pyenv 3.10.13) */
+static const struct wk_cfield f30[] = {
+    {16, -1, -1, "ctx_prev"},
+    {24, -1, -1, "ctx_vars"},
+};
+/* Context 3.11: PyContext (pyenv 3.11.7; Debian 12 3.11.2) */
+static const struct wk_cfield f31[] = {
+    {16, -1, -1, "ctx_prev"},
+    {24, -1, -1, "ctx_vars"},
+};
+/* Context 3.12: PyContext (pyenv 3.12.1) */
+static const struct wk_cfield f32[] = {
+    {16, -1, -1, "ctx_prev"},
+    {24, -1, -1, "ctx_vars"},
+};
+/* Context 3.13: PyContext (pyenv 3.13.0; Debian sid 3.13.18) */
+static const struct wk_cfield f33[] = {
+    {16, -1, -1, "ctx_prev"},
+    {24, -1, -1, "ctx_vars"},
+};
+/* Context 3.14: PyContext (Debian sid 3.14.10) */
+static const struct wk_cfield f34[] = {
+    {16, -1, -1, "ctx_prev"},
+    {24, -1, -1, "ctx_vars"},
+};
+/* Context 3.15: PyContext (Debian sid 3.15.2) */
+static const struct wk_cfield f35[] = {
+    {16, -1, -1, "ctx_prev"},
+    {24, -1, -1, "ctx_vars"},
+};
+/* ContextVar 3.8: PyContextVar (pyenv 3.8.18) */
+static const struct wk_cfield f36[] = {
+    {16, -1, -1, "var_name"},
+    {24, -1, -1, "var_default"},
+    {32, -1, -1, "var_cached"},
+};
+/* ContextVar 3.9: PyContextVar (pyenv 3.9.18) */
+static const struct wk_cfield f37[] = {
+    {16, -1, -1, "var_name"},
+    {24, -1, -1, "var_default"},
+    {32, -1, -1, "var_cached"},
+};
+/* ContextVar 3.10: PyContextVar (pyenv 3.10.13) */
+static const struct wk_cfield f38[] = {
+    {16, -1, -1, "var_name"},
+    {24, -1, -1, "var_default"},
+    {32, -1, -1, "var_cached"},
+};
+/* ContextVar 3.11: PyContextVar (pyenv 3.11.7; Debian 12 3.11.2) */
+static const struct wk_cfield f39[] = {
+    {16, -1, -1, "var_name"},
+    {24, -1, -1, "var_default"},
+    {32, -1, -1, "var_cached"},
+};
+/* ContextVar 3.12: PyContextVar (pyenv 3.12.1) */
+static const struct wk_cfield f40[] = {
+    {16, -1, -1, "var_name"},
+    {24, -1, -1, "var_default"},
+    {32, -1, -1, "var_cached"},
+};
+/* ContextVar 3.13: PyContextVar (pyenv 3.13.0; Debian sid 3.13.18) */
+static const struct wk_cfield f41[] = {
+    {16, -1, -1, "var_name"},
+    {24, -1, -1, "var_default"},
+    {32, -1, -1, "var_cached"},
+};
+/* ContextVar 3.14: PyContextVar (Debian sid 3.14.10) */
+static const struct wk_cfield f42[] = {
+    {16, -1, -1, "var_name"},
+    {24, -1, -1, "var_default"},
+    {32, -1, -1, "var_cached"},
+};
+/* ContextVar 3.15: PyContextVar (Debian sid 3.15.2) */
+static const struct wk_cfield f43[] = {
+    {16, -1, -1, "var_name"},
+    {24, -1, -1, "var_default"},
+    {32, -1, -1, "var_cached"},
+};
+/* ImportError 3.8: PyImportErrorObject (pyenv 3.8.18) */
+static const struct wk_cfield f44[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "traceback"},
+    {40, -1, -1, "context"},
+    {48, -1, -1, "cause"},
+    {64, -1, -1, "msg"},
+    {72, -1, -1, "name"},
+    {80, -1, -1, "path"},
+};
+/* ImportError 3.9: PyImportErrorObject (pyenv 3.9.18) */
+static const struct wk_cfield f45[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "traceback"},
+    {40, -1, -1, "context"},
+    {48, -1, -1, "cause"},
+    {64, -1, -1, "msg"},
+    {72, -1, -1, "name"},
+    {80, -1, -1, "path"},
+};
+/* ImportError 3.10: PyImportErrorObject (pyenv 3.10.13) */
+static const struct wk_cfield f46[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "traceback"},
+    {40, -1, -1, "context"},
+    {48, -1, -1, "cause"},
+    {64, -1, -1, "msg"},
+    {72, -1, -1, "name"},
+    {80, -1, -1, "path"},
+};
+/* ImportError 3.11: PyImportErrorObject (pyenv 3.11.7; Debian 12 3.11.2) */
+static const struct wk_cfield f47[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "notes"},
+    {40, -1, -1, "traceback"},
+    {48, -1, -1, "context"},
+    {56, -1, -1, "cause"},
+    {72, -1, -1, "msg"},
+    {80, -1, -1, "name"},
+    {88, -1, -1, "path"},
+};
+/* ImportError 3.12: PyImportErrorObject (pyenv 3.12.1) */
+static const struct wk_cfield f48[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "notes"},
+    {40, -1, -1, "traceback"},
+    {48, -1, -1, "context"},
+    {56, -1, -1, "cause"},
+    {72, -1, -1, "msg"},
+    {80, -1, -1, "name"},
+    {88, -1, -1, "path"},
+    {96, -1, -1, "name_from"},
+};
+/* ImportError 3.13: PyImportErrorObject (pyenv 3.13.0; Debian sid 3.13.18) */
+static const struct wk_cfield f49[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "notes"},
+    {40, -1, -1, "traceback"},
+    {48, -1, -1, "context"},
+    {56, -1, -1, "cause"},
+    {72, -1, -1, "msg"},
+    {80, -1, -1, "name"},
+    {88, -1, -1, "path"},
+    {96, -1, -1, "name_from"},
+};
+/* ImportError 3.14: PyImportErrorObject (Debian sid 3.14.10) */
+static const struct wk_cfield f50[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "notes"},
+    {40, -1, -1, "traceback"},
+    {48, -1, -1, "context"},
+    {56, -1, -1, "cause"},
+    {72, -1, -1, "msg"},
+    {80, -1, -1, "name"},
+    {88, -1, -1, "path"},
+    {96, -1, -1, "name_from"},
+};
+/* ImportError 3.15: PyImportErrorObject (Debian sid 3.15.2) */
+static const struct wk_cfield f51[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "notes"},
+    {40, -1, -1, "traceback"},
+    {48, -1, -1, "context"},
+    {56, -1, -1, "cause"},
+    {72, -1, -1, "msg"},
+    {80, -1, -1, "name"},
+    {88, -1, -1, "path"},
+    {96, -1, -1, "name_from"},
+};
+/* NameError 3.10: PyNameErrorObject (pyenv 3.10.13) */
+static const struct wk_cfield f52[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "traceback"},
+    {40, -1, -1, "context"},
+    {48, -1, -1, "cause"},
+    {64, -1, -1, "name"},
+};
+/* NameError 3.11: PyNameErrorObject (pyenv 3.11.7; Debian 12 3.11.2) */
+static const struct wk_cfield f53[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "notes"},
+    {40, -1, -1, "traceback"},
+    {48, -1, -1, "context"},
+    {56, -1, -1, "cause"},
+    {72, -1, -1, "name"},
+};
+/* NameError 3.12: PyNameErrorObject (pyenv 3.12.1) */
+static const struct wk_cfield f54[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "notes"},
+    {40, -1, -1, "traceback"},
+    {48, -1, -1, "context"},
+    {56, -1, -1, "cause"},
+    {72, -1, -1, "name"},
+};
+/* NameError 3.13: PyNameErrorObject (pyenv 3.13.0; Debian sid 3.13.18) */
+static const struct wk_cfield f55[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "notes"},
+    {40, -1, -1, "traceback"},
+    {48, -1, -1, "context"},
+    {56, -1, -1, "cause"},
+    {72, -1, -1, "name"},
+};
+/* NameError 3.14: PyNameErrorObject (Debian sid 3.14.10) */
+static const struct wk_cfield f56[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "notes"},
+    {40, -1, -1, "traceback"},
+    {48, -1, -1, "context"},
+    {56, -1, -1, "cause"},
+    {72, -1, -1, "name"},
+};
+/* NameError 3.15: PyNameErrorObject (Debian sid 3.15.2) */
+static const struct wk_cfield f57[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "notes"},
+    {40, -1, -1, "traceback"},
+    {48, -1, -1, "context"},
+    {56, -1, -1, "cause"},
+    {72, -1, -1, "name"},
+};
+/* OSError 3.8: PyOSErrorObject (pyenv 3.8.18) */
+static const struct wk_cfield f58[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "traceback"},
+    {40, -1, -1, "context"},
+    {48, -1, -1, "cause"},
+    {64, -1, -1, "myerrno"},
+    {72, -1, -1, "strerror"},
+    {80, -1, -1, "filename"},
+    {88, -1, -1, "filename2"},
+};
+/* OSError 3.9: PyOSErrorObject (pyenv 3.9.18) */
+static const struct wk_cfield f59[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "traceback"},
+    {40, -1, -1, "context"},
+    {48, -1, -1, "cause"},
+    {64, -1, -1, "myerrno"},
+    {72, -1, -1, "strerror"},
+    {80, -1, -1, "filename"},
+    {88, -1, -1, "filename2"},
+};
+/* OSError 3.10: PyOSErrorObject (pyenv 3.10.13) */
+static const struct wk_cfield f60[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "traceback"},
+    {40, -1, -1, "context"},
+    {48, -1, -1, "cause"},
+    {64, -1, -1, "myerrno"},
+    {72, -1, -1, "strerror"},
+    {80, -1, -1, "filename"},
+    {88, -1, -1, "filename2"},
+};
+/* OSError 3.11: PyOSErrorObject (pyenv 3.11.7; Debian 12 3.11.2) */
+static const struct wk_cfield f61[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "notes"},
+    {40, -1, -1, "traceback"},
+    {48, -1, -1, "context"},
+    {56, -1, -1, "cause"},
+    {72, -1, -1, "myerrno"},
+    {80, -1, -1, "strerror"},
+    {88, -1, -1, "filename"},
+    {96, -1, -1, "filename2"},
+};
+/* OSError 3.12: PyOSErrorObject (pyenv 3.12.1) */
+static const struct wk_cfield f62[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "notes"},
+    {40, -1, -1, "traceback"},
+    {48, -1, -1, "context"},
+    {56, -1, -1, "cause"},
+    {72, -1, -1, "myerrno"},
+    {80, -1, -1, "strerror"},
+    {88, -1, -1, "filename"},
+    {96, -1, -1, "filename2"},
+};
+/* OSError 3.13: PyOSErrorObject (pyenv 3.13.0; Debian sid 3.13.18) */
+static const struct wk_cfield f63[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "notes"},
+    {40, -1, -1, "traceback"},
+    {48, -1, -1, "context"},
+    {56, -1, -1, "cause"},
+    {72, -1, -1, "myerrno"},
+    {80, -1, -1, "strerror"},
+    {88, -1, -1, "filename"},
+    {96, -1, -1, "filename2"},
+};
+/* OSError 3.14: PyOSErrorObject (Debian sid 3.14.10) */
+static const struct wk_cfield f64[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "notes"},
+    {40, -1, -1, "traceback"},
+    {48, -1, -1, "context"},
+    {56, -1, -1, "cause"},
+    {72, -1, -1, "myerrno"},
+    {80, -1, -1, "strerror"},
+    {88, -1, -1, "filename"},
+    {96, -1, -1, "filename2"},
+};
+/* OSError 3.15: PyOSErrorObject (Debian sid 3.15.2) */
+static const struct wk_cfield f65[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "notes"},
+    {40, -1, -1, "traceback"},
+    {48, -1, -1, "context"},
+    {56, -1, -1, "cause"},
+    {72, -1, -1, "myerrno"},
+    {80, -1, -1, "strerror"},
+    {88, -1, -1, "filename"},
+    {96, -1, -1, "filename2"},
+};
+/* StgDict 3.8: StgDictObject (pyenv 3.8.18) */
+static const struct wk_cfield f66[] = {
+    {96, -1, -1, "proto"},
+    {128, -1, -1, "argtypes"},
+    {136, -1, -1, "converters"},
+    {144, -1, -1, "restype"},
+    {152, -1, -1, "checker"},
+};
+/* StgDict 3.9: StgDictObject (pyenv 3.9.18) */
+static const struct wk_cfield f67[] = {
+    {96, -1, -1, "proto"},
+    {128, -1, -1, "argtypes"},
+    {136, -1, -1, "converters"},
+    {144, -1, -1, "restype"},
+    {152, -1, -1, "checker"},
+};
+/* StgDict 3.10: StgDictObject (pyenv 3.10.13) */
+static const struct wk_cfield f68[] = {
+    {96, -1, -1, "proto"},
+    {128, -1, -1, "argtypes"},
+    {136, -1, -1, "converters"},
+    {144, -1, -1, "restype"},
+    {152, -1, -1, "checker"},
+};
+/* StgDict 3.11: StgDictObject (pyenv 3.11.7; Debian 12 3.11.2) */
+static const struct wk_cfield f69[] = {
+    {96, -1, -1, "proto"},
+    {128, -1, -1, "argtypes"},
+    {136, -1, -1, "converters"},
+    {144, -1, -1, "restype"},
+    {152, -1, -1, "checker"},
+};
+/* StgDict 3.12: StgDictObject (pyenv 3.12.1) */
+static const struct wk_cfield f70[] = {
+    {96, -1, -1, "proto"},
+    {128, -1, -1, "argtypes"},
+    {136, -1, -1, "converters"},
+    {144, -1, -1, "restype"},
+    {152, -1, -1, "checker"},
+};
+/* StopIteration 3.8: PyStopIterationObject (pyenv 3.8.18) */
+static const struct wk_cfield f71[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "traceback"},
+    {40, -1, -1, "context"},
+    {48, -1, -1, "cause"},
+    {64, -1, -1, "value"},
+};
+/* StopIteration 3.9: PyStopIterationObject (pyenv 3.9.18) */
+static const struct wk_cfield f72[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "traceback"},
+    {40, -1, -1, "context"},
+    {48, -1, -1, "cause"},
+    {64, -1, -1, "value"},
+};
+/* StopIteration 3.10: PyStopIterationObject (pyenv 3.10.13) */
+static const struct wk_cfield f73[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "traceback"},
+    {40, -1, -1, "context"},
+    {48, -1, -1, "cause"},
+    {64, -1, -1, "value"},
+};
+/* StopIteration 3.11: PyStopIterationObject (pyenv 3.11.7; Debian 12 3.11.2) */
+static const struct wk_cfield f74[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "notes"},
+    {40, -1, -1, "traceback"},
+    {48, -1, -1, "context"},
+    {56, -1, -1, "cause"},
+    {72, -1, -1, "value"},
+};
+/* StopIteration 3.12: PyStopIterationObject (pyenv 3.12.1) */
+static const struct wk_cfield f75[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "notes"},
+    {40, -1, -1, "traceback"},
+    {48, -1, -1, "context"},
+    {56, -1, -1, "cause"},
+    {72, -1, -1, "value"},
+};
+/* StopIteration 3.13: PyStopIterationObject (pyenv 3.13.0; Debian sid 3.13.18) */
+static const struct wk_cfield f76[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "notes"},
+    {40, -1, -1, "traceback"},
+    {48, -1, -1, "context"},
+    {56, -1, -1, "cause"},
+    {72, -1, -1, "value"},
+};
+/* StopIteration 3.14: PyStopIterationObject (Debian sid 3.14.10) */
+static const struct wk_cfield f77[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "notes"},
+    {40, -1, -1, "traceback"},
+    {48, -1, -1, "context"},
+    {56, -1, -1, "cause"},
+    {72, -1, -1, "value"},
+};
+/* StopIteration 3.15: PyStopIterationObject (Debian sid 3.15.2) */
+static const struct wk_cfield f78[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "notes"},
+    {40, -1, -1, "traceback"},
+    {48, -1, -1, "context"},
+    {56, -1, -1, "cause"},
+    {72, -1, -1, "value"},
+};
+/* SyntaxError 3.8: PySyntaxErrorObject (pyenv 3.8.18) */
+static const struct wk_cfield f79[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "traceback"},
+    {40, -1, -1, "context"},
+    {48, -1, -1, "cause"},
+    {64, -1, -1, "msg"},
+    {72, -1, -1, "filename"},
+    {80, -1, -1, "lineno"},
+    {88, -1, -1, "offset"},
+    {96, -1, -1, "text"},
+    {104, -1, -1, "print_file_and_line"},
+};
+/* SyntaxError 3.9: PySyntaxErrorObject (pyenv 3.9.18) */
+static const struct wk_cfield f80[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "traceback"},
+    {40, -1, -1, "context"},
+    {48, -1, -1, "cause"},
+    {64, -1, -1, "msg"},
+    {72, -1, -1, "filename"},
+    {80, -1, -1, "lineno"},
+    {88, -1, -1, "offset"},
+    {96, -1, -1, "text"},
+    {104, -1, -1, "print_file_and_line"},
+};
+/* SyntaxError 3.10: PySyntaxErrorObject (pyenv 3.10.13) */
+static const struct wk_cfield f81[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "traceback"},
+    {40, -1, -1, "context"},
+    {48, -1, -1, "cause"},
+    {64, -1, -1, "msg"},
+    {72, -1, -1, "filename"},
+    {80, -1, -1, "lineno"},
+    {88, -1, -1, "offset"},
+    {96, -1, -1, "end_lineno"},
+    {104, -1, -1, "end_offset"},
+    {112, -1, -1, "text"},
+    {120, -1, -1, "print_file_and_line"},
+};
+/* SyntaxError 3.11: PySyntaxErrorObject (pyenv 3.11.7; Debian 12 3.11.2) */
+static const struct wk_cfield f82[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "notes"},
+    {40, -1, -1, "traceback"},
+    {48, -1, -1, "context"},
+    {56, -1, -1, "cause"},
+    {72, -1, -1, "msg"},
+    {80, -1, -1, "filename"},
+    {88, -1, -1, "lineno"},
+    {96, -1, -1, "offset"},
+    {104, -1, -1, "end_lineno"},
+    {112, -1, -1, "end_offset"},
+    {120, -1, -1, "text"},
+    {128, -1, -1, "print_file_and_line"},
+};
+/* SyntaxError 3.12: PySyntaxErrorObject (pyenv 3.12.1) */
+static const struct wk_cfield f83[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "notes"},
+    {40, -1, -1, "traceback"},
+    {48, -1, -1, "context"},
+    {56, -1, -1, "cause"},
+    {72, -1, -1, "msg"},
+    {80, -1, -1, "filename"},
+    {88, -1, -1, "lineno"},
+    {96, -1, -1, "offset"},
+    {104, -1, -1, "end_lineno"},
+    {112, -1, -1, "end_offset"},
+    {120, -1, -1, "text"},
+    {128, -1, -1, "print_file_and_line"},
+};
+/* SyntaxError 3.13: PySyntaxErrorObject (pyenv 3.13.0; Debian sid 3.13.18) */
+static const struct wk_cfield f84[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "notes"},
+    {40, -1, -1, "traceback"},
+    {48, -1, -1, "context"},
+    {56, -1, -1, "cause"},
+    {72, -1, -1, "msg"},
+    {80, -1, -1, "filename"},
+    {88, -1, -1, "lineno"},
+    {96, -1, -1, "offset"},
+    {104, -1, -1, "end_lineno"},
+    {112, -1, -1, "end_offset"},
+    {120, -1, -1, "text"},
+    {128, -1, -1, "print_file_and_line"},
+};
+/* SyntaxError 3.14: PySyntaxErrorObject (Debian sid 3.14.10) */
+static const struct wk_cfield f85[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "notes"},
+    {40, -1, -1, "traceback"},
+    {48, -1, -1, "context"},
+    {56, -1, -1, "cause"},
+    {72, -1, -1, "msg"},
+    {80, -1, -1, "filename"},
+    {88, -1, -1, "lineno"},
+    {96, -1, -1, "offset"},
+    {104, -1, -1, "end_lineno"},
+    {112, -1, -1, "end_offset"},
+    {120, -1, -1, "text"},
+    {128, -1, -1, "print_file_and_line"},
+    {136, -1, -1, "metadata"},
+};
+/* SyntaxError 3.15: PySyntaxErrorObject (Debian sid 3.15.2) */
+static const struct wk_cfield f86[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "notes"},
+    {40, -1, -1, "traceback"},
+    {48, -1, -1, "context"},
+    {56, -1, -1, "cause"},
+    {72, -1, -1, "msg"},
+    {80, -1, -1, "filename"},
+    {88, -1, -1, "lineno"},
+    {96, -1, -1, "offset"},
+    {104, -1, -1, "end_lineno"},
+    {112, -1, -1, "end_offset"},
+    {120, -1, -1, "text"},
+    {128, -1, -1, "print_file_and_line"},
+    {136, -1, -1, "metadata"},
+};
+/* SystemExit 3.8: PySystemExitObject (pyenv 3.8.18) */
+static const struct wk_cfield f87[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "traceback"},
+    {40, -1, -1, "context"},
+    {48, -1, -1, "cause"},
+    {64, -1, -1, "code"},
+};
+/* SystemExit 3.9: PySystemExitObject (pyenv 3.9.18) */
+static const struct wk_cfield f88[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "traceback"},
+    {40, -1, -1, "context"},
+    {48, -1, -1, "cause"},
+    {64, -1, -1, "code"},
+};
+/* SystemExit 3.10: PySystemExitObject (pyenv 3.10.13) */
+static const struct wk_cfield f89[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "traceback"},
+    {40, -1, -1, "context"},
+    {48, -1, -1, "cause"},
+    {64, -1, -1, "code"},
+};
+/* SystemExit 3.11: PySystemExitObject (pyenv 3.11.7; Debian 12 3.11.2) */
+static const struct wk_cfield f90[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "notes"},
+    {40, -1, -1, "traceback"},
+    {48, -1, -1, "context"},
+    {56, -1, -1, "cause"},
+    {72, -1, -1, "code"},
+};
+/* SystemExit 3.12: PySystemExitObject (pyenv 3.12.1) */
+static const struct wk_cfield f91[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "notes"},
+    {40, -1, -1, "traceback"},
+    {48, -1, -1, "context"},
+    {56, -1, -1, "cause"},
+    {72, -1, -1, "code"},
+};
+/* SystemExit 3.13: PySystemExitObject (pyenv 3.13.0; Debian sid 3.13.18) */
+static const struct wk_cfield f92[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "notes"},
+    {40, -1, -1, "traceback"},
+    {48, -1, -1, "context"},
+    {56, -1, -1, "cause"},
+    {72, -1, -1, "code"},
+};
+/* SystemExit 3.14: PySystemExitObject (Debian sid 3.14.10) */
+static const struct wk_cfield f93[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "notes"},
+    {40, -1, -1, "traceback"},
+    {48, -1, -1, "context"},
+    {56, -1, -1, "cause"},
+    {72, -1, -1, "code"},
+};
+/* SystemExit 3.15: PySystemExitObject (Debian sid 3.15.2) */
+static const struct wk_cfield f94[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "notes"},
+    {40, -1, -1, "traceback"},
+    {48, -1, -1, "context"},
+    {56, -1, -1, "cause"},
+    {72, -1, -1, "code"},
+};
 /* TaskStepMethWrapper 3.8: TaskStepMethWrapper (pyenv 3.8.18) */
-static const struct wk_cfield f16[] = {
+static const struct wk_cfield f95[] = {
     {16, -1, -1, "sw_task"},
     {24, -1, -1, "sw_arg"},
 };
 /* TaskStepMethWrapper 3.9: TaskStepMethWrapper (pyenv 3.9.18) */
-static const struct wk_cfield f17[] = {
+static const struct wk_cfield f96[] = {
     {16, -1, -1, "sw_task"},
     {24, -1, -1, "sw_arg"},
 };
 /* TaskStepMethWrapper 3.10: TaskStepMethWrapper (pyenv 3.10.13) */
-static const struct wk_cfield f18[] = {
+static const struct wk_cfield f97[] = {
     {16, -1, -1, "sw_task"},
     {24, -1, -1, "sw_arg"},
 };
 /* TaskStepMethWrapper 3.11: TaskStepMethWrapper (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f19[] = {
+static const struct wk_cfield f98[] = {
     {16, -1, -1, "sw_task"},
     {24, -1, -1, "sw_arg"},
 };
 /* TaskStepMethWrapper 3.12: TaskStepMethWrapper (pyenv 3.12.1) */
-static const struct wk_cfield f20[] = {
+static const struct wk_cfield f99[] = {
     {16, -1, -1, "sw_task"},
     {24, -1, -1, "sw_arg"},
 };
 /* TaskStepMethWrapper 3.13: TaskStepMethWrapper (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f21[] = {
+static const struct wk_cfield f100[] = {
     {16, -1, -1, "sw_task"},
     {24, -1, -1, "sw_arg"},
 };
 /* TaskStepMethWrapper 3.14: TaskStepMethWrapper (Debian sid 3.14.10) */
-static const struct wk_cfield f22[] = {
+static const struct wk_cfield f101[] = {
     {16, -1, -1, "sw_task"},
     {24, -1, -1, "sw_arg"},
 };
 /* TaskStepMethWrapper 3.15: TaskStepMethWrapper (Debian sid 3.15.2) */
-static const struct wk_cfield f23[] = {
+static const struct wk_cfield f102[] = {
     {16, -1, -1, "sw_task"},
     {24, -1, -1, "sw_arg"},
 };
 /* TaskWakeupMethWrapper 3.8: TaskWakeupMethWrapper (pyenv 3.8.18) */
-static const struct wk_cfield f24[] = {
+static const struct wk_cfield f103[] = {
     {16, -1, -1, "ww_task"},
 };
 /* TaskWakeupMethWrapper 3.9: TaskWakeupMethWrapper (pyenv 3.9.18) */
-static const struct wk_cfield f25[] = {
+static const struct wk_cfield f104[] = {
     {16, -1, -1, "ww_task"},
 };
+/* Token 3.8: PyContextToken (pyenv 3.8.18) */
+static const struct wk_cfield f105[] = {
+    {16, -1, -1, "tok_ctx"},
+    {24, -1, -1, "tok_var"},
+    {32, -1, -1, "tok_oldval"},
+};
+/* Token 3.9: PyContextToken (pyenv 3.9.18) */
+static const struct wk_cfield f106[] = {
+    {16, -1, -1, "tok_ctx"},
+    {24, -1, -1, "tok_var"},
+    {32, -1, -1, "tok_oldval"},
+};
+/* Token 3.10: PyContextToken (pyenv 3.10.13) */
+static const struct wk_cfield f107[] = {
+    {16, -1, -1, "tok_ctx"},
+    {24, -1, -1, "tok_var"},
+    {32, -1, -1, "tok_oldval"},
+};
+/* Token 3.11: PyContextToken (pyenv 3.11.7; Debian 12 3.11.2) */
+static const struct wk_cfield f108[] = {
+    {16, -1, -1, "tok_ctx"},
+    {24, -1, -1, "tok_var"},
+    {32, -1, -1, "tok_oldval"},
+};
+/* Token 3.12: PyContextToken (pyenv 3.12.1) */
+static const struct wk_cfield f109[] = {
+    {16, -1, -1, "tok_ctx"},
+    {24, -1, -1, "tok_var"},
+    {32, -1, -1, "tok_oldval"},
+};
+/* Token 3.13: PyContextToken (pyenv 3.13.0; Debian sid 3.13.18) */
+static const struct wk_cfield f110[] = {
+    {16, -1, -1, "tok_ctx"},
+    {24, -1, -1, "tok_var"},
+    {32, -1, -1, "tok_oldval"},
+};
+/* Token 3.14: PyContextToken (Debian sid 3.14.10) */
+static const struct wk_cfield f111[] = {
+    {16, -1, -1, "tok_ctx"},
+    {24, -1, -1, "tok_var"},
+    {32, -1, -1, "tok_oldval"},
+};
+/* Token 3.15: PyContextToken (Debian sid 3.15.2) */
+static const struct wk_cfield f112[] = {
+    {16, -1, -1, "tok_ctx"},
+    {24, -1, -1, "tok_var"},
+    {32, -1, -1, "tok_oldval"},
+};
+/* UnicodeError 3.8: PyUnicodeErrorObject (pyenv 3.8.18) */
+static const struct wk_cfield f113[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "traceback"},
+    {40, -1, -1, "context"},
+    {48, -1, -1, "cause"},
+    {64, -1, -1, "encoding"},
+    {72, -1, -1, "object"},
+    {96, -1, -1, "reason"},
+};
+/* UnicodeError 3.9: PyUnicodeErrorObject (pyenv 3.9.18) */
+static const struct wk_cfield f114[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "traceback"},
+    {40, -1, -1, "context"},
+    {48, -1, -1, "cause"},
+    {64, -1, -1, "encoding"},
+    {72, -1, -1, "object"},
+    {96, -1, -1, "reason"},
+};
+/* UnicodeError 3.10: PyUnicodeErrorObject (pyenv 3.10.13) */
+static const struct wk_cfield f115[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "traceback"},
+    {40, -1, -1, "context"},
+    {48, -1, -1, "cause"},
+    {64, -1, -1, "encoding"},
+    {72, -1, -1, "object"},
+    {96, -1, -1, "reason"},
+};
+/* UnicodeError 3.11: PyUnicodeErrorObject (pyenv 3.11.7; Debian 12 3.11.2) */
+static const struct wk_cfield f116[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "notes"},
+    {40, -1, -1, "traceback"},
+    {48, -1, -1, "context"},
+    {56, -1, -1, "cause"},
+    {72, -1, -1, "encoding"},
+    {80, -1, -1, "object"},
+    {104, -1, -1, "reason"},
+};
+/* UnicodeError 3.12: PyUnicodeErrorObject (pyenv 3.12.1) */
+static const struct wk_cfield f117[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "notes"},
+    {40, -1, -1, "traceback"},
+    {48, -1, -1, "context"},
+    {56, -1, -1, "cause"},
+    {72, -1, -1, "encoding"},
+    {80, -1, -1, "object"},
+    {104, -1, -1, "reason"},
+};
+/* UnicodeError 3.13: PyUnicodeErrorObject (pyenv 3.13.0; Debian sid 3.13.18) */
+static const struct wk_cfield f118[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "notes"},
+    {40, -1, -1, "traceback"},
+    {48, -1, -1, "context"},
+    {56, -1, -1, "cause"},
+    {72, -1, -1, "encoding"},
+    {80, -1, -1, "object"},
+    {104, -1, -1, "reason"},
+};
+/* UnicodeError 3.14: PyUnicodeErrorObject (Debian sid 3.14.10) */
+static const struct wk_cfield f119[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "notes"},
+    {40, -1, -1, "traceback"},
+    {48, -1, -1, "context"},
+    {56, -1, -1, "cause"},
+    {72, -1, -1, "encoding"},
+    {80, -1, -1, "object"},
+    {104, -1, -1, "reason"},
+};
+/* UnicodeError 3.15: PyUnicodeErrorObject (Debian sid 3.15.2) */
+static const struct wk_cfield f120[] = {
+    {16, -1, -1, "dict"},
+    {24, -1, -1, "args"},
+    {32, -1, -1, "notes"},
+    {40, -1, -1, "traceback"},
+    {48, -1, -1, "context"},
+    {56, -1, -1, "cause"},
+    {72, -1, -1, "encoding"},
+    {80, -1, -1, "object"},
+    {104, -1, -1, "reason"},
+};
+/* _RunningLoopHolder 3.8: PyRunningLoopHolder (pyenv 3.8.18) */
+static const struct wk_cfield f121[] = {
+    {16, -1, -1, "rl_loop"},
+};
+/* _RunningLoopHolder 3.9: PyRunningLoopHolder (pyenv 3.9.18) */
+static const struct wk_cfield f122[] = {
+    {16, -1, -1, "rl_loop"},
+};
+/* _RunningLoopHolder 3.10: PyRunningLoopHolder (pyenv 3.10.13) */
+static const struct wk_cfield f123[] = {
+    {16, -1, -1, "rl_loop"},
+};
+/* _RunningLoopHolder 3.11: PyRunningLoopHolder (pyenv 3.11.7; Debian 12 3.11.2) */
+static const struct wk_cfield f124[] = {
+    {16, -1, -1, "rl_loop"},
+};
 /* _abc 3.9: _abcmodule_state (pyenv 3.9.18) */
-static const struct wk_cfield f26[] = {
+static const struct wk_cfield f125[] = {
     {0, -1, -1, "_abc_data_type"},
 };
 /* _abc 3.10: _abcmodule_state (pyenv 3.10.13) */
-static const struct wk_cfield f27[] = {
+static const struct wk_cfield f126[] = {
     {0, -1, -1, "_abc_data_type"},
 };
 /* _abc 3.11: _abcmodule_state (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f28[] = {
+static const struct wk_cfield f127[] = {
     {0, -1, -1, "_abc_data_type"},
 };
 /* _abc 3.12: _abcmodule_state (pyenv 3.12.1) */
-static const struct wk_cfield f29[] = {
+static const struct wk_cfield f128[] = {
     {0, -1, -1, "_abc_data_type"},
 };
 /* _abc 3.13: _abcmodule_state (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f30[] = {
+static const struct wk_cfield f129[] = {
     {0, -1, -1, "_abc_data_type"},
 };
 /* _abc 3.14: _abcmodule_state (Debian sid 3.14.10) */
-static const struct wk_cfield f31[] = {
+static const struct wk_cfield f130[] = {
     {0, -1, -1, "_abc_data_type"},
 };
 /* _abc 3.15: _abcmodule_state (Debian sid 3.15.2) */
-static const struct wk_cfield f32[] = {
+static const struct wk_cfield f131[] = {
     {0, -1, -1, "_abc_data_type"},
 };
+/* _abc._abc_data 3.8: _abc_data (pyenv 3.8.18) */
+static const struct wk_cfield f132[] = {
+    {16, -1, -1, "_abc_registry"},
+    {24, -1, -1, "_abc_cache"},
+    {32, -1, -1, "_abc_negative_cache"},
+};
+/* _abc._abc_data 3.9: _abc_data (pyenv 3.9.18) */
+static const struct wk_cfield f133[] = {
+    {16, -1, -1, "_abc_registry"},
+    {24, -1, -1, "_abc_cache"},
+    {32, -1, -1, "_abc_negative_cache"},
+};
+/* _abc._abc_data 3.10: _abc_data (pyenv 3.10.13) */
+static const struct wk_cfield f134[] = {
+    {16, -1, -1, "_abc_registry"},
+    {24, -1, -1, "_abc_cache"},
+    {32, -1, -1, "_abc_negative_cache"},
+};
+/* _abc._abc_data 3.11: _abc_data (pyenv 3.11.7; Debian 12 3.11.2) */
+static const struct wk_cfield f135[] = {
+    {16, -1, -1, "_abc_registry"},
+    {24, -1, -1, "_abc_cache"},
+    {32, -1, -1, "_abc_negative_cache"},
+};
+/* _abc._abc_data 3.12: _abc_data (pyenv 3.12.1) */
+static const struct wk_cfield f136[] = {
+    {16, -1, -1, "_abc_registry"},
+    {24, -1, -1, "_abc_cache"},
+    {32, -1, -1, "_abc_negative_cache"},
+};
+/* _abc._abc_data 3.13: _abc_data (pyenv 3.13.0; Debian sid 3.13.18) */
+static const struct wk_cfield f137[] = {
+    {16, -1, -1, "_abc_registry"},
+    {24, -1, -1, "_abc_cache"},
+    {32, -1, -1, "_abc_negative_cache"},
+};
+/* _abc._abc_data 3.14: _abc_data (Debian sid 3.14.10) */
+static const struct wk_cfield f138[] = {
+    {16, -1, -1, "_abc_registry"},
+    {24, -1, -1, "_abc_cache"},
+    {32, -1, -1, "_abc_negative_cache"},
+};
+/* _abc._abc_data 3.15: _abc_data (Debian sid 3.15.2) */
+static const struct wk_cfield f139[] = {
+    {16, -1, -1, "_abc_registry"},
+    {24, -1, -1, "_abc_cache"},
+    {32, -1, -1, "_abc_negative_cache"},
+};
+/* _abc_data 3.8: _abc_data (pyenv 3.8.18) */
+static const struct wk_cfield f140[] = {
+    {16, -1, -1, "_abc_registry"},
+    {24, -1, -1, "_abc_cache"},
+    {32, -1, -1, "_abc_negative_cache"},
+};
+/* _abc_data 3.9: _abc_data (pyenv 3.9.18) */
+static const struct wk_cfield f141[] = {
+    {16, -1, -1, "_abc_registry"},
+    {24, -1, -1, "_abc_cache"},
+    {32, -1, -1, "_abc_negative_cache"},
+};
+/* _abc_data 3.10: _abc_data (pyenv 3.10.13) */
+static const struct wk_cfield f142[] = {
+    {16, -1, -1, "_abc_registry"},
+    {24, -1, -1, "_abc_cache"},
+    {32, -1, -1, "_abc_negative_cache"},
+};
+/* _abc_data 3.11: _abc_data (pyenv 3.11.7; Debian 12 3.11.2) */
+static const struct wk_cfield f143[] = {
+    {16, -1, -1, "_abc_registry"},
+    {24, -1, -1, "_abc_cache"},
+    {32, -1, -1, "_abc_negative_cache"},
+};
+/* _abc_data 3.12: _abc_data (pyenv 3.12.1) */
+static const struct wk_cfield f144[] = {
+    {16, -1, -1, "_abc_registry"},
+    {24, -1, -1, "_abc_cache"},
+    {32, -1, -1, "_abc_negative_cache"},
+};
+/* _abc_data 3.13: _abc_data (pyenv 3.13.0; Debian sid 3.13.18) */
+static const struct wk_cfield f145[] = {
+    {16, -1, -1, "_abc_registry"},
+    {24, -1, -1, "_abc_cache"},
+    {32, -1, -1, "_abc_negative_cache"},
+};
+/* _abc_data 3.14: _abc_data (Debian sid 3.14.10) */
+static const struct wk_cfield f146[] = {
+    {16, -1, -1, "_abc_registry"},
+    {24, -1, -1, "_abc_cache"},
+    {32, -1, -1, "_abc_negative_cache"},
+};
+/* _abc_data 3.15: _abc_data (Debian sid 3.15.2) */
+static const struct wk_cfield f147[] = {
+    {16, -1, -1, "_abc_registry"},
+    {24, -1, -1, "_abc_cache"},
+    {32, -1, -1, "_abc_negative_cache"},
+};
 /* _asyncio 3.12: asyncio_state (pyenv 3.12.1) */
-static const struct wk_cfield f33[] = {
+static const struct wk_cfield f148[] = {
     {0, -1, -1, "FutureIterType"},
     {8, -1, -1, "TaskStepMethWrapper_Type"},
     {16, -1, -1, "FutureType"},
@@ -184,7 +1241,7 @@ static const struct wk_cfield f33[] = {
     {176, -1, -1, "fi_freelist"},
 };
 /* _asyncio 3.13: asyncio_state (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f34[] = {
+static const struct wk_cfield f149[] = {
     {0, -1, -1, "FutureIterType"},
     {8, -1, -1, "TaskStepMethWrapper_Type"},
     {16, -1, -1, "FutureType"},
@@ -207,7 +1264,7 @@ static const struct wk_cfield f34[] = {
     {160, -1, -1, "fi_freelist"},
 };
 /* _asyncio 3.14: asyncio_state (Debian sid 3.14.10) */
-static const struct wk_cfield f35[] = {
+static const struct wk_cfield f150[] = {
     {0, -1, -1, "FutureIterType"},
     {8, -1, -1, "TaskStepMethWrapper_Type"},
     {16, -1, -1, "FutureType"},
@@ -228,7 +1285,7 @@ static const struct wk_cfield f35[] = {
     {136, -1, -1, "traceback_extract_stack"},
 };
 /* _asyncio 3.15: asyncio_state (Debian sid 3.15.2) */
-static const struct wk_cfield f36[] = {
+static const struct wk_cfield f151[] = {
     {0, -1, -1, "FutureIterType"},
     {8, -1, -1, "TaskStepMethWrapper_Type"},
     {16, -1, -1, "FutureType"},
@@ -249,135 +1306,135 @@ static const struct wk_cfield f36[] = {
     {136, -1, -1, "traceback_extract_stack"},
 };
 /* _asyncio.FutureIter 3.8: futureiterobject (pyenv 3.8.18) */
-static const struct wk_cfield f37[] = {
+static const struct wk_cfield f152[] = {
     {16, -1, -1, "future"},
 };
 /* _asyncio.FutureIter 3.9: futureiterobject (pyenv 3.9.18) */
-static const struct wk_cfield f38[] = {
+static const struct wk_cfield f153[] = {
     {16, -1, -1, "future"},
 };
 /* _asyncio.FutureIter 3.10: futureiterobject (pyenv 3.10.13) */
-static const struct wk_cfield f39[] = {
+static const struct wk_cfield f154[] = {
     {16, -1, -1, "future"},
 };
 /* _asyncio.FutureIter 3.11: futureiterobject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f40[] = {
+static const struct wk_cfield f155[] = {
     {16, -1, -1, "future"},
 };
 /* _asyncio.FutureIter 3.12: futureiterobject (pyenv 3.12.1) */
-static const struct wk_cfield f41[] = {
+static const struct wk_cfield f156[] = {
     {16, -1, -1, "future"},
 };
 /* _asyncio.FutureIter 3.13: futureiterobject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f42[] = {
+static const struct wk_cfield f157[] = {
     {16, -1, -1, "future"},
 };
 /* _asyncio.FutureIter 3.14: futureiterobject (Debian sid 3.14.10) */
-static const struct wk_cfield f43[] = {
+static const struct wk_cfield f158[] = {
     {16, -1, -1, "future"},
 };
 /* _asyncio.FutureIter 3.15: futureiterobject (Debian sid 3.15.2) */
-static const struct wk_cfield f44[] = {
+static const struct wk_cfield f159[] = {
     {16, -1, -1, "future"},
 };
 /* _asyncio._RunningLoopHolder 3.8: PyRunningLoopHolder (pyenv 3.8.18) */
-static const struct wk_cfield f45[] = {
+static const struct wk_cfield f160[] = {
     {16, -1, -1, "rl_loop"},
 };
 /* _asyncio._RunningLoopHolder 3.9: PyRunningLoopHolder (pyenv 3.9.18) */
-static const struct wk_cfield f46[] = {
+static const struct wk_cfield f161[] = {
     {16, -1, -1, "rl_loop"},
 };
 /* _asyncio._RunningLoopHolder 3.10: PyRunningLoopHolder (pyenv 3.10.13) */
-static const struct wk_cfield f47[] = {
+static const struct wk_cfield f162[] = {
     {16, -1, -1, "rl_loop"},
 };
 /* _asyncio._RunningLoopHolder 3.11: PyRunningLoopHolder (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f48[] = {
+static const struct wk_cfield f163[] = {
     {16, -1, -1, "rl_loop"},
 };
 /* _bisect 3.11: bisect_state (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f49[] = {
+static const struct wk_cfield f164[] = {
     {0, -1, -1, "str_insert"},
 };
 /* _bisect 3.12: bisect_state (pyenv 3.12.1) */
-static const struct wk_cfield f50[] = {
+static const struct wk_cfield f165[] = {
     {0, -1, -1, "str_insert"},
 };
 /* _bisect 3.13: bisect_state (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f51[] = {
+static const struct wk_cfield f166[] = {
     {0, -1, -1, "str_insert"},
 };
 /* _bisect 3.14: bisect_state (Debian sid 3.14.10) */
-static const struct wk_cfield f52[] = {
+static const struct wk_cfield f167[] = {
     {0, -1, -1, "str_insert"},
 };
 /* _bisect 3.15: bisect_state (Debian sid 3.15.2) */
-static const struct wk_cfield f53[] = {
+static const struct wk_cfield f168[] = {
     {0, -1, -1, "str_insert"},
 };
 /* _blake2 3.10: Blake2State (pyenv 3.10.13) */
-static const struct wk_cfield f54[] = {
+static const struct wk_cfield f169[] = {
     {0, -1, -1, "blake2b_type"},
     {8, -1, -1, "blake2s_type"},
 };
 /* _blake2 3.11: Blake2State (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f55[] = {
+static const struct wk_cfield f170[] = {
     {0, -1, -1, "blake2b_type"},
     {8, -1, -1, "blake2s_type"},
 };
 /* _blake2 3.12: Blake2State (pyenv 3.12.1) */
-static const struct wk_cfield f56[] = {
+static const struct wk_cfield f171[] = {
     {0, -1, -1, "blake2b_type"},
     {8, -1, -1, "blake2s_type"},
 };
 /* _blake2 3.13: Blake2State (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f57[] = {
+static const struct wk_cfield f172[] = {
     {0, -1, -1, "blake2b_type"},
     {8, -1, -1, "blake2s_type"},
 };
 /* _blake2 3.14: Blake2State (Debian sid 3.14.10) */
-static const struct wk_cfield f58[] = {
+static const struct wk_cfield f173[] = {
     {0, -1, -1, "blake2b_type"},
     {8, -1, -1, "blake2s_type"},
 };
 /* _blake2 3.15: Blake2State (Debian sid 3.15.2) */
-static const struct wk_cfield f59[] = {
+static const struct wk_cfield f174[] = {
     {0, -1, -1, "blake2b_type"},
     {8, -1, -1, "blake2s_type"},
 };
 /* _bz2 3.10: _bz2_state (pyenv 3.10.13) */
-static const struct wk_cfield f60[] = {
+static const struct wk_cfield f175[] = {
     {0, -1, -1, "bz2_compressor_type"},
     {8, -1, -1, "bz2_decompressor_type"},
 };
 /* _bz2 3.11: _bz2_state (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f61[] = {
+static const struct wk_cfield f176[] = {
     {0, -1, -1, "bz2_compressor_type"},
     {8, -1, -1, "bz2_decompressor_type"},
 };
 /* _bz2 3.12: _bz2_state (pyenv 3.12.1) */
-static const struct wk_cfield f62[] = {
+static const struct wk_cfield f177[] = {
     {0, -1, -1, "bz2_compressor_type"},
     {8, -1, -1, "bz2_decompressor_type"},
 };
 /* _bz2 3.13: _bz2_state (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f63[] = {
+static const struct wk_cfield f178[] = {
     {0, -1, -1, "bz2_compressor_type"},
     {8, -1, -1, "bz2_decompressor_type"},
 };
 /* _bz2 3.14: _bz2_state (Debian sid 3.14.10) */
-static const struct wk_cfield f64[] = {
+static const struct wk_cfield f179[] = {
     {0, -1, -1, "bz2_compressor_type"},
     {8, -1, -1, "bz2_decompressor_type"},
 };
 /* _bz2 3.15: _bz2_state (Debian sid 3.15.2) */
-static const struct wk_cfield f65[] = {
+static const struct wk_cfield f180[] = {
     {0, -1, -1, "bz2_compressor_type"},
     {8, -1, -1, "bz2_decompressor_type"},
 };
 /* _collections 3.12: collections_state (pyenv 3.12.1) */
-static const struct wk_cfield f66[] = {
+static const struct wk_cfield f181[] = {
     {0, -1, -1, "deque_type"},
     {8, -1, -1, "defdict_type"},
     {16, -1, -1, "dequeiter_type"},
@@ -385,7 +1442,7 @@ static const struct wk_cfield f66[] = {
     {32, -1, -1, "tuplegetter_type"},
 };
 /* _collections 3.13: collections_state (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f67[] = {
+static const struct wk_cfield f182[] = {
     {0, -1, -1, "deque_type"},
     {8, -1, -1, "defdict_type"},
     {16, -1, -1, "dequeiter_type"},
@@ -393,7 +1450,7 @@ static const struct wk_cfield f67[] = {
     {32, -1, -1, "tuplegetter_type"},
 };
 /* _collections 3.14: collections_state (Debian sid 3.14.10) */
-static const struct wk_cfield f68[] = {
+static const struct wk_cfield f183[] = {
     {0, -1, -1, "deque_type"},
     {8, -1, -1, "defdict_type"},
     {16, -1, -1, "dequeiter_type"},
@@ -401,7 +1458,7 @@ static const struct wk_cfield f68[] = {
     {32, -1, -1, "tuplegetter_type"},
 };
 /* _collections 3.15: collections_state (Debian sid 3.15.2) */
-static const struct wk_cfield f69[] = {
+static const struct wk_cfield f184[] = {
     {0, -1, -1, "deque_type"},
     {8, -1, -1, "defdict_type"},
     {16, -1, -1, "dequeiter_type"},
@@ -409,249 +1466,249 @@ static const struct wk_cfield f69[] = {
     {32, -1, -1, "tuplegetter_type"},
 };
 /* _collections._deque_iterator 3.8: dequeiterobject (pyenv 3.8.18) */
-static const struct wk_cfield f70[] = {
+static const struct wk_cfield f185[] = {
     {32, -1, -1, "deque"},
 };
 /* _collections._deque_iterator 3.9: dequeiterobject (pyenv 3.9.18) */
-static const struct wk_cfield f71[] = {
+static const struct wk_cfield f186[] = {
     {32, -1, -1, "deque"},
 };
 /* _collections._deque_iterator 3.10: dequeiterobject (pyenv 3.10.13) */
-static const struct wk_cfield f72[] = {
+static const struct wk_cfield f187[] = {
     {32, -1, -1, "deque"},
 };
 /* _collections._deque_iterator 3.11: dequeiterobject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f73[] = {
+static const struct wk_cfield f188[] = {
     {32, -1, -1, "deque"},
 };
 /* _collections._deque_iterator 3.12: dequeiterobject (pyenv 3.12.1) */
-static const struct wk_cfield f74[] = {
+static const struct wk_cfield f189[] = {
     {32, -1, -1, "deque"},
 };
 /* _collections._deque_iterator 3.13: dequeiterobject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f75[] = {
+static const struct wk_cfield f190[] = {
     {32, -1, -1, "deque"},
 };
 /* _collections._deque_iterator 3.14: dequeiterobject (Debian sid 3.14.10) */
-static const struct wk_cfield f76[] = {
+static const struct wk_cfield f191[] = {
     {32, -1, -1, "deque"},
 };
 /* _collections._deque_iterator 3.15: dequeiterobject (Debian sid 3.15.2) */
-static const struct wk_cfield f77[] = {
+static const struct wk_cfield f192[] = {
     {32, -1, -1, "deque"},
 };
 /* _collections._deque_reverse_iterator 3.8: dequeiterobject (pyenv 3.8.18) */
-static const struct wk_cfield f78[] = {
+static const struct wk_cfield f193[] = {
     {32, -1, -1, "deque"},
 };
 /* _collections._deque_reverse_iterator 3.9: dequeiterobject (pyenv 3.9.18) */
-static const struct wk_cfield f79[] = {
+static const struct wk_cfield f194[] = {
     {32, -1, -1, "deque"},
 };
 /* _collections._deque_reverse_iterator 3.10: dequeiterobject (pyenv 3.10.13) */
-static const struct wk_cfield f80[] = {
+static const struct wk_cfield f195[] = {
     {32, -1, -1, "deque"},
 };
 /* _collections._deque_reverse_iterator 3.11: dequeiterobject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f81[] = {
+static const struct wk_cfield f196[] = {
     {32, -1, -1, "deque"},
 };
 /* _collections._deque_reverse_iterator 3.12: dequeiterobject (pyenv 3.12.1) */
-static const struct wk_cfield f82[] = {
+static const struct wk_cfield f197[] = {
     {32, -1, -1, "deque"},
 };
 /* _collections._deque_reverse_iterator 3.13: dequeiterobject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f83[] = {
+static const struct wk_cfield f198[] = {
     {32, -1, -1, "deque"},
 };
 /* _collections._deque_reverse_iterator 3.14: dequeiterobject (Debian sid 3.14.10) */
-static const struct wk_cfield f84[] = {
+static const struct wk_cfield f199[] = {
     {32, -1, -1, "deque"},
 };
 /* _collections._deque_reverse_iterator 3.15: dequeiterobject (Debian sid 3.15.2) */
-static const struct wk_cfield f85[] = {
+static const struct wk_cfield f200[] = {
     {32, -1, -1, "deque"},
 };
 /* _collections._tuplegetter 3.8: _tuplegetterobject (pyenv 3.8.18) */
-static const struct wk_cfield f86[] = {
+static const struct wk_cfield f201[] = {
     {24, -1, -1, "doc"},
 };
 /* _collections._tuplegetter 3.9: _tuplegetterobject (pyenv 3.9.18) */
-static const struct wk_cfield f87[] = {
+static const struct wk_cfield f202[] = {
     {24, -1, -1, "doc"},
 };
 /* _collections._tuplegetter 3.10: _tuplegetterobject (pyenv 3.10.13) */
-static const struct wk_cfield f88[] = {
+static const struct wk_cfield f203[] = {
     {24, -1, -1, "doc"},
 };
 /* _collections._tuplegetter 3.11: _tuplegetterobject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f89[] = {
+static const struct wk_cfield f204[] = {
     {24, -1, -1, "doc"},
 };
 /* _collections._tuplegetter 3.12: _tuplegetterobject (pyenv 3.12.1) */
-static const struct wk_cfield f90[] = {
+static const struct wk_cfield f205[] = {
     {24, -1, -1, "doc"},
 };
 /* _collections._tuplegetter 3.13: _tuplegetterobject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f91[] = {
+static const struct wk_cfield f206[] = {
     {24, -1, -1, "doc"},
 };
 /* _collections._tuplegetter 3.14: _tuplegetterobject (Debian sid 3.14.10) */
-static const struct wk_cfield f92[] = {
+static const struct wk_cfield f207[] = {
     {24, -1, -1, "doc"},
 };
 /* _collections._tuplegetter 3.15: _tuplegetterobject (Debian sid 3.15.2) */
-static const struct wk_cfield f93[] = {
+static const struct wk_cfield f208[] = {
     {24, -1, -1, "doc"},
 };
 /* _contextvars.Context 3.8: PyContext (pyenv 3.8.18) */
-static const struct wk_cfield f94[] = {
+static const struct wk_cfield f209[] = {
     {16, -1, -1, "ctx_prev"},
     {24, -1, -1, "ctx_vars"},
 };
 /* _contextvars.Context 3.9: PyContext (pyenv 3.9.18) */
-static const struct wk_cfield f95[] = {
+static const struct wk_cfield f210[] = {
     {16, -1, -1, "ctx_prev"},
     {24, -1, -1, "ctx_vars"},
 };
 /* _contextvars.Context 3.10: PyContext (pyenv 3.10.13) */
-static const struct wk_cfield f96[] = {
+static const struct wk_cfield f211[] = {
     {16, -1, -1, "ctx_prev"},
     {24, -1, -1, "ctx_vars"},
 };
 /* _contextvars.Context 3.11: PyContext (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f97[] = {
+static const struct wk_cfield f212[] = {
     {16, -1, -1, "ctx_prev"},
     {24, -1, -1, "ctx_vars"},
 };
 /* _contextvars.Context 3.12: PyContext (pyenv 3.12.1) */
-static const struct wk_cfield f98[] = {
+static const struct wk_cfield f213[] = {
     {16, -1, -1, "ctx_prev"},
     {24, -1, -1, "ctx_vars"},
 };
 /* _contextvars.Context 3.13: PyContext (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f99[] = {
+static const struct wk_cfield f214[] = {
     {16, -1, -1, "ctx_prev"},
     {24, -1, -1, "ctx_vars"},
 };
 /* _contextvars.Context 3.14: PyContext (Debian sid 3.14.10) */
-static const struct wk_cfield f100[] = {
+static const struct wk_cfield f215[] = {
     {16, -1, -1, "ctx_prev"},
     {24, -1, -1, "ctx_vars"},
 };
 /* _contextvars.Context 3.15: PyContext (Debian sid 3.15.2) */
-static const struct wk_cfield f101[] = {
+static const struct wk_cfield f216[] = {
     {16, -1, -1, "ctx_prev"},
     {24, -1, -1, "ctx_vars"},
 };
 /* _contextvars.ContextVar 3.8: PyContextVar (pyenv 3.8.18) */
-static const struct wk_cfield f102[] = {
+static const struct wk_cfield f217[] = {
     {16, -1, -1, "var_name"},
     {24, -1, -1, "var_default"},
     {32, -1, -1, "var_cached"},
 };
 /* _contextvars.ContextVar 3.9: PyContextVar (pyenv 3.9.18) */
-static const struct wk_cfield f103[] = {
+static const struct wk_cfield f218[] = {
     {16, -1, -1, "var_name"},
     {24, -1, -1, "var_default"},
     {32, -1, -1, "var_cached"},
 };
 /* _contextvars.ContextVar 3.10: PyContextVar (pyenv 3.10.13) */
-static const struct wk_cfield f104[] = {
+static const struct wk_cfield f219[] = {
     {16, -1, -1, "var_name"},
     {24, -1, -1, "var_default"},
     {32, -1, -1, "var_cached"},
 };
 /* _contextvars.ContextVar 3.11: PyContextVar (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f105[] = {
+static const struct wk_cfield f220[] = {
     {16, -1, -1, "var_name"},
     {24, -1, -1, "var_default"},
     {32, -1, -1, "var_cached"},
 };
 /* _contextvars.ContextVar 3.12: PyContextVar (pyenv 3.12.1) */
-static const struct wk_cfield f106[] = {
+static const struct wk_cfield f221[] = {
     {16, -1, -1, "var_name"},
     {24, -1, -1, "var_default"},
     {32, -1, -1, "var_cached"},
 };
 /* _contextvars.ContextVar 3.13: PyContextVar (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f107[] = {
+static const struct wk_cfield f222[] = {
     {16, -1, -1, "var_name"},
     {24, -1, -1, "var_default"},
     {32, -1, -1, "var_cached"},
 };
 /* _contextvars.ContextVar 3.14: PyContextVar (Debian sid 3.14.10) */
-static const struct wk_cfield f108[] = {
+static const struct wk_cfield f223[] = {
     {16, -1, -1, "var_name"},
     {24, -1, -1, "var_default"},
     {32, -1, -1, "var_cached"},
 };
 /* _contextvars.ContextVar 3.15: PyContextVar (Debian sid 3.15.2) */
-static const struct wk_cfield f109[] = {
+static const struct wk_cfield f224[] = {
     {16, -1, -1, "var_name"},
     {24, -1, -1, "var_default"},
     {32, -1, -1, "var_cached"},
 };
 /* _contextvars.Token 3.8: PyContextToken (pyenv 3.8.18) */
-static const struct wk_cfield f110[] = {
+static const struct wk_cfield f225[] = {
     {16, -1, -1, "tok_ctx"},
     {24, -1, -1, "tok_var"},
     {32, -1, -1, "tok_oldval"},
 };
 /* _contextvars.Token 3.9: PyContextToken (pyenv 3.9.18) */
-static const struct wk_cfield f111[] = {
+static const struct wk_cfield f226[] = {
     {16, -1, -1, "tok_ctx"},
     {24, -1, -1, "tok_var"},
     {32, -1, -1, "tok_oldval"},
 };
 /* _contextvars.Token 3.10: PyContextToken (pyenv 3.10.13) */
-static const struct wk_cfield f112[] = {
+static const struct wk_cfield f227[] = {
     {16, -1, -1, "tok_ctx"},
     {24, -1, -1, "tok_var"},
     {32, -1, -1, "tok_oldval"},
 };
 /* _contextvars.Token 3.11: PyContextToken (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f113[] = {
+static const struct wk_cfield f228[] = {
     {16, -1, -1, "tok_ctx"},
     {24, -1, -1, "tok_var"},
     {32, -1, -1, "tok_oldval"},
 };
 /* _contextvars.Token 3.12: PyContextToken (pyenv 3.12.1) */
-static const struct wk_cfield f114[] = {
+static const struct wk_cfield f229[] = {
     {16, -1, -1, "tok_ctx"},
     {24, -1, -1, "tok_var"},
     {32, -1, -1, "tok_oldval"},
 };
 /* _contextvars.Token 3.13: PyContextToken (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f115[] = {
+static const struct wk_cfield f230[] = {
     {16, -1, -1, "tok_ctx"},
     {24, -1, -1, "tok_var"},
     {32, -1, -1, "tok_oldval"},
 };
 /* _contextvars.Token 3.14: PyContextToken (Debian sid 3.14.10) */
-static const struct wk_cfield f116[] = {
+static const struct wk_cfield f231[] = {
     {16, -1, -1, "tok_ctx"},
     {24, -1, -1, "tok_var"},
     {32, -1, -1, "tok_oldval"},
 };
 /* _contextvars.Token 3.15: PyContextToken (Debian sid 3.15.2) */
-static const struct wk_cfield f117[] = {
+static const struct wk_cfield f232[] = {
     {16, -1, -1, "tok_ctx"},
     {24, -1, -1, "tok_var"},
     {32, -1, -1, "tok_oldval"},
 };
 /* _csv 3.8: _csvstate (pyenv 3.8.18) */
-static const struct wk_cfield f118[] = {
+static const struct wk_cfield f233[] = {
     {0, -1, -1, "error_obj"},
     {8, -1, -1, "dialects"},
 };
 /* _csv 3.9: _csvstate (pyenv 3.9.18) */
-static const struct wk_cfield f119[] = {
+static const struct wk_cfield f234[] = {
     {0, -1, -1, "error_obj"},
     {8, -1, -1, "dialects"},
 };
 /* _csv 3.10: _csvstate (pyenv 3.10.13) */
-static const struct wk_cfield f120[] = {
+static const struct wk_cfield f235[] = {
     {0, -1, -1, "error_obj"},
     {8, -1, -1, "dialects"},
     {16, -1, -1, "dialect_type"},
@@ -659,7 +1716,7 @@ static const struct wk_cfield f120[] = {
     {32, -1, -1, "writer_type"},
 };
 /* _csv 3.11: _csvstate (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f121[] = {
+static const struct wk_cfield f236[] = {
     {0, -1, -1, "error_obj"},
     {8, -1, -1, "dialects"},
     {16, -1, -1, "dialect_type"},
@@ -668,7 +1725,7 @@ static const struct wk_cfield f121[] = {
     {48, -1, -1, "str_write"},
 };
 /* _csv 3.12: _csvstate (pyenv 3.12.1) */
-static const struct wk_cfield f122[] = {
+static const struct wk_cfield f237[] = {
     {0, -1, -1, "error_obj"},
     {8, -1, -1, "dialects"},
     {16, -1, -1, "dialect_type"},
@@ -677,7 +1734,7 @@ static const struct wk_cfield f122[] = {
     {48, -1, -1, "str_write"},
 };
 /* _csv 3.13: _csvstate (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f123[] = {
+static const struct wk_cfield f238[] = {
     {0, -1, -1, "error_obj"},
     {8, -1, -1, "dialects"},
     {16, -1, -1, "dialect_type"},
@@ -686,7 +1743,7 @@ static const struct wk_cfield f123[] = {
     {48, -1, -1, "str_write"},
 };
 /* _csv 3.14: _csvstate (Debian sid 3.14.10) */
-static const struct wk_cfield f124[] = {
+static const struct wk_cfield f239[] = {
     {0, -1, -1, "error_obj"},
     {8, -1, -1, "dialects"},
     {16, -1, -1, "dialect_type"},
@@ -695,7 +1752,7 @@ static const struct wk_cfield f124[] = {
     {48, -1, -1, "str_write"},
 };
 /* _csv 3.15: _csvstate (Debian sid 3.15.2) */
-static const struct wk_cfield f125[] = {
+static const struct wk_cfield f240[] = {
     {0, -1, -1, "error_obj"},
     {8, -1, -1, "dialects"},
     {16, -1, -1, "dialect_type"},
@@ -704,133 +1761,133 @@ static const struct wk_cfield f125[] = {
     {48, -1, -1, "str_write"},
 };
 /* _csv.Dialect 3.8: DialectObj (pyenv 3.8.18) */
-static const struct wk_cfield f126[] = {
+static const struct wk_cfield f241[] = {
     {40, -1, -1, "lineterminator"},
 };
 /* _csv.Dialect 3.9: DialectObj (pyenv 3.9.18) */
-static const struct wk_cfield f127[] = {
+static const struct wk_cfield f242[] = {
     {40, -1, -1, "lineterminator"},
 };
 /* _csv.Dialect 3.10: DialectObj (pyenv 3.10.13) */
-static const struct wk_cfield f128[] = {
+static const struct wk_cfield f243[] = {
     {40, -1, -1, "lineterminator"},
 };
 /* _csv.Dialect 3.11: DialectObj (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f129[] = {
+static const struct wk_cfield f244[] = {
     {40, -1, -1, "lineterminator"},
 };
 /* _csv.Dialect 3.12: DialectObj (pyenv 3.12.1) */
-static const struct wk_cfield f130[] = {
+static const struct wk_cfield f245[] = {
     {40, -1, -1, "lineterminator"},
 };
 /* _csv.Dialect 3.13: DialectObj (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f131[] = {
+static const struct wk_cfield f246[] = {
     {40, -1, -1, "lineterminator"},
 };
 /* _csv.Dialect 3.14: DialectObj (Debian sid 3.14.10) */
-static const struct wk_cfield f132[] = {
+static const struct wk_cfield f247[] = {
     {40, -1, -1, "lineterminator"},
 };
 /* _csv.Dialect 3.15: DialectObj (Debian sid 3.15.2) */
-static const struct wk_cfield f133[] = {
+static const struct wk_cfield f248[] = {
     {40, -1, -1, "lineterminator"},
 };
 /* _csv.reader 3.8: ReaderObj (pyenv 3.8.18) */
-static const struct wk_cfield f134[] = {
+static const struct wk_cfield f249[] = {
     {16, -1, -1, "input_iter"},
     {24, -1, -1, "dialect"},
     {32, -1, -1, "fields"},
 };
 /* _csv.reader 3.9: ReaderObj (pyenv 3.9.18) */
-static const struct wk_cfield f135[] = {
+static const struct wk_cfield f250[] = {
     {16, -1, -1, "input_iter"},
     {24, -1, -1, "dialect"},
     {32, -1, -1, "fields"},
 };
 /* _csv.reader 3.10: ReaderObj (pyenv 3.10.13) */
-static const struct wk_cfield f136[] = {
+static const struct wk_cfield f251[] = {
     {16, -1, -1, "input_iter"},
     {24, -1, -1, "dialect"},
     {32, -1, -1, "fields"},
 };
 /* _csv.reader 3.11: ReaderObj (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f137[] = {
+static const struct wk_cfield f252[] = {
     {16, -1, -1, "input_iter"},
     {24, -1, -1, "dialect"},
     {32, -1, -1, "fields"},
 };
 /* _csv.reader 3.12: ReaderObj (pyenv 3.12.1) */
-static const struct wk_cfield f138[] = {
+static const struct wk_cfield f253[] = {
     {16, -1, -1, "input_iter"},
     {24, -1, -1, "dialect"},
     {32, -1, -1, "fields"},
 };
 /* _csv.reader 3.13: ReaderObj (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f139[] = {
+static const struct wk_cfield f254[] = {
     {16, -1, -1, "input_iter"},
     {24, -1, -1, "dialect"},
     {32, -1, -1, "fields"},
 };
 /* _csv.reader 3.14: ReaderObj (Debian sid 3.14.10) */
-static const struct wk_cfield f140[] = {
+static const struct wk_cfield f255[] = {
     {16, -1, -1, "input_iter"},
     {24, -1, -1, "dialect"},
     {32, -1, -1, "fields"},
 };
 /* _csv.reader 3.15: ReaderObj (Debian sid 3.15.2) */
-static const struct wk_cfield f141[] = {
+static const struct wk_cfield f256[] = {
     {16, -1, -1, "input_iter"},
     {24, -1, -1, "dialect"},
     {32, -1, -1, "fields"},
 };
 /* _csv.writer 3.8: WriterObj (pyenv 3.8.18) */
-static const struct wk_cfield f142[] = {
+static const struct wk_cfield f257[] = {
     {16, -1, -1, "write"},
     {24, -1, -1, "dialect"},
 };
 /* _csv.writer 3.9: WriterObj (pyenv 3.9.18) */
-static const struct wk_cfield f143[] = {
+static const struct wk_cfield f258[] = {
     {16, -1, -1, "write"},
     {24, -1, -1, "dialect"},
 };
 /* _csv.writer 3.10: WriterObj (pyenv 3.10.13) */
-static const struct wk_cfield f144[] = {
+static const struct wk_cfield f259[] = {
     {16, -1, -1, "write"},
     {24, -1, -1, "dialect"},
     {64, -1, -1, "error_obj"},
 };
 /* _csv.writer 3.11: WriterObj (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f145[] = {
+static const struct wk_cfield f260[] = {
     {16, -1, -1, "write"},
     {24, -1, -1, "dialect"},
     {64, -1, -1, "error_obj"},
 };
 /* _csv.writer 3.12: WriterObj (pyenv 3.12.1) */
-static const struct wk_cfield f146[] = {
+static const struct wk_cfield f261[] = {
     {16, -1, -1, "write"},
     {24, -1, -1, "dialect"},
     {64, -1, -1, "error_obj"},
 };
 /* _csv.writer 3.13: WriterObj (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f147[] = {
+static const struct wk_cfield f262[] = {
     {16, -1, -1, "write"},
     {24, -1, -1, "dialect"},
     {64, -1, -1, "error_obj"},
 };
 /* _csv.writer 3.14: WriterObj (Debian sid 3.14.10) */
-static const struct wk_cfield f148[] = {
+static const struct wk_cfield f263[] = {
     {16, -1, -1, "write"},
     {24, -1, -1, "dialect"},
     {64, -1, -1, "error_obj"},
 };
 /* _csv.writer 3.15: WriterObj (Debian sid 3.15.2) */
-static const struct wk_cfield f149[] = {
+static const struct wk_cfield f264[] = {
     {16, -1, -1, "write"},
     {24, -1, -1, "dialect"},
     {64, -1, -1, "error_obj"},
 };
 /* _ctypes 3.12: ctypes_state (pyenv 3.12.1) */
-static const struct wk_cfield f150[] = {
+static const struct wk_cfield f265[] = {
     {0, -1, -1, "DictRemover_Type"},
     {8, -1, -1, "PyCArg_Type"},
     {16, -1, -1, "PyCField_Type"},
@@ -838,7 +1895,7 @@ static const struct wk_cfield f150[] = {
     {32, -1, -1, "StructParam_Type"},
 };
 /* _ctypes 3.13: ctypes_state (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f151[] = {
+static const struct wk_cfield f266[] = {
     {0, -1, -1, "DictRemover_Type"},
     {8, -1, -1, "PyCArg_Type"},
     {16, -1, -1, "PyCField_Type"},
@@ -866,7 +1923,7 @@ static const struct wk_cfield f151[] = {
     {192, -1, -1, "swapped_suffix"},
 };
 /* _ctypes 3.14: ctypes_state (Debian sid 3.14.10) */
-static const struct wk_cfield f152[] = {
+static const struct wk_cfield f267[] = {
     {0, -1, -1, "DictRemover_Type"},
     {8, -1, -1, "PyCArg_Type"},
     {16, -1, -1, "PyCField_Type"},
@@ -893,7 +1950,7 @@ static const struct wk_cfield f152[] = {
     {184, -1, -1, "swapped_suffix"},
 };
 /* _ctypes 3.15: ctypes_state (Debian sid 3.15.2) */
-static const struct wk_cfield f153[] = {
+static const struct wk_cfield f268[] = {
     {0, -1, -1, "DictRemover_Type"},
     {8, -1, -1, "PyCArg_Type"},
     {16, -1, -1, "PyCField_Type"},
@@ -920,201 +1977,305 @@ static const struct wk_cfield f153[] = {
     {184, -1, -1, "swapped_suffix"},
 };
 /* _ctypes.Array 3.8: CDataObject (pyenv 3.8.18) */
-static const struct wk_cfield f154[] = {
+static const struct wk_cfield f269[] = {
     {32, -1, -1, "b_base"},
     {64, -1, -1, "b_objects"},
 };
 /* _ctypes.Array 3.9: CDataObject (pyenv 3.9.18) */
-static const struct wk_cfield f155[] = {
+static const struct wk_cfield f270[] = {
     {32, -1, -1, "b_base"},
     {64, -1, -1, "b_objects"},
 };
 /* _ctypes.Array 3.10: CDataObject (pyenv 3.10.13) */
-static const struct wk_cfield f156[] = {
+static const struct wk_cfield f271[] = {
     {32, -1, -1, "b_base"},
     {64, -1, -1, "b_objects"},
 };
 /* _ctypes.Array 3.11: CDataObject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f157[] = {
+static const struct wk_cfield f272[] = {
     {32, -1, -1, "b_base"},
     {64, -1, -1, "b_objects"},
 };
 /* _ctypes.Array 3.12: CDataObject (pyenv 3.12.1) */
-static const struct wk_cfield f158[] = {
+static const struct wk_cfield f273[] = {
     {32, -1, -1, "b_base"},
     {64, -1, -1, "b_objects"},
 };
 /* _ctypes.Array 3.13: CDataObject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f159[] = {
+static const struct wk_cfield f274[] = {
     {32, -1, -1, "b_base"},
     {64, -1, -1, "b_objects"},
 };
 /* _ctypes.Array 3.14: CDataObject (Debian sid 3.14.10) */
-static const struct wk_cfield f160[] = {
+static const struct wk_cfield f275[] = {
     {32, -1, -1, "b_base"},
     {64, -1, -1, "b_objects"},
 };
 /* _ctypes.Array 3.15: CDataObject (Debian sid 3.15.2) */
-static const struct wk_cfield f161[] = {
+static const struct wk_cfield f276[] = {
     {32, -1, -1, "b_base"},
     {64, -1, -1, "b_objects"},
 };
 /* _ctypes.CArgObject 3.8: PyCArgObject (pyenv 3.8.18) */
-static const struct wk_cfield f162[] = {
+static const struct wk_cfield f277[] = {
     {48, -1, -1, "obj"},
 };
 /* _ctypes.CArgObject 3.9: PyCArgObject (pyenv 3.9.18) */
-static const struct wk_cfield f163[] = {
+static const struct wk_cfield f278[] = {
     {48, -1, -1, "obj"},
 };
 /* _ctypes.CArgObject 3.10: PyCArgObject (pyenv 3.10.13) */
-static const struct wk_cfield f164[] = {
+static const struct wk_cfield f279[] = {
     {48, -1, -1, "obj"},
 };
 /* _ctypes.CArgObject 3.11: PyCArgObject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f165[] = {
+static const struct wk_cfield f280[] = {
     {48, -1, -1, "obj"},
 };
 /* _ctypes.CArgObject 3.12: PyCArgObject (pyenv 3.12.1) */
-static const struct wk_cfield f166[] = {
+static const struct wk_cfield f281[] = {
     {48, -1, -1, "obj"},
 };
 /* _ctypes.CArgObject 3.13: PyCArgObject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f167[] = {
+static const struct wk_cfield f282[] = {
     {48, -1, -1, "obj"},
 };
 /* _ctypes.CArgObject 3.14: PyCArgObject (Debian sid 3.14.10) */
-static const struct wk_cfield f168[] = {
+static const struct wk_cfield f283[] = {
     {64, -1, -1, "obj"},
 };
 /* _ctypes.CArgObject 3.15: PyCArgObject (Debian sid 3.15.2) */
-static const struct wk_cfield f169[] = {
+static const struct wk_cfield f284[] = {
     {64, -1, -1, "obj"},
 };
 /* _ctypes.CField 3.8: CFieldObject (pyenv 3.8.18) */
-static const struct wk_cfield f170[] = {
+static const struct wk_cfield f285[] = {
     {40, -1, -1, "proto"},
 };
 /* _ctypes.CField 3.9: CFieldObject (pyenv 3.9.18) */
-static const struct wk_cfield f171[] = {
+static const struct wk_cfield f286[] = {
     {40, -1, -1, "proto"},
 };
 /* _ctypes.CField 3.10: CFieldObject (pyenv 3.10.13) */
-static const struct wk_cfield f172[] = {
+static const struct wk_cfield f287[] = {
     {40, -1, -1, "proto"},
 };
 /* _ctypes.CField 3.11: CFieldObject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f173[] = {
+static const struct wk_cfield f288[] = {
     {40, -1, -1, "proto"},
 };
 /* _ctypes.CField 3.12: CFieldObject (pyenv 3.12.1) */
-static const struct wk_cfield f174[] = {
+static const struct wk_cfield f289[] = {
     {40, -1, -1, "proto"},
 };
 /* _ctypes.CField 3.13: CFieldObject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f175[] = {
+static const struct wk_cfield f290[] = {
     {40, -1, -1, "proto"},
 };
 /* _ctypes.CField 3.14: CFieldObject (Debian sid 3.14.10) */
-static const struct wk_cfield f176[] = {
+static const struct wk_cfield f291[] = {
     {40, -1, -1, "proto"},
     {72, -1, -1, "name"},
 };
 /* _ctypes.CField 3.15: CFieldObject (Debian sid 3.15.2) */
-static const struct wk_cfield f177[] = {
+static const struct wk_cfield f292[] = {
     {40, -1, -1, "proto"},
     {72, -1, -1, "name"},
 };
+/* _ctypes.CFuncPtr 3.8: PyCFuncPtrObject (pyenv 3.8.18) */
+static const struct wk_cfield f293[] = {
+    {32, -1, -1, "b_base"},
+    {64, -1, -1, "b_objects"},
+    {96, -1, -1, "thunk"},
+    {104, -1, -1, "callable"},
+    {112, -1, -1, "converters"},
+    {120, -1, -1, "argtypes"},
+    {128, -1, -1, "restype"},
+    {136, -1, -1, "checker"},
+    {144, -1, -1, "errcheck"},
+    {152, -1, -1, "paramflags"},
+};
+/* _ctypes.CFuncPtr 3.9: PyCFuncPtrObject (pyenv 3.9.18) */
+static const struct wk_cfield f294[] = {
+    {32, -1, -1, "b_base"},
+    {64, -1, -1, "b_objects"},
+    {96, -1, -1, "thunk"},
+    {104, -1, -1, "callable"},
+    {112, -1, -1, "converters"},
+    {120, -1, -1, "argtypes"},
+    {128, -1, -1, "restype"},
+    {136, -1, -1, "checker"},
+    {144, -1, -1, "errcheck"},
+    {152, -1, -1, "paramflags"},
+};
+/* _ctypes.CFuncPtr 3.10: PyCFuncPtrObject (pyenv 3.10.13) */
+static const struct wk_cfield f295[] = {
+    {32, -1, -1, "b_base"},
+    {64, -1, -1, "b_objects"},
+    {96, -1, -1, "thunk"},
+    {104, -1, -1, "callable"},
+    {112, -1, -1, "converters"},
+    {120, -1, -1, "argtypes"},
+    {128, -1, -1, "restype"},
+    {136, -1, -1, "checker"},
+    {144, -1, -1, "errcheck"},
+    {152, -1, -1, "paramflags"},
+};
+/* _ctypes.CFuncPtr 3.11: PyCFuncPtrObject (pyenv 3.11.7; Debian 12 3.11.2) */
+static const struct wk_cfield f296[] = {
+    {32, -1, -1, "b_base"},
+    {64, -1, -1, "b_objects"},
+    {96, -1, -1, "thunk"},
+    {104, -1, -1, "callable"},
+    {112, -1, -1, "converters"},
+    {120, -1, -1, "argtypes"},
+    {128, -1, -1, "restype"},
+    {136, -1, -1, "checker"},
+    {144, -1, -1, "errcheck"},
+    {152, -1, -1, "paramflags"},
+};
+/* _ctypes.CFuncPtr 3.12: PyCFuncPtrObject (pyenv 3.12.1) */
+static const struct wk_cfield f297[] = {
+    {32, -1, -1, "b_base"},
+    {64, -1, -1, "b_objects"},
+    {96, -1, -1, "thunk"},
+    {104, -1, -1, "callable"},
+    {112, -1, -1, "converters"},
+    {120, -1, -1, "argtypes"},
+    {128, -1, -1, "restype"},
+    {136, -1, -1, "checker"},
+    {144, -1, -1, "errcheck"},
+    {152, -1, -1, "paramflags"},
+};
+/* _ctypes.CFuncPtr 3.13: PyCFuncPtrObject (pyenv 3.13.0; Debian sid 3.13.18) */
+static const struct wk_cfield f298[] = {
+    {32, -1, -1, "b_base"},
+    {64, -1, -1, "b_objects"},
+    {96, -1, -1, "thunk"},
+    {104, -1, -1, "callable"},
+    {112, -1, -1, "converters"},
+    {120, -1, -1, "argtypes"},
+    {128, -1, -1, "restype"},
+    {136, -1, -1, "checker"},
+    {144, -1, -1, "errcheck"},
+    {152, -1, -1, "paramflags"},
+};
+/* _ctypes.CFuncPtr 3.14: PyCFuncPtrObject (Debian sid 3.14.10) */
+static const struct wk_cfield f299[] = {
+    {32, -1, -1, "b_base"},
+    {64, -1, -1, "b_objects"},
+    {96, -1, -1, "thunk"},
+    {104, -1, -1, "callable"},
+    {112, -1, -1, "converters"},
+    {120, -1, -1, "argtypes"},
+    {128, -1, -1, "restype"},
+    {136, -1, -1, "checker"},
+    {144, -1, -1, "errcheck"},
+    {152, -1, -1, "paramflags"},
+};
+/* _ctypes.CFuncPtr 3.15: PyCFuncPtrObject (Debian sid 3.15.2) */
+static const struct wk_cfield f300[] = {
+    {32, -1, -1, "b_base"},
+    {64, -1, -1, "b_objects"},
+    {96, -1, -1, "thunk"},
+    {104, -1, -1, "callable"},
+    {112, -1, -1, "converters"},
+    {120, -1, -1, "argtypes"},
+    {128, -1, -1, "restype"},
+    {136, -1, -1, "checker"},
+    {144, -1, -1, "errcheck"},
+    {152, -1, -1, "paramflags"},
+};
 /* _ctypes.CThunkObject 3.8: CThunkObject (pyenv 3.8.18) */
-static const struct wk_cfield f178[] = {
+static const struct wk_cfield f301[] = {
     {80, -1, -1, "converters"},
     {88, -1, -1, "callable"},
     {96, -1, -1, "restype"},
 };
 /* _ctypes.CThunkObject 3.9: CThunkObject (pyenv 3.9.18) */
-static const struct wk_cfield f179[] = {
+static const struct wk_cfield f302[] = {
     {80, -1, -1, "converters"},
     {88, -1, -1, "callable"},
     {96, -1, -1, "restype"},
 };
 /* _ctypes.CThunkObject 3.10: CThunkObject (pyenv 3.10.13) */
-static const struct wk_cfield f180[] = {
+static const struct wk_cfield f303[] = {
     {80, -1, -1, "converters"},
     {88, -1, -1, "callable"},
     {96, -1, -1, "restype"},
 };
 /* _ctypes.CThunkObject 3.11: CThunkObject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f181[] = {
+static const struct wk_cfield f304[] = {
     {80, -1, -1, "converters"},
     {88, -1, -1, "callable"},
     {96, -1, -1, "restype"},
 };
 /* _ctypes.CThunkObject 3.12: CThunkObject (pyenv 3.12.1) */
-static const struct wk_cfield f182[] = {
+static const struct wk_cfield f305[] = {
     {80, -1, -1, "converters"},
     {88, -1, -1, "callable"},
     {96, -1, -1, "restype"},
 };
 /* _ctypes.CThunkObject 3.13: CThunkObject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f183[] = {
+static const struct wk_cfield f306[] = {
     {80, -1, -1, "converters"},
     {88, -1, -1, "callable"},
     {96, -1, -1, "restype"},
 };
 /* _ctypes.CThunkObject 3.14: CThunkObject (Debian sid 3.14.10) */
-static const struct wk_cfield f184[] = {
+static const struct wk_cfield f307[] = {
     {80, -1, -1, "converters"},
     {88, -1, -1, "callable"},
     {96, -1, -1, "restype"},
 };
 /* _ctypes.CThunkObject 3.15: CThunkObject (Debian sid 3.15.2) */
-static const struct wk_cfield f185[] = {
+static const struct wk_cfield f308[] = {
     {80, -1, -1, "converters"},
     {88, -1, -1, "callable"},
     {96, -1, -1, "restype"},
 };
 /* _ctypes.DictRemover 3.8: DictRemoverObject (pyenv 3.8.18) */
-static const struct wk_cfield f186[] = {
+static const struct wk_cfield f309[] = {
     {16, -1, -1, "key"},
     {24, -1, -1, "dict"},
 };
 /* _ctypes.DictRemover 3.9: DictRemoverObject (pyenv 3.9.18) */
-static const struct wk_cfield f187[] = {
+static const struct wk_cfield f310[] = {
     {16, -1, -1, "key"},
     {24, -1, -1, "dict"},
 };
 /* _ctypes.DictRemover 3.10: DictRemoverObject (pyenv 3.10.13) */
-static const struct wk_cfield f188[] = {
+static const struct wk_cfield f311[] = {
     {16, -1, -1, "key"},
     {24, -1, -1, "dict"},
 };
 /* _ctypes.DictRemover 3.11: DictRemoverObject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f189[] = {
+static const struct wk_cfield f312[] = {
     {16, -1, -1, "key"},
     {24, -1, -1, "dict"},
 };
 /* _ctypes.DictRemover 3.12: DictRemoverObject (pyenv 3.12.1) */
-static const struct wk_cfield f190[] = {
+static const struct wk_cfield f313[] = {
     {16, -1, -1, "key"},
     {24, -1, -1, "dict"},
 };
 /* _ctypes.DictRemover 3.13: DictRemoverObject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f191[] = {
+static const struct wk_cfield f314[] = {
     {16, -1, -1, "key"},
     {24, -1, -1, "dict"},
 };
 /* _ctypes.DictRemover 3.14: DictRemoverObject (Debian sid 3.14.10) */
-static const struct wk_cfield f192[] = {
+static const struct wk_cfield f315[] = {
     {16, -1, -1, "key"},
     {24, -1, -1, "dict"},
 };
 /* _ctypes.DictRemover 3.15: DictRemoverObject (Debian sid 3.15.2) */
-static const struct wk_cfield f193[] = {
+static const struct wk_cfield f316[] = {
     {16, -1, -1, "key"},
     {24, -1, -1, "dict"},
 };
 /* _ctypes.PyCFuncPtr 3.8: PyCFuncPtrObject (pyenv 3.8.18) */
-static const struct wk_cfield f194[] = {
+static const struct wk_cfield f317[] = {
     {32, -1, -1, "b_base"},
     {64, -1, -1, "b_objects"},
     {96, -1, -1, "thunk"},
@@ -1127,7 +2288,7 @@ static const struct wk_cfield f194[] = {
     {152, -1, -1, "paramflags"},
 };
 /* _ctypes.PyCFuncPtr 3.9: PyCFuncPtrObject (pyenv 3.9.18) */
-static const struct wk_cfield f195[] = {
+static const struct wk_cfield f318[] = {
     {32, -1, -1, "b_base"},
     {64, -1, -1, "b_objects"},
     {96, -1, -1, "thunk"},
@@ -1140,7 +2301,7 @@ static const struct wk_cfield f195[] = {
     {152, -1, -1, "paramflags"},
 };
 /* _ctypes.PyCFuncPtr 3.10: PyCFuncPtrObject (pyenv 3.10.13) */
-static const struct wk_cfield f196[] = {
+static const struct wk_cfield f319[] = {
     {32, -1, -1, "b_base"},
     {64, -1, -1, "b_objects"},
     {96, -1, -1, "thunk"},
@@ -1153,7 +2314,7 @@ static const struct wk_cfield f196[] = {
     {152, -1, -1, "paramflags"},
 };
 /* _ctypes.PyCFuncPtr 3.11: PyCFuncPtrObject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f197[] = {
+static const struct wk_cfield f320[] = {
     {32, -1, -1, "b_base"},
     {64, -1, -1, "b_objects"},
     {96, -1, -1, "thunk"},
@@ -1166,7 +2327,7 @@ static const struct wk_cfield f197[] = {
     {152, -1, -1, "paramflags"},
 };
 /* _ctypes.PyCFuncPtr 3.12: PyCFuncPtrObject (pyenv 3.12.1) */
-static const struct wk_cfield f198[] = {
+static const struct wk_cfield f321[] = {
     {32, -1, -1, "b_base"},
     {64, -1, -1, "b_objects"},
     {96, -1, -1, "thunk"},
@@ -1179,7 +2340,7 @@ static const struct wk_cfield f198[] = {
     {152, -1, -1, "paramflags"},
 };
 /* _ctypes.PyCFuncPtr 3.13: PyCFuncPtrObject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f199[] = {
+static const struct wk_cfield f322[] = {
     {32, -1, -1, "b_base"},
     {64, -1, -1, "b_objects"},
     {96, -1, -1, "thunk"},
@@ -1192,7 +2353,7 @@ static const struct wk_cfield f199[] = {
     {152, -1, -1, "paramflags"},
 };
 /* _ctypes.PyCFuncPtr 3.14: PyCFuncPtrObject (Debian sid 3.14.10) */
-static const struct wk_cfield f200[] = {
+static const struct wk_cfield f323[] = {
     {32, -1, -1, "b_base"},
     {64, -1, -1, "b_objects"},
     {96, -1, -1, "thunk"},
@@ -1205,7 +2366,7 @@ static const struct wk_cfield f200[] = {
     {152, -1, -1, "paramflags"},
 };
 /* _ctypes.PyCFuncPtr 3.15: PyCFuncPtrObject (Debian sid 3.15.2) */
-static const struct wk_cfield f201[] = {
+static const struct wk_cfield f324[] = {
     {32, -1, -1, "b_base"},
     {64, -1, -1, "b_objects"},
     {96, -1, -1, "thunk"},
@@ -1218,7 +2379,7 @@ static const struct wk_cfield f201[] = {
     {152, -1, -1, "paramflags"},
 };
 /* _ctypes.StgDict 3.8: StgDictObject (pyenv 3.8.18) */
-static const struct wk_cfield f202[] = {
+static const struct wk_cfield f325[] = {
     {96, -1, -1, "proto"},
     {128, -1, -1, "argtypes"},
     {136, -1, -1, "converters"},
@@ -1226,7 +2387,7 @@ static const struct wk_cfield f202[] = {
     {152, -1, -1, "checker"},
 };
 /* _ctypes.StgDict 3.9: StgDictObject (pyenv 3.9.18) */
-static const struct wk_cfield f203[] = {
+static const struct wk_cfield f326[] = {
     {96, -1, -1, "proto"},
     {128, -1, -1, "argtypes"},
     {136, -1, -1, "converters"},
@@ -1234,7 +2395,7 @@ static const struct wk_cfield f203[] = {
     {152, -1, -1, "checker"},
 };
 /* _ctypes.StgDict 3.10: StgDictObject (pyenv 3.10.13) */
-static const struct wk_cfield f204[] = {
+static const struct wk_cfield f327[] = {
     {96, -1, -1, "proto"},
     {128, -1, -1, "argtypes"},
     {136, -1, -1, "converters"},
@@ -1242,7 +2403,7 @@ static const struct wk_cfield f204[] = {
     {152, -1, -1, "checker"},
 };
 /* _ctypes.StgDict 3.11: StgDictObject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f205[] = {
+static const struct wk_cfield f328[] = {
     {96, -1, -1, "proto"},
     {128, -1, -1, "argtypes"},
     {136, -1, -1, "converters"},
@@ -1250,7 +2411,7 @@ static const struct wk_cfield f205[] = {
     {152, -1, -1, "checker"},
 };
 /* _ctypes.StgDict 3.12: StgDictObject (pyenv 3.12.1) */
-static const struct wk_cfield f206[] = {
+static const struct wk_cfield f329[] = {
     {96, -1, -1, "proto"},
     {128, -1, -1, "argtypes"},
     {136, -1, -1, "converters"},
@@ -1258,177 +2419,177 @@ static const struct wk_cfield f206[] = {
     {152, -1, -1, "checker"},
 };
 /* _ctypes.Structure 3.8: CDataObject (pyenv 3.8.18) */
-static const struct wk_cfield f207[] = {
+static const struct wk_cfield f330[] = {
     {32, -1, -1, "b_base"},
     {64, -1, -1, "b_objects"},
 };
 /* _ctypes.Structure 3.9: CDataObject (pyenv 3.9.18) */
-static const struct wk_cfield f208[] = {
+static const struct wk_cfield f331[] = {
     {32, -1, -1, "b_base"},
     {64, -1, -1, "b_objects"},
 };
 /* _ctypes.Structure 3.10: CDataObject (pyenv 3.10.13) */
-static const struct wk_cfield f209[] = {
+static const struct wk_cfield f332[] = {
     {32, -1, -1, "b_base"},
     {64, -1, -1, "b_objects"},
 };
 /* _ctypes.Structure 3.11: CDataObject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f210[] = {
+static const struct wk_cfield f333[] = {
     {32, -1, -1, "b_base"},
     {64, -1, -1, "b_objects"},
 };
 /* _ctypes.Structure 3.12: CDataObject (pyenv 3.12.1) */
-static const struct wk_cfield f211[] = {
+static const struct wk_cfield f334[] = {
     {32, -1, -1, "b_base"},
     {64, -1, -1, "b_objects"},
 };
 /* _ctypes.Structure 3.13: CDataObject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f212[] = {
+static const struct wk_cfield f335[] = {
     {32, -1, -1, "b_base"},
     {64, -1, -1, "b_objects"},
 };
 /* _ctypes.Structure 3.14: CDataObject (Debian sid 3.14.10) */
-static const struct wk_cfield f213[] = {
+static const struct wk_cfield f336[] = {
     {32, -1, -1, "b_base"},
     {64, -1, -1, "b_objects"},
 };
 /* _ctypes.Structure 3.15: CDataObject (Debian sid 3.15.2) */
-static const struct wk_cfield f214[] = {
+static const struct wk_cfield f337[] = {
     {32, -1, -1, "b_base"},
     {64, -1, -1, "b_objects"},
 };
 /* _ctypes.Union 3.8: CDataObject (pyenv 3.8.18) */
-static const struct wk_cfield f215[] = {
+static const struct wk_cfield f338[] = {
     {32, -1, -1, "b_base"},
     {64, -1, -1, "b_objects"},
 };
 /* _ctypes.Union 3.9: CDataObject (pyenv 3.9.18) */
-static const struct wk_cfield f216[] = {
+static const struct wk_cfield f339[] = {
     {32, -1, -1, "b_base"},
     {64, -1, -1, "b_objects"},
 };
 /* _ctypes.Union 3.10: CDataObject (pyenv 3.10.13) */
-static const struct wk_cfield f217[] = {
+static const struct wk_cfield f340[] = {
     {32, -1, -1, "b_base"},
     {64, -1, -1, "b_objects"},
 };
 /* _ctypes.Union 3.11: CDataObject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f218[] = {
+static const struct wk_cfield f341[] = {
     {32, -1, -1, "b_base"},
     {64, -1, -1, "b_objects"},
 };
 /* _ctypes.Union 3.12: CDataObject (pyenv 3.12.1) */
-static const struct wk_cfield f219[] = {
+static const struct wk_cfield f342[] = {
     {32, -1, -1, "b_base"},
     {64, -1, -1, "b_objects"},
 };
 /* _ctypes.Union 3.13: CDataObject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f220[] = {
+static const struct wk_cfield f343[] = {
     {32, -1, -1, "b_base"},
     {64, -1, -1, "b_objects"},
 };
 /* _ctypes.Union 3.14: CDataObject (Debian sid 3.14.10) */
-static const struct wk_cfield f221[] = {
+static const struct wk_cfield f344[] = {
     {32, -1, -1, "b_base"},
     {64, -1, -1, "b_objects"},
 };
 /* _ctypes.Union 3.15: CDataObject (Debian sid 3.15.2) */
-static const struct wk_cfield f222[] = {
+static const struct wk_cfield f345[] = {
     {32, -1, -1, "b_base"},
     {64, -1, -1, "b_objects"},
 };
 /* _ctypes._Pointer 3.8: CDataObject (pyenv 3.8.18) */
-static const struct wk_cfield f223[] = {
+static const struct wk_cfield f346[] = {
     {32, -1, -1, "b_base"},
     {64, -1, -1, "b_objects"},
 };
 /* _ctypes._Pointer 3.9: CDataObject (pyenv 3.9.18) */
-static const struct wk_cfield f224[] = {
+static const struct wk_cfield f347[] = {
     {32, -1, -1, "b_base"},
     {64, -1, -1, "b_objects"},
 };
 /* _ctypes._Pointer 3.10: CDataObject (pyenv 3.10.13) */
-static const struct wk_cfield f225[] = {
+static const struct wk_cfield f348[] = {
     {32, -1, -1, "b_base"},
     {64, -1, -1, "b_objects"},
 };
 /* _ctypes._Pointer 3.11: CDataObject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f226[] = {
+static const struct wk_cfield f349[] = {
     {32, -1, -1, "b_base"},
     {64, -1, -1, "b_objects"},
 };
 /* _ctypes._Pointer 3.12: CDataObject (pyenv 3.12.1) */
-static const struct wk_cfield f227[] = {
+static const struct wk_cfield f350[] = {
     {32, -1, -1, "b_base"},
     {64, -1, -1, "b_objects"},
 };
 /* _ctypes._Pointer 3.13: CDataObject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f228[] = {
+static const struct wk_cfield f351[] = {
     {32, -1, -1, "b_base"},
     {64, -1, -1, "b_objects"},
 };
 /* _ctypes._Pointer 3.14: CDataObject (Debian sid 3.14.10) */
-static const struct wk_cfield f229[] = {
+static const struct wk_cfield f352[] = {
     {32, -1, -1, "b_base"},
     {64, -1, -1, "b_objects"},
 };
 /* _ctypes._Pointer 3.15: CDataObject (Debian sid 3.15.2) */
-static const struct wk_cfield f230[] = {
+static const struct wk_cfield f353[] = {
     {32, -1, -1, "b_base"},
     {64, -1, -1, "b_objects"},
 };
 /* _ctypes._SimpleCData 3.8: CDataObject (pyenv 3.8.18) */
-static const struct wk_cfield f231[] = {
+static const struct wk_cfield f354[] = {
     {32, -1, -1, "b_base"},
     {64, -1, -1, "b_objects"},
 };
 /* _ctypes._SimpleCData 3.9: CDataObject (pyenv 3.9.18) */
-static const struct wk_cfield f232[] = {
+static const struct wk_cfield f355[] = {
     {32, -1, -1, "b_base"},
     {64, -1, -1, "b_objects"},
 };
 /* _ctypes._SimpleCData 3.10: CDataObject (pyenv 3.10.13) */
-static const struct wk_cfield f233[] = {
+static const struct wk_cfield f356[] = {
     {32, -1, -1, "b_base"},
     {64, -1, -1, "b_objects"},
 };
 /* _ctypes._SimpleCData 3.11: CDataObject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f234[] = {
+static const struct wk_cfield f357[] = {
     {32, -1, -1, "b_base"},
     {64, -1, -1, "b_objects"},
 };
 /* _ctypes._SimpleCData 3.12: CDataObject (pyenv 3.12.1) */
-static const struct wk_cfield f235[] = {
+static const struct wk_cfield f358[] = {
     {32, -1, -1, "b_base"},
     {64, -1, -1, "b_objects"},
 };
 /* _ctypes._SimpleCData 3.13: CDataObject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f236[] = {
+static const struct wk_cfield f359[] = {
     {32, -1, -1, "b_base"},
     {64, -1, -1, "b_objects"},
 };
 /* _ctypes._SimpleCData 3.14: CDataObject (Debian sid 3.14.10) */
-static const struct wk_cfield f237[] = {
+static const struct wk_cfield f360[] = {
     {32, -1, -1, "b_base"},
     {64, -1, -1, "b_objects"},
 };
 /* _ctypes._SimpleCData 3.15: CDataObject (Debian sid 3.15.2) */
-static const struct wk_cfield f238[] = {
+static const struct wk_cfield f361[] = {
     {32, -1, -1, "b_base"},
     {64, -1, -1, "b_objects"},
 };
 /* _curses 3.14: cursesmodule_state (Debian sid 3.14.10) */
-static const struct wk_cfield f239[] = {
+static const struct wk_cfield f362[] = {
     {0, -1, -1, "error"},
     {8, -1, -1, "window_type"},
 };
 /* _curses 3.15: cursesmodule_state (Debian sid 3.15.2) */
-static const struct wk_cfield f240[] = {
+static const struct wk_cfield f363[] = {
     {0, -1, -1, "error"},
     {8, -1, -1, "window_type"},
 };
 /* _datetime 3.13: datetime_state (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f241[] = {
+static const struct wk_cfield f364[] = {
     {0, -1, -1, "isocalendar_date_type"},
     {8, -1, -1, "us_per_ms"},
     {16, -1, -1, "us_per_second"},
@@ -1440,7 +2601,7 @@ static const struct wk_cfield f241[] = {
     {64, -1, -1, "epoch"},
 };
 /* _datetime 3.14: datetime_state (Debian sid 3.14.10) */
-static const struct wk_cfield f242[] = {
+static const struct wk_cfield f365[] = {
     {0, -1, -1, "isocalendar_date_type"},
     {8, -1, -1, "us_per_ms"},
     {16, -1, -1, "us_per_second"},
@@ -1452,7 +2613,7 @@ static const struct wk_cfield f242[] = {
     {64, -1, -1, "epoch"},
 };
 /* _datetime 3.15: datetime_state (Debian sid 3.15.2) */
-static const struct wk_cfield f243[] = {
+static const struct wk_cfield f366[] = {
     {0, -1, -1, "isocalendar_date_type"},
     {8, -1, -1, "us_per_ms"},
     {16, -1, -1, "us_per_second"},
@@ -1464,7 +2625,7 @@ static const struct wk_cfield f243[] = {
     {64, -1, -1, "epoch"},
 };
 /* _decimal 3.13: decimal_state (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f244[] = {
+static const struct wk_cfield f367[] = {
     {0, -1, -1, "PyDecContextManager_Type"},
     {8, -1, -1, "PyDecContext_Type"},
     {16, -1, -1, "PyDecSignalDictMixin_Type"},
@@ -1489,7 +2650,7 @@ static const struct wk_cfield f244[] = {
     {168, -1, -1, "SignalTuple"},
 };
 /* _decimal 3.14: decimal_state (Debian sid 3.14.10) */
-static const struct wk_cfield f245[] = {
+static const struct wk_cfield f368[] = {
     {0, -1, -1, "PyDecContextManager_Type"},
     {8, -1, -1, "PyDecContext_Type"},
     {16, -1, -1, "PyDecSignalDictMixin_Type"},
@@ -1514,7 +2675,7 @@ static const struct wk_cfield f245[] = {
     {168, -1, -1, "SignalTuple"},
 };
 /* _decimal 3.15: decimal_state (Debian sid 3.15.2) */
-static const struct wk_cfield f246[] = {
+static const struct wk_cfield f369[] = {
     {0, -1, -1, "PyDecContextManager_Type"},
     {8, -1, -1, "PyDecContext_Type"},
     {16, -1, -1, "PyDecSignalDictMixin_Type"},
@@ -1539,7 +2700,7 @@ static const struct wk_cfield f246[] = {
     {168, -1, -1, "SignalTuple"},
 };
 /* _elementtree 3.8: elementtreestate (pyenv 3.8.18) */
-static const struct wk_cfield f247[] = {
+static const struct wk_cfield f370[] = {
     {0, -1, -1, "parseerror_obj"},
     {8, -1, -1, "deepcopy_obj"},
     {16, -1, -1, "elementpath_obj"},
@@ -1547,7 +2708,7 @@ static const struct wk_cfield f247[] = {
     {32, -1, -1, "pi_factory"},
 };
 /* _elementtree 3.9: elementtreestate (pyenv 3.9.18) */
-static const struct wk_cfield f248[] = {
+static const struct wk_cfield f371[] = {
     {0, -1, -1, "parseerror_obj"},
     {8, -1, -1, "deepcopy_obj"},
     {16, -1, -1, "elementpath_obj"},
@@ -1555,7 +2716,7 @@ static const struct wk_cfield f248[] = {
     {32, -1, -1, "pi_factory"},
 };
 /* _elementtree 3.10: elementtreestate (pyenv 3.10.13) */
-static const struct wk_cfield f249[] = {
+static const struct wk_cfield f372[] = {
     {0, -1, -1, "parseerror_obj"},
     {8, -1, -1, "deepcopy_obj"},
     {16, -1, -1, "elementpath_obj"},
@@ -1563,7 +2724,7 @@ static const struct wk_cfield f249[] = {
     {32, -1, -1, "pi_factory"},
 };
 /* _elementtree 3.11: elementtreestate (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f250[] = {
+static const struct wk_cfield f373[] = {
     {0, -1, -1, "parseerror_obj"},
     {8, -1, -1, "deepcopy_obj"},
     {16, -1, -1, "elementpath_obj"},
@@ -1571,7 +2732,7 @@ static const struct wk_cfield f250[] = {
     {32, -1, -1, "pi_factory"},
 };
 /* _elementtree 3.12: elementtreestate (pyenv 3.12.1) */
-static const struct wk_cfield f251[] = {
+static const struct wk_cfield f374[] = {
     {0, -1, -1, "parseerror_obj"},
     {8, -1, -1, "deepcopy_obj"},
     {16, -1, -1, "elementpath_obj"},
@@ -1591,7 +2752,7 @@ static const struct wk_cfield f251[] = {
     {128, -1, -1, "XMLParser_Type"},
 };
 /* _elementtree 3.13: elementtreestate (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f252[] = {
+static const struct wk_cfield f375[] = {
     {0, -1, -1, "parseerror_obj"},
     {8, -1, -1, "deepcopy_obj"},
     {16, -1, -1, "elementpath_obj"},
@@ -1612,7 +2773,7 @@ static const struct wk_cfield f252[] = {
     {136, -1, -1, "expat_capsule"},
 };
 /* _elementtree 3.14: elementtreestate (Debian sid 3.14.10) */
-static const struct wk_cfield f253[] = {
+static const struct wk_cfield f376[] = {
     {0, -1, -1, "parseerror_obj"},
     {8, -1, -1, "deepcopy_obj"},
     {16, -1, -1, "elementpath_obj"},
@@ -1633,7 +2794,7 @@ static const struct wk_cfield f253[] = {
     {136, -1, -1, "expat_capsule"},
 };
 /* _elementtree 3.15: elementtreestate (Debian sid 3.15.2) */
-static const struct wk_cfield f254[] = {
+static const struct wk_cfield f377[] = {
     {0, -1, -1, "parseerror_obj"},
     {8, -1, -1, "deepcopy_obj"},
     {16, -1, -1, "elementpath_obj"},
@@ -1654,35 +2815,35 @@ static const struct wk_cfield f254[] = {
     {136, -1, -1, "expat_capsule"},
 };
 /* _functools 3.10: _functools_state (pyenv 3.10.13) */
-static const struct wk_cfield f255[] = {
+static const struct wk_cfield f378[] = {
     {0, -1, -1, "kwd_mark"},
     {8, -1, -1, "partial_type"},
     {16, -1, -1, "keyobject_type"},
     {24, -1, -1, "lru_list_elem_type"},
 };
 /* _functools 3.11: _functools_state (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f256[] = {
+static const struct wk_cfield f379[] = {
     {0, -1, -1, "kwd_mark"},
     {8, -1, -1, "partial_type"},
     {16, -1, -1, "keyobject_type"},
     {24, -1, -1, "lru_list_elem_type"},
 };
 /* _functools 3.12: _functools_state (pyenv 3.12.1) */
-static const struct wk_cfield f257[] = {
+static const struct wk_cfield f380[] = {
     {0, -1, -1, "kwd_mark"},
     {8, -1, -1, "partial_type"},
     {16, -1, -1, "keyobject_type"},
     {24, -1, -1, "lru_list_elem_type"},
 };
 /* _functools 3.13: _functools_state (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f258[] = {
+static const struct wk_cfield f381[] = {
     {0, -1, -1, "kwd_mark"},
     {8, -1, -1, "partial_type"},
     {16, -1, -1, "keyobject_type"},
     {24, -1, -1, "lru_list_elem_type"},
 };
 /* _functools 3.14: _functools_state (Debian sid 3.14.10) */
-static const struct wk_cfield f259[] = {
+static const struct wk_cfield f382[] = {
     {0, -1, -1, "kwd_mark"},
     {8, -1, -1, "placeholder_type"},
     {16, -1, -1, "placeholder"},
@@ -1691,7 +2852,7 @@ static const struct wk_cfield f259[] = {
     {40, -1, -1, "lru_list_elem_type"},
 };
 /* _functools 3.15: _functools_state (Debian sid 3.15.2) */
-static const struct wk_cfield f260[] = {
+static const struct wk_cfield f383[] = {
     {0, -1, -1, "kwd_mark"},
     {8, -1, -1, "placeholder_type"},
     {16, -1, -1, "placeholder"},
@@ -1700,13 +2861,13 @@ static const struct wk_cfield f260[] = {
     {40, -1, -1, "lru_list_elem_type"},
 };
 /* _hashlib 3.9: _hashlibstate (pyenv 3.9.18) */
-static const struct wk_cfield f261[] = {
+static const struct wk_cfield f384[] = {
     {0, -1, -1, "EVPtype"},
     {8, -1, -1, "HMACtype"},
     {16, -1, -1, "EVPXOFtype"},
 };
 /* _hashlib 3.10: _hashlibstate (pyenv 3.10.13) */
-static const struct wk_cfield f262[] = {
+static const struct wk_cfield f385[] = {
     {0, -1, -1, "EVPtype"},
     {8, -1, -1, "HMACtype"},
     {16, -1, -1, "EVPXOFtype"},
@@ -1714,7 +2875,7 @@ static const struct wk_cfield f262[] = {
     {32, -1, -1, "unsupported_digestmod_error"},
 };
 /* _hashlib 3.11: _hashlibstate (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f263[] = {
+static const struct wk_cfield f386[] = {
     {0, -1, -1, "EVPtype"},
     {8, -1, -1, "HMACtype"},
     {16, -1, -1, "EVPXOFtype"},
@@ -1722,7 +2883,7 @@ static const struct wk_cfield f263[] = {
     {32, -1, -1, "unsupported_digestmod_error"},
 };
 /* _hashlib 3.12: _hashlibstate (pyenv 3.12.1) */
-static const struct wk_cfield f264[] = {
+static const struct wk_cfield f387[] = {
     {0, -1, -1, "EVPtype"},
     {8, -1, -1, "HMACtype"},
     {16, -1, -1, "EVPXOFtype"},
@@ -1730,7 +2891,7 @@ static const struct wk_cfield f264[] = {
     {32, -1, -1, "unsupported_digestmod_error"},
 };
 /* _hashlib 3.13: _hashlibstate (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f265[] = {
+static const struct wk_cfield f388[] = {
     {0, -1, -1, "EVPtype"},
     {8, -1, -1, "HMACtype"},
     {16, -1, -1, "EVPXOFtype"},
@@ -1738,7 +2899,7 @@ static const struct wk_cfield f265[] = {
     {32, -1, -1, "unsupported_digestmod_error"},
 };
 /* _hashlib 3.14: _hashlibstate (Debian sid 3.14.10) */
-static const struct wk_cfield f266[] = {
+static const struct wk_cfield f389[] = {
     {0, -1, -1, "EVPtype"},
     {8, -1, -1, "HMACtype"},
     {16, -1, -1, "EVPXOFtype"},
@@ -1746,7 +2907,7 @@ static const struct wk_cfield f266[] = {
     {32, -1, -1, "unsupported_digestmod_error"},
 };
 /* _hashlib 3.15: _hashlibstate (Debian sid 3.15.2) */
-static const struct wk_cfield f267[] = {
+static const struct wk_cfield f390[] = {
     {0, -1, -1, "HASH_type"},
     {8, -1, -1, "HMAC_type"},
     {16, -1, -1, "HASHXOF_type"},
@@ -1754,27 +2915,27 @@ static const struct wk_cfield f267[] = {
     {32, -1, -1, "unsupported_digestmod_error"},
 };
 /* _io 3.8: _PyIO_State (pyenv 3.8.18) */
-static const struct wk_cfield f268[] = {
+static const struct wk_cfield f391[] = {
     {8, -1, -1, "locale_module"},
     {16, -1, -1, "unsupported_operation"},
 };
 /* _io 3.9: _PyIO_State (pyenv 3.9.18) */
-static const struct wk_cfield f269[] = {
+static const struct wk_cfield f392[] = {
     {8, -1, -1, "locale_module"},
     {16, -1, -1, "unsupported_operation"},
 };
 /* _io 3.10: _PyIO_State (pyenv 3.10.13) */
-static const struct wk_cfield f270[] = {
+static const struct wk_cfield f393[] = {
     {8, -1, -1, "locale_module"},
     {16, -1, -1, "unsupported_operation"},
 };
 /* _io 3.11: _PyIO_State (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f271[] = {
+static const struct wk_cfield f394[] = {
     {8, -1, -1, "locale_module"},
     {16, -1, -1, "unsupported_operation"},
 };
 /* _io 3.12: _PyIO_State (pyenv 3.12.1) */
-static const struct wk_cfield f272[] = {
+static const struct wk_cfield f395[] = {
     {8, -1, -1, "unsupported_operation"},
     {16, -1, -1, "PyIOBase_Type"},
     {24, -1, -1, "PyIncrementalNewlineDecoder_Type"},
@@ -1792,7 +2953,7 @@ static const struct wk_cfield f272[] = {
     {120, -1, -1, "PyTextIOWrapper_Type"},
 };
 /* _io 3.13: _PyIO_State (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f273[] = {
+static const struct wk_cfield f396[] = {
     {8, -1, -1, "unsupported_operation"},
     {16, -1, -1, "PyIOBase_Type"},
     {24, -1, -1, "PyIncrementalNewlineDecoder_Type"},
@@ -1810,7 +2971,7 @@ static const struct wk_cfield f273[] = {
     {120, -1, -1, "PyTextIOWrapper_Type"},
 };
 /* _io 3.14: _PyIO_State (Debian sid 3.14.10) */
-static const struct wk_cfield f274[] = {
+static const struct wk_cfield f397[] = {
     {8, -1, -1, "unsupported_operation"},
     {16, -1, -1, "PyIOBase_Type"},
     {24, -1, -1, "PyIncrementalNewlineDecoder_Type"},
@@ -1828,7 +2989,7 @@ static const struct wk_cfield f274[] = {
     {120, -1, -1, "PyTextIOWrapper_Type"},
 };
 /* _io 3.15: _PyIO_State (Debian sid 3.15.2) */
-static const struct wk_cfield f275[] = {
+static const struct wk_cfield f398[] = {
     {8, -1, -1, "unsupported_operation"},
     {16, -1, -1, "PyIOBase_Type"},
     {24, -1, -1, "PyIncrementalNewlineDecoder_Type"},
@@ -1846,223 +3007,223 @@ static const struct wk_cfield f275[] = {
     {120, -1, -1, "PyTextIOWrapper_Type"},
 };
 /* _io.BufferedRWPair 3.8: rwpair (pyenv 3.8.18) */
-static const struct wk_cfield f276[] = {
+static const struct wk_cfield f399[] = {
     {16, -1, -1, "reader"},
     {24, -1, -1, "writer"},
     {32, -1, -1, "dict"},
 };
 /* _io.BufferedRWPair 3.9: rwpair (pyenv 3.9.18) */
-static const struct wk_cfield f277[] = {
+static const struct wk_cfield f400[] = {
     {16, -1, -1, "reader"},
     {24, -1, -1, "writer"},
     {32, -1, -1, "dict"},
 };
 /* _io.BufferedRWPair 3.10: rwpair (pyenv 3.10.13) */
-static const struct wk_cfield f278[] = {
+static const struct wk_cfield f401[] = {
     {16, -1, -1, "reader"},
     {24, -1, -1, "writer"},
     {32, -1, -1, "dict"},
 };
 /* _io.BufferedRWPair 3.11: rwpair (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f279[] = {
+static const struct wk_cfield f402[] = {
     {16, -1, -1, "reader"},
     {24, -1, -1, "writer"},
     {32, -1, -1, "dict"},
 };
 /* _io.BufferedRWPair 3.12: rwpair (pyenv 3.12.1) */
-static const struct wk_cfield f280[] = {
+static const struct wk_cfield f403[] = {
     {16, -1, -1, "reader"},
     {24, -1, -1, "writer"},
     {32, -1, -1, "dict"},
 };
 /* _io.BufferedRWPair 3.13: rwpair (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f281[] = {
+static const struct wk_cfield f404[] = {
     {16, -1, -1, "reader"},
     {24, -1, -1, "writer"},
     {32, -1, -1, "dict"},
 };
 /* _io.BufferedRWPair 3.14: rwpair (Debian sid 3.14.10) */
-static const struct wk_cfield f282[] = {
+static const struct wk_cfield f405[] = {
     {16, -1, -1, "reader"},
     {24, -1, -1, "writer"},
     {32, -1, -1, "dict"},
 };
 /* _io.BufferedRWPair 3.15: rwpair (Debian sid 3.15.2) */
-static const struct wk_cfield f283[] = {
+static const struct wk_cfield f406[] = {
     {16, -1, -1, "reader"},
     {24, -1, -1, "writer"},
     {32, -1, -1, "dict"},
 };
 /* _io.BytesIO 3.8: bytesio (pyenv 3.8.18) */
-static const struct wk_cfield f284[] = {
+static const struct wk_cfield f407[] = {
     {16, -1, -1, "buf"},
     {40, -1, -1, "dict"},
 };
 /* _io.BytesIO 3.9: bytesio (pyenv 3.9.18) */
-static const struct wk_cfield f285[] = {
+static const struct wk_cfield f408[] = {
     {16, -1, -1, "buf"},
     {40, -1, -1, "dict"},
 };
 /* _io.BytesIO 3.10: bytesio (pyenv 3.10.13) */
-static const struct wk_cfield f286[] = {
+static const struct wk_cfield f409[] = {
     {16, -1, -1, "buf"},
     {40, -1, -1, "dict"},
 };
 /* _io.BytesIO 3.11: bytesio (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f287[] = {
+static const struct wk_cfield f410[] = {
     {16, -1, -1, "buf"},
     {40, -1, -1, "dict"},
 };
 /* _io.BytesIO 3.12: bytesio (pyenv 3.12.1) */
-static const struct wk_cfield f288[] = {
+static const struct wk_cfield f411[] = {
     {16, -1, -1, "buf"},
     {40, -1, -1, "dict"},
 };
 /* _io.BytesIO 3.13: bytesio (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f289[] = {
+static const struct wk_cfield f412[] = {
     {16, -1, -1, "buf"},
     {40, -1, -1, "dict"},
 };
 /* _io.BytesIO 3.14: bytesio (Debian sid 3.14.10) */
-static const struct wk_cfield f290[] = {
+static const struct wk_cfield f413[] = {
     {16, -1, -1, "buf"},
     {40, -1, -1, "dict"},
 };
 /* _io.BytesIO 3.15: bytesio (Debian sid 3.15.2) */
-static const struct wk_cfield f291[] = {
+static const struct wk_cfield f414[] = {
     {16, -1, -1, "buf"},
     {40, -1, -1, "dict"},
 };
 /* _io.FileIO 3.8: fileio (pyenv 3.8.18) */
-static const struct wk_cfield f292[] = {
+static const struct wk_cfield f415[] = {
     {40, -1, -1, "dict"},
 };
 /* _io.FileIO 3.9: fileio (pyenv 3.9.18) */
-static const struct wk_cfield f293[] = {
+static const struct wk_cfield f416[] = {
     {40, -1, -1, "dict"},
 };
 /* _io.FileIO 3.10: fileio (pyenv 3.10.13) */
-static const struct wk_cfield f294[] = {
+static const struct wk_cfield f417[] = {
     {40, -1, -1, "dict"},
 };
 /* _io.FileIO 3.11: fileio (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f295[] = {
+static const struct wk_cfield f418[] = {
     {40, -1, -1, "dict"},
 };
 /* _io.FileIO 3.12: fileio (pyenv 3.12.1) */
-static const struct wk_cfield f296[] = {
+static const struct wk_cfield f419[] = {
     {40, -1, -1, "dict"},
 };
 /* _io.FileIO 3.13: fileio (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f297[] = {
+static const struct wk_cfield f420[] = {
     {40, -1, -1, "dict"},
 };
 /* _io.FileIO 3.14: fileio (Debian sid 3.14.10) */
-static const struct wk_cfield f298[] = {
+static const struct wk_cfield f421[] = {
     {40, -1, -1, "dict"},
 };
 /* _io.FileIO 3.15: fileio (Debian sid 3.15.2) */
-static const struct wk_cfield f299[] = {
+static const struct wk_cfield f422[] = {
     {40, -1, -1, "dict"},
 };
 /* _io.IncrementalNewlineDecoder 3.8: nldecoder_object (pyenv 3.8.18) */
-static const struct wk_cfield f300[] = {
+static const struct wk_cfield f423[] = {
     {16, -1, -1, "decoder"},
     {24, -1, -1, "errors"},
 };
 /* _io.IncrementalNewlineDecoder 3.9: nldecoder_object (pyenv 3.9.18) */
-static const struct wk_cfield f301[] = {
+static const struct wk_cfield f424[] = {
     {16, -1, -1, "decoder"},
     {24, -1, -1, "errors"},
 };
 /* _io.IncrementalNewlineDecoder 3.10: nldecoder_object (pyenv 3.10.13) */
-static const struct wk_cfield f302[] = {
+static const struct wk_cfield f425[] = {
     {16, -1, -1, "decoder"},
     {24, -1, -1, "errors"},
 };
 /* _io.IncrementalNewlineDecoder 3.11: nldecoder_object (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f303[] = {
+static const struct wk_cfield f426[] = {
     {16, -1, -1, "decoder"},
     {24, -1, -1, "errors"},
 };
 /* _io.IncrementalNewlineDecoder 3.12: nldecoder_object (pyenv 3.12.1) */
-static const struct wk_cfield f304[] = {
+static const struct wk_cfield f427[] = {
     {16, -1, -1, "decoder"},
     {24, -1, -1, "errors"},
 };
 /* _io.IncrementalNewlineDecoder 3.13: nldecoder_object (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f305[] = {
+static const struct wk_cfield f428[] = {
     {16, -1, -1, "decoder"},
     {24, -1, -1, "errors"},
 };
 /* _io.IncrementalNewlineDecoder 3.14: nldecoder_object (Debian sid 3.14.10) */
-static const struct wk_cfield f306[] = {
+static const struct wk_cfield f429[] = {
     {16, -1, -1, "decoder"},
     {24, -1, -1, "errors"},
 };
 /* _io.IncrementalNewlineDecoder 3.15: nldecoder_object (Debian sid 3.15.2) */
-static const struct wk_cfield f307[] = {
+static const struct wk_cfield f430[] = {
     {16, -1, -1, "decoder"},
     {24, -1, -1, "errors"},
 };
 /* _io.StringIO 3.8: stringio (pyenv 3.8.18) */
-static const struct wk_cfield f308[] = {
+static const struct wk_cfield f431[] = {
     {80, -1, -1, "decoder"},
     {88, -1, -1, "readnl"},
     {96, -1, -1, "writenl"},
     {104, -1, -1, "dict"},
 };
 /* _io.StringIO 3.9: stringio (pyenv 3.9.18) */
-static const struct wk_cfield f309[] = {
+static const struct wk_cfield f432[] = {
     {80, -1, -1, "decoder"},
     {88, -1, -1, "readnl"},
     {96, -1, -1, "writenl"},
     {104, -1, -1, "dict"},
 };
 /* _io.StringIO 3.10: stringio (pyenv 3.10.13) */
-static const struct wk_cfield f310[] = {
+static const struct wk_cfield f433[] = {
     {80, -1, -1, "decoder"},
     {88, -1, -1, "readnl"},
     {96, -1, -1, "writenl"},
     {104, -1, -1, "dict"},
 };
 /* _io.StringIO 3.11: stringio (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f311[] = {
+static const struct wk_cfield f434[] = {
     {80, -1, -1, "decoder"},
     {88, -1, -1, "readnl"},
     {96, -1, -1, "writenl"},
     {104, -1, -1, "dict"},
 };
 /* _io.StringIO 3.12: stringio (pyenv 3.12.1) */
-static const struct wk_cfield f312[] = {
+static const struct wk_cfield f435[] = {
     {120, -1, -1, "decoder"},
     {128, -1, -1, "readnl"},
     {136, -1, -1, "writenl"},
     {144, -1, -1, "dict"},
 };
 /* _io.StringIO 3.13: stringio (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f313[] = {
+static const struct wk_cfield f436[] = {
     {120, -1, -1, "decoder"},
     {128, -1, -1, "readnl"},
     {136, -1, -1, "writenl"},
     {144, -1, -1, "dict"},
 };
 /* _io.StringIO 3.14: stringio (Debian sid 3.14.10) */
-static const struct wk_cfield f314[] = {
+static const struct wk_cfield f437[] = {
     {72, -1, -1, "decoder"},
     {80, -1, -1, "readnl"},
     {88, -1, -1, "writenl"},
     {96, -1, -1, "dict"},
 };
 /* _io.StringIO 3.15: stringio (Debian sid 3.15.2) */
-static const struct wk_cfield f315[] = {
+static const struct wk_cfield f438[] = {
     {72, -1, -1, "decoder"},
     {80, -1, -1, "readnl"},
     {88, -1, -1, "writenl"},
     {96, -1, -1, "dict"},
 };
 /* _io.TextIOWrapper 3.8: textio (pyenv 3.8.18) */
-static const struct wk_cfield f316[] = {
+static const struct wk_cfield f439[] = {
     {32, -1, -1, "buffer"},
     {40, -1, -1, "encoding"},
     {48, -1, -1, "encoder"},
@@ -2076,7 +3237,7 @@ static const struct wk_cfield f316[] = {
     {184, -1, -1, "dict"},
 };
 /* _io.TextIOWrapper 3.9: textio (pyenv 3.9.18) */
-static const struct wk_cfield f317[] = {
+static const struct wk_cfield f440[] = {
     {32, -1, -1, "buffer"},
     {40, -1, -1, "encoding"},
     {48, -1, -1, "encoder"},
@@ -2090,7 +3251,7 @@ static const struct wk_cfield f317[] = {
     {184, -1, -1, "dict"},
 };
 /* _io.TextIOWrapper 3.10: textio (pyenv 3.10.13) */
-static const struct wk_cfield f318[] = {
+static const struct wk_cfield f441[] = {
     {32, -1, -1, "buffer"},
     {40, -1, -1, "encoding"},
     {48, -1, -1, "encoder"},
@@ -2104,7 +3265,7 @@ static const struct wk_cfield f318[] = {
     {184, -1, -1, "dict"},
 };
 /* _io.TextIOWrapper 3.11: textio (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f319[] = {
+static const struct wk_cfield f442[] = {
     {32, -1, -1, "buffer"},
     {40, -1, -1, "encoding"},
     {48, -1, -1, "encoder"},
@@ -2118,7 +3279,7 @@ static const struct wk_cfield f319[] = {
     {184, -1, -1, "dict"},
 };
 /* _io.TextIOWrapper 3.12: textio (pyenv 3.12.1) */
-static const struct wk_cfield f320[] = {
+static const struct wk_cfield f443[] = {
     {32, -1, -1, "buffer"},
     {40, -1, -1, "encoding"},
     {48, -1, -1, "encoder"},
@@ -2132,7 +3293,7 @@ static const struct wk_cfield f320[] = {
     {184, -1, -1, "dict"},
 };
 /* _io.TextIOWrapper 3.13: textio (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f321[] = {
+static const struct wk_cfield f444[] = {
     {32, -1, -1, "buffer"},
     {40, -1, -1, "encoding"},
     {48, -1, -1, "encoder"},
@@ -2146,7 +3307,7 @@ static const struct wk_cfield f321[] = {
     {184, -1, -1, "dict"},
 };
 /* _io.TextIOWrapper 3.14: textio (Debian sid 3.14.10) */
-static const struct wk_cfield f322[] = {
+static const struct wk_cfield f445[] = {
     {32, -1, -1, "buffer"},
     {40, -1, -1, "encoding"},
     {48, -1, -1, "encoder"},
@@ -2160,7 +3321,7 @@ static const struct wk_cfield f322[] = {
     {184, -1, -1, "dict"},
 };
 /* _io.TextIOWrapper 3.15: textio (Debian sid 3.15.2) */
-static const struct wk_cfield f323[] = {
+static const struct wk_cfield f446[] = {
     {32, -1, -1, "buffer"},
     {40, -1, -1, "encoding"},
     {48, -1, -1, "encoder"},
@@ -2174,54 +3335,54 @@ static const struct wk_cfield f323[] = {
     {184, -1, -1, "dict"},
 };
 /* _io._BytesIOBuffer 3.8: bytesiobuf (pyenv 3.8.18) */
-static const struct wk_cfield f324[] = {
+static const struct wk_cfield f447[] = {
     {16, -1, -1, "source"},
 };
 /* _io._BytesIOBuffer 3.9: bytesiobuf (pyenv 3.9.18) */
-static const struct wk_cfield f325[] = {
+static const struct wk_cfield f448[] = {
     {16, -1, -1, "source"},
 };
 /* _io._BytesIOBuffer 3.10: bytesiobuf (pyenv 3.10.13) */
-static const struct wk_cfield f326[] = {
+static const struct wk_cfield f449[] = {
     {16, -1, -1, "source"},
 };
 /* _io._BytesIOBuffer 3.11: bytesiobuf (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f327[] = {
+static const struct wk_cfield f450[] = {
     {16, -1, -1, "source"},
 };
 /* _io._BytesIOBuffer 3.12: bytesiobuf (pyenv 3.12.1) */
-static const struct wk_cfield f328[] = {
+static const struct wk_cfield f451[] = {
     {16, -1, -1, "source"},
 };
 /* _io._BytesIOBuffer 3.13: bytesiobuf (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f329[] = {
+static const struct wk_cfield f452[] = {
     {16, -1, -1, "source"},
 };
 /* _io._BytesIOBuffer 3.14: bytesiobuf (Debian sid 3.14.10) */
-static const struct wk_cfield f330[] = {
+static const struct wk_cfield f453[] = {
     {16, -1, -1, "source"},
 };
 /* _io._BytesIOBuffer 3.15: bytesiobuf (Debian sid 3.15.2) */
-static const struct wk_cfield f331[] = {
+static const struct wk_cfield f454[] = {
     {16, -1, -1, "source"},
 };
 /* _json 3.9: _jsonmodulestate (pyenv 3.9.18) */
-static const struct wk_cfield f332[] = {
+static const struct wk_cfield f455[] = {
     {0, -1, -1, "PyScannerType"},
     {8, -1, -1, "PyEncoderType"},
 };
 /* _json 3.10: _jsonmodulestate (pyenv 3.10.13) */
-static const struct wk_cfield f333[] = {
+static const struct wk_cfield f456[] = {
     {0, -1, -1, "PyScannerType"},
     {8, -1, -1, "PyEncoderType"},
 };
 /* _json 3.11: _jsonmodulestate (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f334[] = {
+static const struct wk_cfield f457[] = {
     {0, -1, -1, "PyScannerType"},
     {8, -1, -1, "PyEncoderType"},
 };
 /* _json.Encoder 3.8: PyEncoderObject (pyenv 3.8.18) */
-static const struct wk_cfield f335[] = {
+static const struct wk_cfield f458[] = {
     {16, -1, -1, "markers"},
     {24, -1, -1, "defaultfn"},
     {32, -1, -1, "encoder"},
@@ -2230,7 +3391,7 @@ static const struct wk_cfield f335[] = {
     {56, -1, -1, "item_separator"},
 };
 /* _json.Encoder 3.9: PyEncoderObject (pyenv 3.9.18) */
-static const struct wk_cfield f336[] = {
+static const struct wk_cfield f459[] = {
     {16, -1, -1, "markers"},
     {24, -1, -1, "defaultfn"},
     {32, -1, -1, "encoder"},
@@ -2239,7 +3400,7 @@ static const struct wk_cfield f336[] = {
     {56, -1, -1, "item_separator"},
 };
 /* _json.Encoder 3.10: PyEncoderObject (pyenv 3.10.13) */
-static const struct wk_cfield f337[] = {
+static const struct wk_cfield f460[] = {
     {16, -1, -1, "markers"},
     {24, -1, -1, "defaultfn"},
     {32, -1, -1, "encoder"},
@@ -2248,7 +3409,7 @@ static const struct wk_cfield f337[] = {
     {56, -1, -1, "item_separator"},
 };
 /* _json.Encoder 3.11: PyEncoderObject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f338[] = {
+static const struct wk_cfield f461[] = {
     {16, -1, -1, "markers"},
     {24, -1, -1, "defaultfn"},
     {32, -1, -1, "encoder"},
@@ -2257,7 +3418,7 @@ static const struct wk_cfield f338[] = {
     {56, -1, -1, "item_separator"},
 };
 /* _json.Encoder 3.12: PyEncoderObject (pyenv 3.12.1) */
-static const struct wk_cfield f339[] = {
+static const struct wk_cfield f462[] = {
     {16, -1, -1, "markers"},
     {24, -1, -1, "defaultfn"},
     {32, -1, -1, "encoder"},
@@ -2266,7 +3427,7 @@ static const struct wk_cfield f339[] = {
     {56, -1, -1, "item_separator"},
 };
 /* _json.Encoder 3.13: PyEncoderObject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f340[] = {
+static const struct wk_cfield f463[] = {
     {16, -1, -1, "markers"},
     {24, -1, -1, "defaultfn"},
     {32, -1, -1, "encoder"},
@@ -2275,7 +3436,7 @@ static const struct wk_cfield f340[] = {
     {56, -1, -1, "item_separator"},
 };
 /* _json.Encoder 3.14: PyEncoderObject (Debian sid 3.14.10) */
-static const struct wk_cfield f341[] = {
+static const struct wk_cfield f464[] = {
     {16, -1, -1, "markers"},
     {24, -1, -1, "defaultfn"},
     {32, -1, -1, "encoder"},
@@ -2284,7 +3445,7 @@ static const struct wk_cfield f341[] = {
     {56, -1, -1, "item_separator"},
 };
 /* _json.Encoder 3.15: PyEncoderObject (Debian sid 3.15.2) */
-static const struct wk_cfield f342[] = {
+static const struct wk_cfield f465[] = {
     {16, -1, -1, "markers"},
     {24, -1, -1, "defaultfn"},
     {32, -1, -1, "encoder"},
@@ -2293,7 +3454,7 @@ static const struct wk_cfield f342[] = {
     {56, -1, -1, "item_separator"},
 };
 /* _json.Scanner 3.8: PyScannerObject (pyenv 3.8.18) */
-static const struct wk_cfield f343[] = {
+static const struct wk_cfield f466[] = {
     {24, -1, -1, "object_hook"},
     {32, -1, -1, "object_pairs_hook"},
     {40, -1, -1, "parse_float"},
@@ -2302,7 +3463,7 @@ static const struct wk_cfield f343[] = {
     {64, -1, -1, "memo"},
 };
 /* _json.Scanner 3.9: PyScannerObject (pyenv 3.9.18) */
-static const struct wk_cfield f344[] = {
+static const struct wk_cfield f467[] = {
     {24, -1, -1, "object_hook"},
     {32, -1, -1, "object_pairs_hook"},
     {40, -1, -1, "parse_float"},
@@ -2311,7 +3472,7 @@ static const struct wk_cfield f344[] = {
     {64, -1, -1, "memo"},
 };
 /* _json.Scanner 3.10: PyScannerObject (pyenv 3.10.13) */
-static const struct wk_cfield f345[] = {
+static const struct wk_cfield f468[] = {
     {24, -1, -1, "object_hook"},
     {32, -1, -1, "object_pairs_hook"},
     {40, -1, -1, "parse_float"},
@@ -2320,7 +3481,7 @@ static const struct wk_cfield f345[] = {
     {64, -1, -1, "memo"},
 };
 /* _json.Scanner 3.11: PyScannerObject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f346[] = {
+static const struct wk_cfield f469[] = {
     {24, -1, -1, "object_hook"},
     {32, -1, -1, "object_pairs_hook"},
     {40, -1, -1, "parse_float"},
@@ -2329,7 +3490,7 @@ static const struct wk_cfield f346[] = {
     {64, -1, -1, "memo"},
 };
 /* _json.Scanner 3.12: PyScannerObject (pyenv 3.12.1) */
-static const struct wk_cfield f347[] = {
+static const struct wk_cfield f470[] = {
     {24, -1, -1, "object_hook"},
     {32, -1, -1, "object_pairs_hook"},
     {40, -1, -1, "parse_float"},
@@ -2338,7 +3499,7 @@ static const struct wk_cfield f347[] = {
     {64, -1, -1, "memo"},
 };
 /* _json.Scanner 3.13: PyScannerObject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f348[] = {
+static const struct wk_cfield f471[] = {
     {24, -1, -1, "object_hook"},
     {32, -1, -1, "object_pairs_hook"},
     {40, -1, -1, "parse_float"},
@@ -2346,7 +3507,7 @@ static const struct wk_cfield f348[] = {
     {56, -1, -1, "parse_constant"},
 };
 /* _json.Scanner 3.14: PyScannerObject (Debian sid 3.14.10) */
-static const struct wk_cfield f349[] = {
+static const struct wk_cfield f472[] = {
     {24, -1, -1, "object_hook"},
     {32, -1, -1, "object_pairs_hook"},
     {40, -1, -1, "parse_float"},
@@ -2354,7 +3515,7 @@ static const struct wk_cfield f349[] = {
     {56, -1, -1, "parse_constant"},
 };
 /* _json.Scanner 3.15: PyScannerObject (Debian sid 3.15.2) */
-static const struct wk_cfield f350[] = {
+static const struct wk_cfield f473[] = {
     {24, -1, -1, "object_hook"},
     {32, -1, -1, "object_pairs_hook"},
     {40, -1, -1, "array_hook"},
@@ -2363,137 +3524,137 @@ static const struct wk_cfield f350[] = {
     {64, -1, -1, "parse_constant"},
 };
 /* _locale 3.9: _locale_state (pyenv 3.9.18) */
-static const struct wk_cfield f351[] = {
+static const struct wk_cfield f474[] = {
     {0, -1, -1, "Error"},
 };
 /* _locale 3.10: _locale_state (pyenv 3.10.13) */
-static const struct wk_cfield f352[] = {
+static const struct wk_cfield f475[] = {
     {0, -1, -1, "Error"},
 };
 /* _locale 3.11: _locale_state (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f353[] = {
+static const struct wk_cfield f476[] = {
     {0, -1, -1, "Error"},
 };
 /* _locale 3.12: _locale_state (pyenv 3.12.1) */
-static const struct wk_cfield f354[] = {
+static const struct wk_cfield f477[] = {
     {0, -1, -1, "Error"},
 };
 /* _locale 3.13: _locale_state (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f355[] = {
+static const struct wk_cfield f478[] = {
     {0, -1, -1, "Error"},
 };
 /* _locale 3.14: _locale_state (Debian sid 3.14.10) */
-static const struct wk_cfield f356[] = {
+static const struct wk_cfield f479[] = {
     {0, -1, -1, "Error"},
 };
 /* _locale 3.15: _locale_state (Debian sid 3.15.2) */
-static const struct wk_cfield f357[] = {
+static const struct wk_cfield f480[] = {
     {0, -1, -1, "Error"},
 };
 /* _lsprof 3.10: _lsprof_state (pyenv 3.10.13) */
-static const struct wk_cfield f358[] = {
+static const struct wk_cfield f481[] = {
     {0, -1, -1, "profiler_type"},
     {8, -1, -1, "stats_entry_type"},
     {16, -1, -1, "stats_subentry_type"},
 };
 /* _lsprof 3.11: _lsprof_state (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f359[] = {
+static const struct wk_cfield f482[] = {
     {0, -1, -1, "profiler_type"},
     {8, -1, -1, "stats_entry_type"},
     {16, -1, -1, "stats_subentry_type"},
 };
 /* _lsprof 3.12: _lsprof_state (pyenv 3.12.1) */
-static const struct wk_cfield f360[] = {
+static const struct wk_cfield f483[] = {
     {0, -1, -1, "profiler_type"},
     {8, -1, -1, "stats_entry_type"},
     {16, -1, -1, "stats_subentry_type"},
 };
 /* _lsprof 3.13: _lsprof_state (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f361[] = {
+static const struct wk_cfield f484[] = {
     {0, -1, -1, "profiler_type"},
     {8, -1, -1, "stats_entry_type"},
     {16, -1, -1, "stats_subentry_type"},
 };
 /* _lsprof 3.14: _lsprof_state (Debian sid 3.14.10) */
-static const struct wk_cfield f362[] = {
+static const struct wk_cfield f485[] = {
     {0, -1, -1, "profiler_type"},
     {8, -1, -1, "stats_entry_type"},
     {16, -1, -1, "stats_subentry_type"},
 };
 /* _lsprof 3.15: _lsprof_state (Debian sid 3.15.2) */
-static const struct wk_cfield f363[] = {
+static const struct wk_cfield f486[] = {
     {0, -1, -1, "profiler_type"},
     {8, -1, -1, "stats_entry_type"},
     {16, -1, -1, "stats_subentry_type"},
 };
 /* _lzma 3.10: _lzma_state (pyenv 3.10.13) */
-static const struct wk_cfield f364[] = {
+static const struct wk_cfield f487[] = {
     {0, -1, -1, "lzma_compressor_type"},
     {8, -1, -1, "lzma_decompressor_type"},
     {16, -1, -1, "error"},
     {24, -1, -1, "empty_tuple"},
 };
 /* _lzma 3.11: _lzma_state (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f365[] = {
+static const struct wk_cfield f488[] = {
     {0, -1, -1, "lzma_compressor_type"},
     {8, -1, -1, "lzma_decompressor_type"},
     {16, -1, -1, "error"},
     {24, -1, -1, "empty_tuple"},
 };
 /* _lzma 3.12: _lzma_state (pyenv 3.12.1) */
-static const struct wk_cfield f366[] = {
+static const struct wk_cfield f489[] = {
     {0, -1, -1, "lzma_compressor_type"},
     {8, -1, -1, "lzma_decompressor_type"},
     {16, -1, -1, "error"},
     {24, -1, -1, "empty_tuple"},
 };
 /* _lzma 3.13: _lzma_state (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f367[] = {
+static const struct wk_cfield f490[] = {
     {0, -1, -1, "lzma_compressor_type"},
     {8, -1, -1, "lzma_decompressor_type"},
     {16, -1, -1, "error"},
     {24, -1, -1, "empty_tuple"},
 };
 /* _lzma 3.14: _lzma_state (Debian sid 3.14.10) */
-static const struct wk_cfield f368[] = {
+static const struct wk_cfield f491[] = {
     {0, -1, -1, "lzma_compressor_type"},
     {8, -1, -1, "lzma_decompressor_type"},
     {16, -1, -1, "error"},
     {24, -1, -1, "empty_tuple"},
 };
 /* _lzma 3.15: _lzma_state (Debian sid 3.15.2) */
-static const struct wk_cfield f369[] = {
+static const struct wk_cfield f492[] = {
     {0, -1, -1, "lzma_compressor_type"},
     {8, -1, -1, "lzma_decompressor_type"},
     {16, -1, -1, "error"},
     {24, -1, -1, "empty_tuple"},
 };
 /* _md5 3.10: MD5State (pyenv 3.10.13) */
-static const struct wk_cfield f370[] = {
+static const struct wk_cfield f493[] = {
     {0, -1, -1, "md5_type"},
 };
 /* _md5 3.11: MD5State (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f371[] = {
+static const struct wk_cfield f494[] = {
     {0, -1, -1, "md5_type"},
 };
 /* _md5 3.12: MD5State (pyenv 3.12.1) */
-static const struct wk_cfield f372[] = {
+static const struct wk_cfield f495[] = {
     {0, -1, -1, "md5_type"},
 };
 /* _md5 3.13: MD5State (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f373[] = {
+static const struct wk_cfield f496[] = {
     {0, -1, -1, "md5_type"},
 };
 /* _md5 3.14: MD5State (Debian sid 3.14.10) */
-static const struct wk_cfield f374[] = {
+static const struct wk_cfield f497[] = {
     {0, -1, -1, "md5_type"},
 };
 /* _md5 3.15: MD5State (Debian sid 3.15.2) */
-static const struct wk_cfield f375[] = {
+static const struct wk_cfield f498[] = {
     {0, -1, -1, "md5_type"},
 };
 /* _multibytecodec 3.10: _multibytecodec_state (pyenv 3.10.13) */
-static const struct wk_cfield f376[] = {
+static const struct wk_cfield f499[] = {
     {0, -1, -1, "encoder_type"},
     {8, -1, -1, "decoder_type"},
     {16, -1, -1, "reader_type"},
@@ -2501,7 +3662,7 @@ static const struct wk_cfield f376[] = {
     {32, -1, -1, "multibytecodec_type"},
 };
 /* _multibytecodec 3.11: _multibytecodec_state (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f377[] = {
+static const struct wk_cfield f500[] = {
     {0, -1, -1, "encoder_type"},
     {8, -1, -1, "decoder_type"},
     {16, -1, -1, "reader_type"},
@@ -2510,43 +3671,43 @@ static const struct wk_cfield f377[] = {
     {40, -1, -1, "str_write"},
 };
 /* _operator 3.10: _operator_state (pyenv 3.10.13) */
-static const struct wk_cfield f378[] = {
+static const struct wk_cfield f501[] = {
     {0, -1, -1, "itemgetter_type"},
     {8, -1, -1, "attrgetter_type"},
     {16, -1, -1, "methodcaller_type"},
 };
 /* _operator 3.11: _operator_state (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f379[] = {
+static const struct wk_cfield f502[] = {
     {0, -1, -1, "itemgetter_type"},
     {8, -1, -1, "attrgetter_type"},
     {16, -1, -1, "methodcaller_type"},
 };
 /* _operator 3.12: _operator_state (pyenv 3.12.1) */
-static const struct wk_cfield f380[] = {
+static const struct wk_cfield f503[] = {
     {0, -1, -1, "itemgetter_type"},
     {8, -1, -1, "attrgetter_type"},
     {16, -1, -1, "methodcaller_type"},
 };
 /* _operator 3.13: _operator_state (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f381[] = {
+static const struct wk_cfield f504[] = {
     {0, -1, -1, "itemgetter_type"},
     {8, -1, -1, "attrgetter_type"},
     {16, -1, -1, "methodcaller_type"},
 };
 /* _operator 3.14: _operator_state (Debian sid 3.14.10) */
-static const struct wk_cfield f382[] = {
+static const struct wk_cfield f505[] = {
     {0, -1, -1, "itemgetter_type"},
     {8, -1, -1, "attrgetter_type"},
     {16, -1, -1, "methodcaller_type"},
 };
 /* _operator 3.15: _operator_state (Debian sid 3.15.2) */
-static const struct wk_cfield f383[] = {
+static const struct wk_cfield f506[] = {
     {0, -1, -1, "itemgetter_type"},
     {8, -1, -1, "attrgetter_type"},
     {16, -1, -1, "methodcaller_type"},
 };
 /* _pickle 3.8: PickleState (pyenv 3.8.18) */
-static const struct wk_cfield f384[] = {
+static const struct wk_cfield f507[] = {
     {0, -1, -1, "PickleError"},
     {8, -1, -1, "PicklingError"},
     {16, -1, -1, "UnpicklingError"},
@@ -2563,7 +3724,7 @@ static const struct wk_cfield f384[] = {
     {104, -1, -1, "partial"},
 };
 /* _pickle 3.9: PickleState (pyenv 3.9.18) */
-static const struct wk_cfield f385[] = {
+static const struct wk_cfield f508[] = {
     {0, -1, -1, "PickleError"},
     {8, -1, -1, "PicklingError"},
     {16, -1, -1, "UnpicklingError"},
@@ -2580,7 +3741,7 @@ static const struct wk_cfield f385[] = {
     {104, -1, -1, "partial"},
 };
 /* _pickle 3.10: PickleState (pyenv 3.10.13) */
-static const struct wk_cfield f386[] = {
+static const struct wk_cfield f509[] = {
     {0, -1, -1, "PickleError"},
     {8, -1, -1, "PicklingError"},
     {16, -1, -1, "UnpicklingError"},
@@ -2597,7 +3758,7 @@ static const struct wk_cfield f386[] = {
     {104, -1, -1, "partial"},
 };
 /* _pickle 3.11: PickleState (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f387[] = {
+static const struct wk_cfield f510[] = {
     {0, -1, -1, "PickleError"},
     {8, -1, -1, "PicklingError"},
     {16, -1, -1, "UnpicklingError"},
@@ -2614,7 +3775,7 @@ static const struct wk_cfield f387[] = {
     {104, -1, -1, "partial"},
 };
 /* _pickle 3.12: PickleState (pyenv 3.12.1) */
-static const struct wk_cfield f388[] = {
+static const struct wk_cfield f511[] = {
     {0, -1, -1, "PickleError"},
     {8, -1, -1, "PicklingError"},
     {16, -1, -1, "UnpicklingError"},
@@ -2636,7 +3797,7 @@ static const struct wk_cfield f388[] = {
     {144, -1, -1, "UnpicklerMemoProxyType"},
 };
 /* _pickle 3.13: PickleState (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f389[] = {
+static const struct wk_cfield f512[] = {
     {0, -1, -1, "PickleError"},
     {8, -1, -1, "PicklingError"},
     {16, -1, -1, "UnpicklingError"},
@@ -2658,7 +3819,7 @@ static const struct wk_cfield f389[] = {
     {144, -1, -1, "UnpicklerMemoProxyType"},
 };
 /* _pickle 3.14: PickleState (Debian sid 3.14.10) */
-static const struct wk_cfield f390[] = {
+static const struct wk_cfield f513[] = {
     {0, -1, -1, "PickleError"},
     {8, -1, -1, "PicklingError"},
     {16, -1, -1, "UnpicklingError"},
@@ -2680,7 +3841,7 @@ static const struct wk_cfield f390[] = {
     {144, -1, -1, "UnpicklerMemoProxyType"},
 };
 /* _pickle 3.15: PickleState (Debian sid 3.15.2) */
-static const struct wk_cfield f391[] = {
+static const struct wk_cfield f514[] = {
     {0, -1, -1, "PickleError"},
     {8, -1, -1, "PicklingError"},
     {16, -1, -1, "UnpicklingError"},
@@ -2702,7 +3863,7 @@ static const struct wk_cfield f391[] = {
     {144, -1, -1, "UnpicklerMemoProxyType"},
 };
 /* _pickle.Pickler 3.8: PicklerObject (pyenv 3.8.18) */
-static const struct wk_cfield f392[] = {
+static const struct wk_cfield f515[] = {
     {24, -1, -1, "pers_func"},
     {32, -1, -1, "pers_func_self"},
     {40, -1, -1, "dispatch_table"},
@@ -2711,9 +3872,10 @@ static const struct wk_cfield f392[] = {
     {64, -1, -1, "output_buffer"},
     {136, -1, -1, "fast_memo"},
     {144, -1, -1, "buffer_callback"},
+    {16, -2, -1, "#memo"},
 };
 /* _pickle.Pickler 3.9: PicklerObject (pyenv 3.9.18) */
-static const struct wk_cfield f393[] = {
+static const struct wk_cfield f516[] = {
     {24, -1, -1, "pers_func"},
     {32, -1, -1, "pers_func_self"},
     {40, -1, -1, "dispatch_table"},
@@ -2722,9 +3884,10 @@ static const struct wk_cfield f393[] = {
     {64, -1, -1, "output_buffer"},
     {136, -1, -1, "fast_memo"},
     {144, -1, -1, "buffer_callback"},
+    {16, -2, -1, "#memo"},
 };
 /* _pickle.Pickler 3.10: PicklerObject (pyenv 3.10.13) */
-static const struct wk_cfield f394[] = {
+static const struct wk_cfield f517[] = {
     {24, -1, -1, "pers_func"},
     {32, -1, -1, "pers_func_self"},
     {40, -1, -1, "dispatch_table"},
@@ -2733,9 +3896,10 @@ static const struct wk_cfield f394[] = {
     {64, -1, -1, "output_buffer"},
     {136, -1, -1, "fast_memo"},
     {144, -1, -1, "buffer_callback"},
+    {16, -2, -1, "#memo"},
 };
 /* _pickle.Pickler 3.11: PicklerObject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f395[] = {
+static const struct wk_cfield f518[] = {
     {24, -1, -1, "pers_func"},
     {32, -1, -1, "pers_func_self"},
     {40, -1, -1, "dispatch_table"},
@@ -2744,9 +3908,10 @@ static const struct wk_cfield f395[] = {
     {64, -1, -1, "output_buffer"},
     {136, -1, -1, "fast_memo"},
     {144, -1, -1, "buffer_callback"},
+    {16, -2, -1, "#memo"},
 };
 /* _pickle.Pickler 3.12: PicklerObject (pyenv 3.12.1) */
-static const struct wk_cfield f396[] = {
+static const struct wk_cfield f519[] = {
     {24, -1, -1, "pers_func"},
     {32, -1, -1, "pers_func_self"},
     {40, -1, -1, "dispatch_table"},
@@ -2755,9 +3920,10 @@ static const struct wk_cfield f396[] = {
     {64, -1, -1, "output_buffer"},
     {136, -1, -1, "fast_memo"},
     {144, -1, -1, "buffer_callback"},
+    {16, -2, -1, "#memo"},
 };
 /* _pickle.Pickler 3.13: PicklerObject (pyenv 3.13.0) */
-static const struct wk_cfield f397[] = {
+static const struct wk_cfield f520[] = {
     {24, -1, -1, "persistent_id"},
     {32, -1, -1, "dispatch_table"},
     {40, -1, -1, "reducer_override"},
@@ -2765,9 +3931,10 @@ static const struct wk_cfield f397[] = {
     {56, -1, -1, "output_buffer"},
     {128, -1, -1, "fast_memo"},
     {136, -1, -1, "buffer_callback"},
+    {16, -2, -1, "#memo"},
 };
 /* _pickle.Pickler 3.13: PicklerObject (Debian sid 3.13.18) */
-static const struct wk_cfield f398[] = {
+static const struct wk_cfield f521[] = {
     {24, -1, -1, "persistent_id"},
     {32, -1, -1, "persistent_id_attr"},
     {40, -1, -1, "dispatch_table"},
@@ -2776,9 +3943,10 @@ static const struct wk_cfield f398[] = {
     {64, -1, -1, "output_buffer"},
     {136, -1, -1, "fast_memo"},
     {144, -1, -1, "buffer_callback"},
+    {16, -2, -1, "#memo"},
 };
 /* _pickle.Pickler 3.14: PicklerObject (Debian sid 3.14.10) */
-static const struct wk_cfield f399[] = {
+static const struct wk_cfield f522[] = {
     {24, -1, -1, "persistent_id"},
     {32, -1, -1, "persistent_id_attr"},
     {40, -1, -1, "dispatch_table"},
@@ -2787,9 +3955,10 @@ static const struct wk_cfield f399[] = {
     {64, -1, -1, "output_buffer"},
     {136, -1, -1, "fast_memo"},
     {144, -1, -1, "buffer_callback"},
+    {16, -2, -1, "#memo"},
 };
 /* _pickle.Pickler 3.15: PicklerObject (Debian sid 3.15.2) */
-static const struct wk_cfield f400[] = {
+static const struct wk_cfield f523[] = {
     {24, -1, -1, "persistent_id"},
     {32, -1, -1, "persistent_id_attr"},
     {40, -1, -1, "dispatch_table"},
@@ -2798,41 +3967,42 @@ static const struct wk_cfield f400[] = {
     {64, -1, -1, "output_buffer"},
     {136, -1, -1, "fast_memo"},
     {144, -1, -1, "buffer_callback"},
+    {16, -2, -1, "#memo"},
 };
 /* _pickle.PicklerMemoProxy 3.8: PicklerMemoProxyObject (pyenv 3.8.18) */
-static const struct wk_cfield f401[] = {
+static const struct wk_cfield f524[] = {
     {16, -1, -1, "pickler"},
 };
 /* _pickle.PicklerMemoProxy 3.9: PicklerMemoProxyObject (pyenv 3.9.18) */
-static const struct wk_cfield f402[] = {
+static const struct wk_cfield f525[] = {
     {16, -1, -1, "pickler"},
 };
 /* _pickle.PicklerMemoProxy 3.10: PicklerMemoProxyObject (pyenv 3.10.13) */
-static const struct wk_cfield f403[] = {
+static const struct wk_cfield f526[] = {
     {16, -1, -1, "pickler"},
 };
 /* _pickle.PicklerMemoProxy 3.11: PicklerMemoProxyObject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f404[] = {
+static const struct wk_cfield f527[] = {
     {16, -1, -1, "pickler"},
 };
 /* _pickle.PicklerMemoProxy 3.12: PicklerMemoProxyObject (pyenv 3.12.1) */
-static const struct wk_cfield f405[] = {
+static const struct wk_cfield f528[] = {
     {16, -1, -1, "pickler"},
 };
 /* _pickle.PicklerMemoProxy 3.13: PicklerMemoProxyObject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f406[] = {
+static const struct wk_cfield f529[] = {
     {16, -1, -1, "pickler"},
 };
 /* _pickle.PicklerMemoProxy 3.14: PicklerMemoProxyObject (Debian sid 3.14.10) */
-static const struct wk_cfield f407[] = {
+static const struct wk_cfield f530[] = {
     {16, -1, -1, "pickler"},
 };
 /* _pickle.PicklerMemoProxy 3.15: PicklerMemoProxyObject (Debian sid 3.15.2) */
-static const struct wk_cfield f408[] = {
+static const struct wk_cfield f531[] = {
     {16, -1, -1, "pickler"},
 };
 /* _pickle.Unpickler 3.8: UnpicklerObject (pyenv 3.8.18) */
-static const struct wk_cfield f409[] = {
+static const struct wk_cfield f532[] = {
     {16, -1, -1, "stack"},
     {48, -1, -1, "pers_func"},
     {56, -1, -1, "pers_func_self"},
@@ -2842,9 +4012,16 @@ static const struct wk_cfield f409[] = {
     {200, -1, -1, "readline"},
     {208, -1, -1, "peek"},
     {216, -1, -1, "buffers"},
+    {24, -2, -1, "#memo"},
+    {32, -2, -1, "#memo_size"},
+    {240, -2, -1, "#marks"},
+    {256, -2, -1, "#marks_size"},
+    {152, -2, -1, "#input_line"},
+    {224, -2, -1, "#encoding"},
+    {232, -2, -1, "#errors"},
 };
 /* _pickle.Unpickler 3.9: UnpicklerObject (pyenv 3.9.18) */
-static const struct wk_cfield f410[] = {
+static const struct wk_cfield f533[] = {
     {16, -1, -1, "stack"},
     {48, -1, -1, "pers_func"},
     {56, -1, -1, "pers_func_self"},
@@ -2854,9 +4031,16 @@ static const struct wk_cfield f410[] = {
     {200, -1, -1, "readline"},
     {208, -1, -1, "peek"},
     {216, -1, -1, "buffers"},
+    {24, -2, -1, "#memo"},
+    {32, -2, -1, "#memo_size"},
+    {240, -2, -1, "#marks"},
+    {256, -2, -1, "#marks_size"},
+    {152, -2, -1, "#input_line"},
+    {224, -2, -1, "#encoding"},
+    {232, -2, -1, "#errors"},
 };
 /* _pickle.Unpickler 3.10: UnpicklerObject (pyenv 3.10.13) */
-static const struct wk_cfield f411[] = {
+static const struct wk_cfield f534[] = {
     {16, -1, -1, "stack"},
     {48, -1, -1, "pers_func"},
     {56, -1, -1, "pers_func_self"},
@@ -2866,9 +4050,16 @@ static const struct wk_cfield f411[] = {
     {200, -1, -1, "readline"},
     {208, -1, -1, "peek"},
     {216, -1, -1, "buffers"},
+    {24, -2, -1, "#memo"},
+    {32, -2, -1, "#memo_size"},
+    {240, -2, -1, "#marks"},
+    {256, -2, -1, "#marks_size"},
+    {152, -2, -1, "#input_line"},
+    {224, -2, -1, "#encoding"},
+    {232, -2, -1, "#errors"},
 };
 /* _pickle.Unpickler 3.11: UnpicklerObject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f412[] = {
+static const struct wk_cfield f535[] = {
     {16, -1, -1, "stack"},
     {48, -1, -1, "pers_func"},
     {56, -1, -1, "pers_func_self"},
@@ -2878,9 +4069,16 @@ static const struct wk_cfield f412[] = {
     {200, -1, -1, "readline"},
     {208, -1, -1, "peek"},
     {216, -1, -1, "buffers"},
+    {24, -2, -1, "#memo"},
+    {32, -2, -1, "#memo_size"},
+    {240, -2, -1, "#marks"},
+    {256, -2, -1, "#marks_size"},
+    {152, -2, -1, "#input_line"},
+    {224, -2, -1, "#encoding"},
+    {232, -2, -1, "#errors"},
 };
 /* _pickle.Unpickler 3.12: UnpicklerObject (pyenv 3.12.1) */
-static const struct wk_cfield f413[] = {
+static const struct wk_cfield f536[] = {
     {16, -1, -1, "stack"},
     {48, -1, -1, "pers_func"},
     {56, -1, -1, "pers_func_self"},
@@ -2890,9 +4088,16 @@ static const struct wk_cfield f413[] = {
     {200, -1, -1, "readline"},
     {208, -1, -1, "peek"},
     {216, -1, -1, "buffers"},
+    {24, -2, -1, "#memo"},
+    {32, -2, -1, "#memo_size"},
+    {240, -2, -1, "#marks"},
+    {256, -2, -1, "#marks_size"},
+    {152, -2, -1, "#input_line"},
+    {224, -2, -1, "#encoding"},
+    {232, -2, -1, "#errors"},
 };
 /* _pickle.Unpickler 3.13: UnpicklerObject (pyenv 3.13.0) */
-static const struct wk_cfield f414[] = {
+static const struct wk_cfield f537[] = {
     {16, -1, -1, "stack"},
     {48, -1, -1, "persistent_load"},
     {64, -1, -1, "buffer.obj"},
@@ -2901,9 +4106,16 @@ static const struct wk_cfield f414[] = {
     {192, -1, -1, "readline"},
     {200, -1, -1, "peek"},
     {208, -1, -1, "buffers"},
+    {24, -2, -1, "#memo"},
+    {32, -2, -1, "#memo_size"},
+    {232, -2, -1, "#marks"},
+    {248, -2, -1, "#marks_size"},
+    {144, -2, -1, "#input_line"},
+    {216, -2, -1, "#encoding"},
+    {224, -2, -1, "#errors"},
 };
 /* _pickle.Unpickler 3.13: UnpicklerObject (Debian sid 3.13.18) */
-static const struct wk_cfield f415[] = {
+static const struct wk_cfield f538[] = {
     {16, -1, -1, "stack"},
     {48, -1, -1, "persistent_load"},
     {56, -1, -1, "persistent_load_attr"},
@@ -2913,9 +4125,16 @@ static const struct wk_cfield f415[] = {
     {216, -1, -1, "readline"},
     {224, -1, -1, "peek"},
     {232, -1, -1, "buffers"},
+    {24, -2, -1, "#memo"},
+    {32, -2, -1, "#memo_size"},
+    {256, -2, -1, "#marks"},
+    {272, -2, -1, "#marks_size"},
+    {152, -2, -1, "#input_line"},
+    {240, -2, -1, "#encoding"},
+    {248, -2, -1, "#errors"},
 };
 /* _pickle.Unpickler 3.14: UnpicklerObject (Debian sid 3.14.10) */
-static const struct wk_cfield f416[] = {
+static const struct wk_cfield f539[] = {
     {16, -1, -1, "stack"},
     {48, -1, -1, "persistent_load"},
     {56, -1, -1, "persistent_load_attr"},
@@ -2925,9 +4144,16 @@ static const struct wk_cfield f416[] = {
     {216, -1, -1, "readline"},
     {224, -1, -1, "peek"},
     {232, -1, -1, "buffers"},
+    {24, -2, -1, "#memo"},
+    {32, -2, -1, "#memo_size"},
+    {256, -2, -1, "#marks"},
+    {272, -2, -1, "#marks_size"},
+    {152, -2, -1, "#input_line"},
+    {240, -2, -1, "#encoding"},
+    {248, -2, -1, "#errors"},
 };
 /* _pickle.Unpickler 3.15: UnpicklerObject (Debian sid 3.15.2) */
-static const struct wk_cfield f417[] = {
+static const struct wk_cfield f540[] = {
     {16, -1, -1, "stack"},
     {48, -1, -1, "memo_dict"},
     {56, -1, -1, "persistent_load"},
@@ -2938,164 +4164,203 @@ static const struct wk_cfield f417[] = {
     {224, -1, -1, "readline"},
     {232, -1, -1, "peek"},
     {240, -1, -1, "buffers"},
+    {24, -2, -1, "#memo"},
+    {32, -2, -1, "#memo_size"},
+    {264, -2, -1, "#marks"},
+    {280, -2, -1, "#marks_size"},
+    {160, -2, -1, "#input_line"},
+    {248, -2, -1, "#encoding"},
+    {256, -2, -1, "#errors"},
 };
 /* _pickle.UnpicklerMemoProxy 3.8: UnpicklerMemoProxyObject (pyenv 3.8.18) */
-static const struct wk_cfield f418[] = {
+static const struct wk_cfield f541[] = {
     {16, -1, -1, "unpickler"},
 };
 /* _pickle.UnpicklerMemoProxy 3.9: UnpicklerMemoProxyObject (pyenv 3.9.18) */
-static const struct wk_cfield f419[] = {
+static const struct wk_cfield f542[] = {
     {16, -1, -1, "unpickler"},
 };
 /* _pickle.UnpicklerMemoProxy 3.10: UnpicklerMemoProxyObject (pyenv 3.10.13) */
-static const struct wk_cfield f420[] = {
+static const struct wk_cfield f543[] = {
     {16, -1, -1, "unpickler"},
 };
 /* _pickle.UnpicklerMemoProxy 3.11: UnpicklerMemoProxyObject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f421[] = {
+static const struct wk_cfield f544[] = {
     {16, -1, -1, "unpickler"},
 };
 /* _pickle.UnpicklerMemoProxy 3.12: UnpicklerMemoProxyObject (pyenv 3.12.1) */
-static const struct wk_cfield f422[] = {
+static const struct wk_cfield f545[] = {
     {16, -1, -1, "unpickler"},
 };
 /* _pickle.UnpicklerMemoProxy 3.13: UnpicklerMemoProxyObject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f423[] = {
+static const struct wk_cfield f546[] = {
     {16, -1, -1, "unpickler"},
 };
 /* _pickle.UnpicklerMemoProxy 3.14: UnpicklerMemoProxyObject (Debian sid 3.14.10) */
-static const struct wk_cfield f424[] = {
+static const struct wk_cfield f547[] = {
     {16, -1, -1, "unpickler"},
 };
 /* _pickle.UnpicklerMemoProxy 3.15: UnpicklerMemoProxyObject (Debian sid 3.15.2) */
-static const struct wk_cfield f425[] = {
+static const struct wk_cfield f548[] = {
     {16, -1, -1, "unpickler"},
 };
 /* _posixsubprocess 3.9: _posixsubprocessstate (pyenv 3.9.18) */
-static const struct wk_cfield f426[] = {
+static const struct wk_cfield f549[] = {
     {0, -1, -1, "disable"},
     {8, -1, -1, "enable"},
     {16, -1, -1, "isenabled"},
 };
 /* _queue 3.10: simplequeue_state (pyenv 3.10.13) */
-static const struct wk_cfield f427[] = {
+static const struct wk_cfield f550[] = {
     {0, -1, -1, "SimpleQueueType"},
     {8, -1, -1, "EmptyError"},
 };
 /* _queue 3.11: simplequeue_state (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f428[] = {
+static const struct wk_cfield f551[] = {
     {0, -1, -1, "SimpleQueueType"},
     {8, -1, -1, "EmptyError"},
 };
 /* _queue 3.12: simplequeue_state (pyenv 3.12.1) */
-static const struct wk_cfield f429[] = {
+static const struct wk_cfield f552[] = {
     {0, -1, -1, "SimpleQueueType"},
     {8, -1, -1, "EmptyError"},
 };
 /* _queue 3.13: simplequeue_state (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f430[] = {
+static const struct wk_cfield f553[] = {
     {0, -1, -1, "SimpleQueueType"},
     {8, -1, -1, "EmptyError"},
 };
 /* _queue 3.14: simplequeue_state (Debian sid 3.14.10) */
-static const struct wk_cfield f431[] = {
+static const struct wk_cfield f554[] = {
     {0, -1, -1, "SimpleQueueType"},
     {8, -1, -1, "EmptyError"},
 };
 /* _queue 3.15: simplequeue_state (Debian sid 3.15.2) */
-static const struct wk_cfield f432[] = {
+static const struct wk_cfield f555[] = {
     {0, -1, -1, "SimpleQueueType"},
     {8, -1, -1, "EmptyError"},
 };
+/* _queue.SimpleQueue 3.8: simplequeueobject (pyenv 3.8.18) */
+static const struct wk_cfield f556[] = {
+    {32, -1, -1, "lst"},
+};
+/* _queue.SimpleQueue 3.9: simplequeueobject (pyenv 3.9.18) */
+static const struct wk_cfield f557[] = {
+    {32, -1, -1, "lst"},
+};
+/* _queue.SimpleQueue 3.10: simplequeueobject (pyenv 3.10.13) */
+static const struct wk_cfield f558[] = {
+    {32, -1, -1, "lst"},
+};
+/* _queue.SimpleQueue 3.11: simplequeueobject (pyenv 3.11.7; Debian 12 3.11.2) */
+static const struct wk_cfield f559[] = {
+    {32, -1, -1, "lst"},
+};
+/* _queue.SimpleQueue 3.12: simplequeueobject (pyenv 3.12.1) */
+static const struct wk_cfield f560[] = {
+    {32, -1, -1, "lst"},
+};
+/* _queue.SimpleQueue 3.13: simplequeueobject (pyenv 3.13.0; Debian sid 3.13.18) */
+static const struct wk_cfield f561[] = {
+    {24, -2, -1, "#buf"},
+};
+/* _queue.SimpleQueue 3.14: simplequeueobject (Debian sid 3.14.10) */
+static const struct wk_cfield f562[] = {
+    {24, -2, -1, "#buf"},
+};
+/* _queue.SimpleQueue 3.15: simplequeueobject (Debian sid 3.15.2) */
+static const struct wk_cfield f563[] = {
+    {24, -2, -1, "#buf"},
+};
 /* _random 3.9: _randomstate (pyenv 3.9.18) */
-static const struct wk_cfield f433[] = {
+static const struct wk_cfield f564[] = {
     {0, -1, -1, "Random_Type"},
     {8, -1, -1, "Long___abs__"},
 };
 /* _random 3.10: _randomstate (pyenv 3.10.13) */
-static const struct wk_cfield f434[] = {
+static const struct wk_cfield f565[] = {
     {0, -1, -1, "Random_Type"},
     {8, -1, -1, "Long___abs__"},
 };
 /* _random 3.11: _randomstate (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f435[] = {
+static const struct wk_cfield f566[] = {
     {0, -1, -1, "Random_Type"},
     {8, -1, -1, "Long___abs__"},
 };
 /* _random 3.12: _randomstate (pyenv 3.12.1) */
-static const struct wk_cfield f436[] = {
+static const struct wk_cfield f567[] = {
     {0, -1, -1, "Random_Type"},
     {8, -1, -1, "Long___abs__"},
 };
 /* _random 3.13: _randomstate (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f437[] = {
+static const struct wk_cfield f568[] = {
     {0, -1, -1, "Random_Type"},
     {8, -1, -1, "Long___abs__"},
 };
 /* _random 3.14: _randomstate (Debian sid 3.14.10) */
-static const struct wk_cfield f438[] = {
+static const struct wk_cfield f569[] = {
     {0, -1, -1, "Random_Type"},
     {8, -1, -1, "Long___abs__"},
 };
 /* _random 3.15: _randomstate (Debian sid 3.15.2) */
-static const struct wk_cfield f439[] = {
+static const struct wk_cfield f570[] = {
     {0, -1, -1, "Random_Type"},
     {8, -1, -1, "Long___abs__"},
 };
 /* _sha1 3.10: SHA1State (pyenv 3.10.13) */
-static const struct wk_cfield f440[] = {
+static const struct wk_cfield f571[] = {
     {0, -1, -1, "sha1_type"},
 };
 /* _sha1 3.11: SHA1State (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f441[] = {
+static const struct wk_cfield f572[] = {
     {0, -1, -1, "sha1_type"},
 };
 /* _sha1 3.12: SHA1State (pyenv 3.12.1) */
-static const struct wk_cfield f442[] = {
+static const struct wk_cfield f573[] = {
     {0, -1, -1, "sha1_type"},
 };
 /* _sha1 3.13: SHA1State (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f443[] = {
+static const struct wk_cfield f574[] = {
     {0, -1, -1, "sha1_type"},
 };
 /* _sha1 3.14: SHA1State (Debian sid 3.14.10) */
-static const struct wk_cfield f444[] = {
+static const struct wk_cfield f575[] = {
     {0, -1, -1, "sha1_type"},
 };
 /* _sha1 3.15: SHA1State (Debian sid 3.15.2) */
-static const struct wk_cfield f445[] = {
+static const struct wk_cfield f576[] = {
     {0, -1, -1, "sha1_type"},
 };
 /* _sha2 3.12: sha2_state (pyenv 3.12.1) */
-static const struct wk_cfield f446[] = {
+static const struct wk_cfield f577[] = {
     {0, -1, -1, "sha224_type"},
     {8, -1, -1, "sha256_type"},
     {16, -1, -1, "sha384_type"},
     {24, -1, -1, "sha512_type"},
 };
 /* _sha2 3.13: sha2_state (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f447[] = {
+static const struct wk_cfield f578[] = {
     {0, -1, -1, "sha224_type"},
     {8, -1, -1, "sha256_type"},
     {16, -1, -1, "sha384_type"},
     {24, -1, -1, "sha512_type"},
 };
 /* _sha2 3.14: sha2_state (Debian sid 3.14.10) */
-static const struct wk_cfield f448[] = {
+static const struct wk_cfield f579[] = {
     {0, -1, -1, "sha224_type"},
     {8, -1, -1, "sha256_type"},
     {16, -1, -1, "sha384_type"},
     {24, -1, -1, "sha512_type"},
 };
 /* _sha2 3.15: sha2_state (Debian sid 3.15.2) */
-static const struct wk_cfield f449[] = {
+static const struct wk_cfield f580[] = {
     {0, -1, -1, "sha224_type"},
     {8, -1, -1, "sha256_type"},
     {16, -1, -1, "sha384_type"},
     {24, -1, -1, "sha512_type"},
 };
 /* _sha3 3.10: SHA3State (pyenv 3.10.13) */
-static const struct wk_cfield f450[] = {
+static const struct wk_cfield f581[] = {
     {0, -1, -1, "sha3_224_type"},
     {8, -1, -1, "sha3_256_type"},
     {16, -1, -1, "sha3_384_type"},
@@ -3104,7 +4369,7 @@ static const struct wk_cfield f450[] = {
     {40, -1, -1, "shake_256_type"},
 };
 /* _sha3 3.11: SHA3State (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f451[] = {
+static const struct wk_cfield f582[] = {
     {0, -1, -1, "sha3_224_type"},
     {8, -1, -1, "sha3_256_type"},
     {16, -1, -1, "sha3_384_type"},
@@ -3113,7 +4378,7 @@ static const struct wk_cfield f451[] = {
     {40, -1, -1, "shake_256_type"},
 };
 /* _sha3 3.12: SHA3State (pyenv 3.12.1) */
-static const struct wk_cfield f452[] = {
+static const struct wk_cfield f583[] = {
     {0, -1, -1, "sha3_224_type"},
     {8, -1, -1, "sha3_256_type"},
     {16, -1, -1, "sha3_384_type"},
@@ -3122,7 +4387,7 @@ static const struct wk_cfield f452[] = {
     {40, -1, -1, "shake_256_type"},
 };
 /* _sha3 3.13: SHA3State (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f453[] = {
+static const struct wk_cfield f584[] = {
     {0, -1, -1, "sha3_224_type"},
     {8, -1, -1, "sha3_256_type"},
     {16, -1, -1, "sha3_384_type"},
@@ -3131,7 +4396,7 @@ static const struct wk_cfield f453[] = {
     {40, -1, -1, "shake_256_type"},
 };
 /* _sha3 3.14: SHA3State (Debian sid 3.14.10) */
-static const struct wk_cfield f454[] = {
+static const struct wk_cfield f585[] = {
     {0, -1, -1, "sha3_224_type"},
     {8, -1, -1, "sha3_256_type"},
     {16, -1, -1, "sha3_384_type"},
@@ -3140,7 +4405,7 @@ static const struct wk_cfield f454[] = {
     {40, -1, -1, "shake_256_type"},
 };
 /* _sha3 3.15: SHA3State (Debian sid 3.15.2) */
-static const struct wk_cfield f455[] = {
+static const struct wk_cfield f586[] = {
     {0, -1, -1, "sha3_224_type"},
     {8, -1, -1, "sha3_256_type"},
     {16, -1, -1, "sha3_384_type"},
@@ -3149,82 +4414,90 @@ static const struct wk_cfield f455[] = {
     {40, -1, -1, "shake_256_type"},
 };
 /* _sha512 3.10: SHA512State (pyenv 3.10.13) */
-static const struct wk_cfield f456[] = {
+static const struct wk_cfield f587[] = {
     {0, -1, -1, "sha384_type"},
     {8, -1, -1, "sha512_type"},
 };
 /* _sha512 3.11: SHA512State (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f457[] = {
+static const struct wk_cfield f588[] = {
     {0, -1, -1, "sha384_type"},
     {8, -1, -1, "sha512_type"},
 };
 /* _signal 3.10: _signal_module_state (pyenv 3.10.13) */
-static const struct wk_cfield f458[] = {
+static const struct wk_cfield f589[] = {
     {0, -1, -1, "default_handler"},
     {8, -1, -1, "ignore_handler"},
     {16, -1, -1, "itimer_error"},
 };
 /* _signal 3.11: _signal_module_state (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f459[] = {
+static const struct wk_cfield f590[] = {
     {0, -1, -1, "default_handler"},
     {8, -1, -1, "ignore_handler"},
     {16, -1, -1, "itimer_error"},
     {24, -1, -1, "siginfo_type"},
 };
 /* _signal 3.12: _signal_module_state (pyenv 3.12.1) */
-static const struct wk_cfield f460[] = {
+static const struct wk_cfield f591[] = {
     {0, -1, -1, "default_handler"},
     {8, -1, -1, "ignore_handler"},
     {16, -1, -1, "itimer_error"},
     {24, -1, -1, "siginfo_type"},
 };
 /* _signal 3.13: _signal_module_state (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f461[] = {
+static const struct wk_cfield f592[] = {
     {0, -1, -1, "default_handler"},
     {8, -1, -1, "ignore_handler"},
     {16, -1, -1, "itimer_error"},
     {24, -1, -1, "siginfo_type"},
 };
 /* _signal 3.14: _signal_module_state (Debian sid 3.14.10) */
-static const struct wk_cfield f462[] = {
+static const struct wk_cfield f593[] = {
     {0, -1, -1, "default_handler"},
     {8, -1, -1, "ignore_handler"},
     {16, -1, -1, "itimer_error"},
     {24, -1, -1, "siginfo_type"},
 };
 /* _signal 3.15: _signal_module_state (Debian sid 3.15.2) */
-static const struct wk_cfield f463[] = {
+static const struct wk_cfield f594[] = {
     {0, -1, -1, "default_handler"},
     {8, -1, -1, "ignore_handler"},
     {16, -1, -1, "itimer_error"},
     {24, -1, -1, "siginfo_type"},
 };
 /* _socket 3.12: socket_state (pyenv 3.12.1) */
-static const struct wk_cfield f464[] = {
+static const struct wk_cfield f595[] = {
     {0, -1, -1, "sock_type"},
     {8, -1, -1, "socket_herror"},
     {16, -1, -1, "socket_gaierror"},
 };
 /* _socket 3.13: socket_state (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f465[] = {
+static const struct wk_cfield f596[] = {
     {0, -1, -1, "sock_type"},
     {8, -1, -1, "socket_herror"},
     {16, -1, -1, "socket_gaierror"},
 };
 /* _socket 3.14: socket_state (Debian sid 3.14.10) */
-static const struct wk_cfield f466[] = {
+static const struct wk_cfield f597[] = {
     {0, -1, -1, "sock_type"},
     {8, -1, -1, "socket_herror"},
     {16, -1, -1, "socket_gaierror"},
 };
 /* _socket 3.15: socket_state (Debian sid 3.15.2) */
-static const struct wk_cfield f467[] = {
+static const struct wk_cfield f598[] = {
     {0, -1, -1, "sock_type"},
     {8, -1, -1, "socket_herror"},
     {16, -1, -1, "socket_gaierror"},
 };
+/* _socket.socket 3.8: PySocketSockObject (pyenv 3.8.18) */
+/* _socket.socket 3.9: PySocketSockObject (pyenv 3.9.18) */
+/* _socket.socket 3.10: PySocketSockObject (pyenv 3.10.13) */
+/* _socket.socket 3.11: PySocketSockObject (pyenv 3.11.7; Debian 12 3.11.2) */
+/* _socket.socket 3.12: PySocketSockObject (pyenv 3.12.1) */
+/* _socket.socket 3.13: PySocketSockObject (pyenv 3.13.0; Debian sid 3.13.18) */
+/* _socket.socket 3.14: PySocketSockObject (Debian sid 3.14.10) */
+/* _socket.socket 3.15: PySocketSockObject (Debian sid 3.15.2) */
 /* _sqlite3 3.11: pysqlite_state (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f468[] = {
+static const struct wk_cfield f607[] = {
     {0, -1, -1, "DataError"},
     {8, -1, -1, "DatabaseError"},
     {16, -1, -1, "Error"},
@@ -3254,7 +4527,7 @@ static const struct wk_cfield f468[] = {
     {216, -1, -1, "str_value"},
 };
 /* _sqlite3 3.12: pysqlite_state (pyenv 3.12.1) */
-static const struct wk_cfield f469[] = {
+static const struct wk_cfield f608[] = {
     {0, -1, -1, "DataError"},
     {8, -1, -1, "DatabaseError"},
     {16, -1, -1, "Error"},
@@ -3284,7 +4557,7 @@ static const struct wk_cfield f469[] = {
     {216, -1, -1, "str_value"},
 };
 /* _sqlite3 3.13: pysqlite_state (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f470[] = {
+static const struct wk_cfield f609[] = {
     {0, -1, -1, "DataError"},
     {8, -1, -1, "DatabaseError"},
     {16, -1, -1, "Error"},
@@ -3314,7 +4587,7 @@ static const struct wk_cfield f470[] = {
     {216, -1, -1, "str_value"},
 };
 /* _sqlite3 3.14: pysqlite_state (Debian sid 3.14.10) */
-static const struct wk_cfield f471[] = {
+static const struct wk_cfield f610[] = {
     {0, -1, -1, "DataError"},
     {8, -1, -1, "DatabaseError"},
     {16, -1, -1, "Error"},
@@ -3344,7 +4617,7 @@ static const struct wk_cfield f471[] = {
     {216, -1, -1, "str_value"},
 };
 /* _sqlite3 3.15: pysqlite_state (Debian sid 3.15.2) */
-static const struct wk_cfield f472[] = {
+static const struct wk_cfield f611[] = {
     {0, -1, -1, "DataError"},
     {8, -1, -1, "DatabaseError"},
     {16, -1, -1, "Error"},
@@ -3374,19 +4647,19 @@ static const struct wk_cfield f472[] = {
     {216, -1, -1, "str_value"},
 };
 /* _sre 3.10: _sremodulestate (pyenv 3.10.13) */
-static const struct wk_cfield f473[] = {
+static const struct wk_cfield f612[] = {
     {0, -1, -1, "Pattern_Type"},
     {8, -1, -1, "Match_Type"},
     {16, -1, -1, "Scanner_Type"},
 };
 /* _sre 3.11: _sremodulestate (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f474[] = {
+static const struct wk_cfield f613[] = {
     {0, -1, -1, "Pattern_Type"},
     {8, -1, -1, "Match_Type"},
     {16, -1, -1, "Scanner_Type"},
 };
 /* _sre 3.12: _sremodulestate (pyenv 3.12.1) */
-static const struct wk_cfield f475[] = {
+static const struct wk_cfield f614[] = {
     {0, -1, -1, "Pattern_Type"},
     {8, -1, -1, "Match_Type"},
     {16, -1, -1, "Scanner_Type"},
@@ -3394,7 +4667,7 @@ static const struct wk_cfield f475[] = {
     {32, -1, -1, "compile_template"},
 };
 /* _sre 3.13: _sremodulestate (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f476[] = {
+static const struct wk_cfield f615[] = {
     {0, -1, -1, "Pattern_Type"},
     {8, -1, -1, "Match_Type"},
     {16, -1, -1, "Scanner_Type"},
@@ -3402,7 +4675,7 @@ static const struct wk_cfield f476[] = {
     {32, -1, -1, "compile_template"},
 };
 /* _sre 3.14: _sremodulestate (Debian sid 3.14.10) */
-static const struct wk_cfield f477[] = {
+static const struct wk_cfield f616[] = {
     {0, -1, -1, "Pattern_Type"},
     {8, -1, -1, "Match_Type"},
     {16, -1, -1, "Scanner_Type"},
@@ -3410,7 +4683,7 @@ static const struct wk_cfield f477[] = {
     {32, -1, -1, "compile_template"},
 };
 /* _sre 3.15: _sremodulestate (Debian sid 3.15.2) */
-static const struct wk_cfield f478[] = {
+static const struct wk_cfield f617[] = {
     {0, -1, -1, "Pattern_Type"},
     {8, -1, -1, "Match_Type"},
     {16, -1, -1, "Scanner_Type"},
@@ -3418,47 +4691,67 @@ static const struct wk_cfield f478[] = {
     {32, -1, -1, "compile_template"},
 };
 /* _sre.SRE_Scanner 3.8: ScannerObject (pyenv 3.8.18) */
-static const struct wk_cfield f479[] = {
+static const struct wk_cfield f618[] = {
     {16, -1, -1, "pattern"},
+    {56, -1, -1, "state.string"},
+    {72, -1, -1, "state.buffer.obj"},
 };
 /* _sre.SRE_Scanner 3.9: ScannerObject (pyenv 3.9.18) */
-static const struct wk_cfield f480[] = {
+static const struct wk_cfield f619[] = {
     {16, -1, -1, "pattern"},
+    {56, -1, -1, "state.string"},
+    {72, -1, -1, "state.buffer.obj"},
 };
 /* _sre.SRE_Scanner 3.10: ScannerObject (pyenv 3.10.13) */
-static const struct wk_cfield f481[] = {
+static const struct wk_cfield f620[] = {
     {16, -1, -1, "pattern"},
+    {56, -1, -1, "state.string"},
+    {72, -1, -1, "state.buffer.obj"},
 };
 /* _sre.SRE_Scanner 3.11: ScannerObject (Debian 12 3.11.2) */
-static const struct wk_cfield f482[] = {
+static const struct wk_cfield f621[] = {
     {16, -1, -1, "pattern"},
+    {56, -1, -1, "state.string"},
+    {72, -1, -1, "state.buffer.obj"},
 };
 /* _sre.SRE_Scanner 3.11: ScannerObject (pyenv 3.11.7) */
-static const struct wk_cfield f483[] = {
+static const struct wk_cfield f622[] = {
     {16, -1, -1, "pattern"},
+    {56, -1, -1, "state.string"},
+    {72, -1, -1, "state.buffer.obj"},
 };
 /* _sre.SRE_Scanner 3.12: ScannerObject (pyenv 3.12.1) */
-static const struct wk_cfield f484[] = {
+static const struct wk_cfield f623[] = {
     {16, -1, -1, "pattern"},
+    {56, -1, -1, "state.string"},
+    {72, -1, -1, "state.buffer.obj"},
 };
 /* _sre.SRE_Scanner 3.13: ScannerObject (pyenv 3.13.0) */
-static const struct wk_cfield f485[] = {
+static const struct wk_cfield f624[] = {
     {16, -1, -1, "pattern"},
+    {56, -1, -1, "state.string"},
+    {72, -1, -1, "state.buffer.obj"},
 };
 /* _sre.SRE_Scanner 3.13: ScannerObject (Debian sid 3.13.18) */
-static const struct wk_cfield f486[] = {
+static const struct wk_cfield f625[] = {
     {16, -1, -1, "pattern"},
+    {56, -1, -1, "state.string"},
+    {72, -1, -1, "state.buffer.obj"},
 };
 /* _sre.SRE_Scanner 3.14: ScannerObject (Debian sid 3.14.10) */
-static const struct wk_cfield f487[] = {
+static const struct wk_cfield f626[] = {
     {16, -1, -1, "pattern"},
+    {56, -1, -1, "state.string"},
+    {72, -1, -1, "state.buffer.obj"},
 };
 /* _sre.SRE_Scanner 3.15: ScannerObject (Debian sid 3.15.2) */
-static const struct wk_cfield f488[] = {
+static const struct wk_cfield f627[] = {
     {16, -1, -1, "pattern"},
+    {56, -1, -1, "state.string"},
+    {72, -1, -1, "state.buffer.obj"},
 };
 /* _ssl 3.10: _sslmodulestate (pyenv 3.10.13) */
-static const struct wk_cfield f489[] = {
+static const struct wk_cfield f628[] = {
     {0, -1, -1, "PySSLContext_Type"},
     {8, -1, -1, "PySSLSocket_Type"},
     {16, -1, -1, "PySSLMemoryBIO_Type"},
@@ -3477,7 +4770,7 @@ static const struct wk_cfield f489[] = {
     {120, -1, -1, "Sock_Type"},
 };
 /* _ssl 3.11: _sslmodulestate (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f490[] = {
+static const struct wk_cfield f629[] = {
     {0, -1, -1, "PySSLContext_Type"},
     {8, -1, -1, "PySSLSocket_Type"},
     {16, -1, -1, "PySSLMemoryBIO_Type"},
@@ -3500,7 +4793,7 @@ static const struct wk_cfield f490[] = {
     {152, -1, -1, "str_verify_message"},
 };
 /* _ssl 3.12: _sslmodulestate (pyenv 3.12.1) */
-static const struct wk_cfield f491[] = {
+static const struct wk_cfield f630[] = {
     {0, -1, -1, "PySSLContext_Type"},
     {8, -1, -1, "PySSLSocket_Type"},
     {16, -1, -1, "PySSLMemoryBIO_Type"},
@@ -3522,7 +4815,7 @@ static const struct wk_cfield f491[] = {
     {144, -1, -1, "str_verify_message"},
 };
 /* _ssl 3.13: _sslmodulestate (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f492[] = {
+static const struct wk_cfield f631[] = {
     {0, -1, -1, "PySSLContext_Type"},
     {8, -1, -1, "PySSLSocket_Type"},
     {16, -1, -1, "PySSLMemoryBIO_Type"},
@@ -3544,7 +4837,7 @@ static const struct wk_cfield f492[] = {
     {144, -1, -1, "str_verify_message"},
 };
 /* _ssl 3.14: _sslmodulestate (Debian sid 3.14.10) */
-static const struct wk_cfield f493[] = {
+static const struct wk_cfield f632[] = {
     {0, -1, -1, "PySSLContext_Type"},
     {8, -1, -1, "PySSLSocket_Type"},
     {16, -1, -1, "PySSLMemoryBIO_Type"},
@@ -3566,7 +4859,7 @@ static const struct wk_cfield f493[] = {
     {144, -1, -1, "str_verify_message"},
 };
 /* _ssl 3.15: _sslmodulestate (Debian sid 3.15.2) */
-static const struct wk_cfield f494[] = {
+static const struct wk_cfield f633[] = {
     {0, -1, -1, "PySSLContext_Type"},
     {8, -1, -1, "PySSLSocket_Type"},
     {16, -1, -1, "PySSLMemoryBIO_Type"},
@@ -3602,69 +4895,69 @@ static const struct wk_cfield f494[] = {
 /* _ssl.MemoryBIO 3.14: PySSLMemoryBIO (Debian sid 3.14.10) */
 /* _ssl.MemoryBIO 3.15: PySSLMemoryBIO (Debian sid 3.15.2) */
 /* _ssl.SSLSession 3.8: PySSLSession (pyenv 3.8.18) */
-static const struct wk_cfield f509[] = {
+static const struct wk_cfield f648[] = {
     {24, -1, -1, "ctx"},
 };
 /* _ssl.SSLSession 3.9: PySSLSession (pyenv 3.9.18) */
-static const struct wk_cfield f510[] = {
+static const struct wk_cfield f649[] = {
     {24, -1, -1, "ctx"},
 };
 /* _ssl.SSLSession 3.10: PySSLSession (pyenv 3.10.13) */
-static const struct wk_cfield f511[] = {
+static const struct wk_cfield f650[] = {
     {24, -1, -1, "ctx"},
 };
 /* _ssl.SSLSession 3.11: PySSLSession (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f512[] = {
+static const struct wk_cfield f651[] = {
     {24, -1, -1, "ctx"},
 };
 /* _ssl.SSLSession 3.12: PySSLSession (pyenv 3.12.1) */
-static const struct wk_cfield f513[] = {
+static const struct wk_cfield f652[] = {
     {24, -1, -1, "ctx"},
 };
 /* _ssl.SSLSession 3.13: PySSLSession (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f514[] = {
+static const struct wk_cfield f653[] = {
     {24, -1, -1, "ctx"},
 };
 /* _ssl.SSLSession 3.14: PySSLSession (Debian sid 3.14.10) */
-static const struct wk_cfield f515[] = {
+static const struct wk_cfield f654[] = {
     {24, -1, -1, "ctx"},
 };
 /* _ssl.SSLSession 3.15: PySSLSession (Debian sid 3.15.2) */
-static const struct wk_cfield f516[] = {
+static const struct wk_cfield f655[] = {
     {24, -1, -1, "ctx"},
 };
 /* _ssl._SSLContext 3.8: PySSLContext (pyenv 3.8.18) */
-static const struct wk_cfield f517[] = {
+static const struct wk_cfield f656[] = {
     {40, -1, -1, "set_sni_cb"},
     {64, -1, -1, "msg_cb"},
     {72, -1, -1, "keylog_filename"},
 };
 /* _ssl._SSLContext 3.9: PySSLContext (pyenv 3.9.18) */
-static const struct wk_cfield f518[] = {
+static const struct wk_cfield f657[] = {
     {40, -1, -1, "set_sni_cb"},
     {64, -1, -1, "msg_cb"},
     {72, -1, -1, "keylog_filename"},
 };
 /* _ssl._SSLContext 3.10: PySSLContext (pyenv 3.10.13) */
-static const struct wk_cfield f519[] = {
+static const struct wk_cfield f658[] = {
     {40, -1, -1, "set_sni_cb"},
     {64, -1, -1, "msg_cb"},
     {72, -1, -1, "keylog_filename"},
 };
 /* _ssl._SSLContext 3.11: PySSLContext (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f520[] = {
+static const struct wk_cfield f659[] = {
     {40, -1, -1, "set_sni_cb"},
     {64, -1, -1, "msg_cb"},
     {72, -1, -1, "keylog_filename"},
 };
 /* _ssl._SSLContext 3.12: PySSLContext (pyenv 3.12.1) */
-static const struct wk_cfield f521[] = {
+static const struct wk_cfield f660[] = {
     {40, -1, -1, "set_sni_cb"},
     {64, -1, -1, "msg_cb"},
     {72, -1, -1, "keylog_filename"},
 };
 /* _ssl._SSLContext 3.13: PySSLContext (pyenv 3.13.0) */
-static const struct wk_cfield f522[] = {
+static const struct wk_cfield f661[] = {
     {40, -1, -1, "set_sni_cb"},
     {64, -1, -1, "msg_cb"},
     {72, -1, -1, "keylog_filename"},
@@ -3672,7 +4965,7 @@ static const struct wk_cfield f522[] = {
     {104, -1, -1, "psk_server_callback"},
 };
 /* _ssl._SSLContext 3.13: PySSLContext (Debian sid 3.13.18) */
-static const struct wk_cfield f523[] = {
+static const struct wk_cfield f662[] = {
     {40, -1, -1, "set_sni_cb"},
     {64, -1, -1, "msg_cb"},
     {72, -1, -1, "keylog_filename"},
@@ -3680,7 +4973,7 @@ static const struct wk_cfield f523[] = {
     {104, -1, -1, "psk_server_callback"},
 };
 /* _ssl._SSLContext 3.14: PySSLContext (Debian sid 3.14.10) */
-static const struct wk_cfield f524[] = {
+static const struct wk_cfield f663[] = {
     {40, -1, -1, "set_sni_cb"},
     {64, -1, -1, "msg_cb"},
     {72, -1, -1, "keylog_filename"},
@@ -3688,7 +4981,7 @@ static const struct wk_cfield f524[] = {
     {104, -1, -1, "psk_server_callback"},
 };
 /* _ssl._SSLContext 3.15: PySSLContext (Debian sid 3.15.2) */
-static const struct wk_cfield f525[] = {
+static const struct wk_cfield f664[] = {
     {40, -1, -1, "set_sni_cb"},
     {64, -1, -1, "msg_cb"},
     {72, -1, -1, "keylog_filename"},
@@ -3696,7 +4989,7 @@ static const struct wk_cfield f525[] = {
     {104, -1, -1, "psk_server_callback"},
 };
 /* _ssl._SSLSocket 3.8: PySSLSocket (pyenv 3.8.18) */
-static const struct wk_cfield f526[] = {
+static const struct wk_cfield f665[] = {
     {16, -1, -1, "Socket"},
     {32, -1, -1, "ctx"},
     {48, -1, -1, "owner"},
@@ -3706,7 +4999,7 @@ static const struct wk_cfield f526[] = {
     {88, -1, -1, "exc_tb"},
 };
 /* _ssl._SSLSocket 3.9: PySSLSocket (pyenv 3.9.18) */
-static const struct wk_cfield f527[] = {
+static const struct wk_cfield f666[] = {
     {16, -1, -1, "Socket"},
     {32, -1, -1, "ctx"},
     {48, -1, -1, "owner"},
@@ -3716,7 +5009,7 @@ static const struct wk_cfield f527[] = {
     {88, -1, -1, "exc_tb"},
 };
 /* _ssl._SSLSocket 3.10: PySSLSocket (pyenv 3.10.13) */
-static const struct wk_cfield f528[] = {
+static const struct wk_cfield f667[] = {
     {16, -1, -1, "Socket"},
     {32, -1, -1, "ctx"},
     {48, -1, -1, "owner"},
@@ -3726,7 +5019,7 @@ static const struct wk_cfield f528[] = {
     {88, -1, -1, "exc_tb"},
 };
 /* _ssl._SSLSocket 3.11: PySSLSocket (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f529[] = {
+static const struct wk_cfield f668[] = {
     {16, -1, -1, "Socket"},
     {32, -1, -1, "ctx"},
     {48, -1, -1, "owner"},
@@ -3736,7 +5029,7 @@ static const struct wk_cfield f529[] = {
     {88, -1, -1, "exc_tb"},
 };
 /* _ssl._SSLSocket 3.12: PySSLSocket (pyenv 3.12.1) */
-static const struct wk_cfield f530[] = {
+static const struct wk_cfield f669[] = {
     {16, -1, -1, "Socket"},
     {32, -1, -1, "ctx"},
     {48, -1, -1, "owner"},
@@ -3744,7 +5037,7 @@ static const struct wk_cfield f530[] = {
     {72, -1, -1, "exc"},
 };
 /* _ssl._SSLSocket 3.13: PySSLSocket (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f531[] = {
+static const struct wk_cfield f670[] = {
     {16, -1, -1, "Socket"},
     {32, -1, -1, "ctx"},
     {48, -1, -1, "owner"},
@@ -3752,7 +5045,7 @@ static const struct wk_cfield f531[] = {
     {72, -1, -1, "exc"},
 };
 /* _ssl._SSLSocket 3.14: PySSLSocket (Debian sid 3.14.10) */
-static const struct wk_cfield f532[] = {
+static const struct wk_cfield f671[] = {
     {16, -1, -1, "Socket"},
     {32, -1, -1, "ctx"},
     {48, -1, -1, "owner"},
@@ -3760,122 +5053,122 @@ static const struct wk_cfield f532[] = {
     {72, -1, -1, "exc"},
 };
 /* _ssl._SSLSocket 3.15: PySSLSocket (Debian sid 3.15.2) */
-static const struct wk_cfield f533[] = {
+static const struct wk_cfield f672[] = {
     {16, -1, -1, "Socket"},
     {32, -1, -1, "ctx"},
     {48, -1, -1, "owner"},
     {56, -1, -1, "server_hostname"},
 };
 /* _struct 3.9: _structmodulestate (pyenv 3.9.18) */
-static const struct wk_cfield f534[] = {
+static const struct wk_cfield f673[] = {
     {0, -1, -1, "PyStructType"},
     {8, -1, -1, "unpackiter_type"},
     {16, -1, -1, "StructError"},
 };
 /* _struct 3.10: _structmodulestate (pyenv 3.10.13) */
-static const struct wk_cfield f535[] = {
+static const struct wk_cfield f674[] = {
     {0, -1, -1, "cache"},
     {8, -1, -1, "PyStructType"},
     {16, -1, -1, "unpackiter_type"},
     {24, -1, -1, "StructError"},
 };
 /* _struct 3.11: _structmodulestate (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f536[] = {
+static const struct wk_cfield f675[] = {
     {0, -1, -1, "cache"},
     {8, -1, -1, "PyStructType"},
     {16, -1, -1, "unpackiter_type"},
     {24, -1, -1, "StructError"},
 };
 /* _struct 3.12: _structmodulestate (pyenv 3.12.1) */
-static const struct wk_cfield f537[] = {
+static const struct wk_cfield f676[] = {
     {0, -1, -1, "cache"},
     {8, -1, -1, "PyStructType"},
     {16, -1, -1, "unpackiter_type"},
     {24, -1, -1, "StructError"},
 };
 /* _struct 3.13: _structmodulestate (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f538[] = {
+static const struct wk_cfield f677[] = {
     {0, -1, -1, "cache"},
     {8, -1, -1, "PyStructType"},
     {16, -1, -1, "unpackiter_type"},
     {24, -1, -1, "StructError"},
 };
 /* _struct 3.14: _structmodulestate (Debian sid 3.14.10) */
-static const struct wk_cfield f539[] = {
+static const struct wk_cfield f678[] = {
     {0, -1, -1, "cache"},
     {8, -1, -1, "PyStructType"},
     {16, -1, -1, "unpackiter_type"},
     {24, -1, -1, "StructError"},
 };
 /* _struct 3.15: _structmodulestate (Debian sid 3.15.2) */
-static const struct wk_cfield f540[] = {
+static const struct wk_cfield f679[] = {
     {0, -1, -1, "cache"},
     {8, -1, -1, "PyStructType"},
     {16, -1, -1, "unpackiter_type"},
     {24, -1, -1, "StructError"},
 };
 /* _struct.unpack_iterator 3.8: unpackiterobject (pyenv 3.8.18) */
-static const struct wk_cfield f541[] = {
+static const struct wk_cfield f680[] = {
     {16, -1, -1, "so"},
     {32, -1, -1, "buf.obj"},
 };
 /* _struct.unpack_iterator 3.9: unpackiterobject (pyenv 3.9.18) */
-static const struct wk_cfield f542[] = {
+static const struct wk_cfield f681[] = {
     {16, -1, -1, "so"},
     {32, -1, -1, "buf.obj"},
 };
 /* _struct.unpack_iterator 3.10: unpackiterobject (pyenv 3.10.13) */
-static const struct wk_cfield f543[] = {
+static const struct wk_cfield f682[] = {
     {16, -1, -1, "so"},
     {32, -1, -1, "buf.obj"},
 };
 /* _struct.unpack_iterator 3.11: unpackiterobject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f544[] = {
+static const struct wk_cfield f683[] = {
     {16, -1, -1, "so"},
     {32, -1, -1, "buf.obj"},
 };
 /* _struct.unpack_iterator 3.12: unpackiterobject (pyenv 3.12.1) */
-static const struct wk_cfield f545[] = {
+static const struct wk_cfield f684[] = {
     {16, -1, -1, "so"},
     {32, -1, -1, "buf.obj"},
 };
 /* _struct.unpack_iterator 3.13: unpackiterobject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f546[] = {
+static const struct wk_cfield f685[] = {
     {16, -1, -1, "so"},
     {32, -1, -1, "buf.obj"},
 };
 /* _struct.unpack_iterator 3.14: unpackiterobject (Debian sid 3.14.10) */
-static const struct wk_cfield f547[] = {
+static const struct wk_cfield f686[] = {
     {16, -1, -1, "so"},
     {32, -1, -1, "buf.obj"},
 };
 /* _struct.unpack_iterator 3.15: unpackiterobject (Debian sid 3.15.2) */
-static const struct wk_cfield f548[] = {
+static const struct wk_cfield f687[] = {
     {16, -1, -1, "so"},
     {32, -1, -1, "buf.obj"},
 };
 /* _thread 3.10: thread_module_state (pyenv 3.10.13) */
-static const struct wk_cfield f549[] = {
+static const struct wk_cfield f688[] = {
     {0, -1, -1, "lock_type"},
     {8, -1, -1, "local_type"},
     {16, -1, -1, "local_dummy_type"},
 };
 /* _thread 3.11: thread_module_state (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f550[] = {
+static const struct wk_cfield f689[] = {
     {0, -1, -1, "excepthook_type"},
     {8, -1, -1, "lock_type"},
     {16, -1, -1, "local_type"},
     {24, -1, -1, "local_dummy_type"},
 };
 /* _thread 3.12: thread_module_state (pyenv 3.12.1) */
-static const struct wk_cfield f551[] = {
+static const struct wk_cfield f690[] = {
     {0, -1, -1, "excepthook_type"},
     {8, -1, -1, "lock_type"},
     {16, -1, -1, "local_type"},
     {24, -1, -1, "local_dummy_type"},
 };
 /* _thread 3.13: thread_module_state (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f552[] = {
+static const struct wk_cfield f691[] = {
     {0, -1, -1, "excepthook_type"},
     {8, -1, -1, "lock_type"},
     {16, -1, -1, "local_type"},
@@ -3883,7 +5176,7 @@ static const struct wk_cfield f552[] = {
     {32, -1, -1, "thread_handle_type"},
 };
 /* _thread 3.14: thread_module_state (Debian sid 3.14.10) */
-static const struct wk_cfield f553[] = {
+static const struct wk_cfield f692[] = {
     {0, -1, -1, "excepthook_type"},
     {8, -1, -1, "lock_type"},
     {16, -1, -1, "local_type"},
@@ -3891,7 +5184,7 @@ static const struct wk_cfield f553[] = {
     {32, -1, -1, "thread_handle_type"},
 };
 /* _thread 3.15: thread_module_state (Debian sid 3.15.2) */
-static const struct wk_cfield f554[] = {
+static const struct wk_cfield f693[] = {
     {0, -1, -1, "excepthook_type"},
     {8, -1, -1, "lock_type"},
     {16, -1, -1, "rlock_type"},
@@ -3908,7 +5201,7 @@ static const struct wk_cfield f554[] = {
 /* _thread.RLock 3.14: rlockobject (Debian sid 3.14.10) */
 /* _thread.RLock 3.15: rlockobject (Debian sid 3.15.2) */
 /* _thread._local 3.8: localobject (pyenv 3.8.18) */
-static const struct wk_cfield f563[] = {
+static const struct wk_cfield f702[] = {
     {16, -1, -1, "key"},
     {24, -1, -1, "args"},
     {32, -1, -1, "kw"},
@@ -3916,7 +5209,7 @@ static const struct wk_cfield f563[] = {
     {56, -1, -1, "wr_callback"},
 };
 /* _thread._local 3.9: localobject (pyenv 3.9.18) */
-static const struct wk_cfield f564[] = {
+static const struct wk_cfield f703[] = {
     {16, -1, -1, "key"},
     {24, -1, -1, "args"},
     {32, -1, -1, "kw"},
@@ -3924,7 +5217,7 @@ static const struct wk_cfield f564[] = {
     {56, -1, -1, "wr_callback"},
 };
 /* _thread._local 3.10: localobject (pyenv 3.10.13) */
-static const struct wk_cfield f565[] = {
+static const struct wk_cfield f704[] = {
     {16, -1, -1, "key"},
     {24, -1, -1, "args"},
     {32, -1, -1, "kw"},
@@ -3932,7 +5225,7 @@ static const struct wk_cfield f565[] = {
     {56, -1, -1, "wr_callback"},
 };
 /* _thread._local 3.11: localobject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f566[] = {
+static const struct wk_cfield f705[] = {
     {16, -1, -1, "key"},
     {24, -1, -1, "args"},
     {32, -1, -1, "kw"},
@@ -3940,7 +5233,7 @@ static const struct wk_cfield f566[] = {
     {56, -1, -1, "wr_callback"},
 };
 /* _thread._local 3.12: localobject (pyenv 3.12.1) */
-static const struct wk_cfield f567[] = {
+static const struct wk_cfield f706[] = {
     {16, -1, -1, "key"},
     {24, -1, -1, "args"},
     {32, -1, -1, "kw"},
@@ -3948,44 +5241,44 @@ static const struct wk_cfield f567[] = {
     {56, -1, -1, "wr_callback"},
 };
 /* _thread._local 3.13: localobject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f568[] = {
+static const struct wk_cfield f707[] = {
     {16, -1, -1, "args"},
     {24, -1, -1, "kw"},
     {40, -1, -1, "localdicts"},
     {48, -1, -1, "thread_watchdogs"},
 };
 /* _thread._local 3.14: localobject (Debian sid 3.14.10) */
-static const struct wk_cfield f569[] = {
+static const struct wk_cfield f708[] = {
     {16, -1, -1, "args"},
     {24, -1, -1, "kw"},
     {40, -1, -1, "localdicts"},
     {48, -1, -1, "thread_watchdogs"},
 };
 /* _thread._local 3.15: localobject (Debian sid 3.15.2) */
-static const struct wk_cfield f570[] = {
+static const struct wk_cfield f709[] = {
     {16, -1, -1, "args"},
     {24, -1, -1, "kw"},
     {40, -1, -1, "localdicts"},
     {48, -1, -1, "thread_watchdogs"},
 };
 /* _thread._localdummy 3.8: localdummyobject (pyenv 3.8.18) */
-static const struct wk_cfield f571[] = {
+static const struct wk_cfield f710[] = {
     {16, -1, -1, "localdict"},
 };
 /* _thread._localdummy 3.9: localdummyobject (pyenv 3.9.18) */
-static const struct wk_cfield f572[] = {
+static const struct wk_cfield f711[] = {
     {16, -1, -1, "localdict"},
 };
 /* _thread._localdummy 3.10: localdummyobject (pyenv 3.10.13) */
-static const struct wk_cfield f573[] = {
+static const struct wk_cfield f712[] = {
     {16, -1, -1, "localdict"},
 };
 /* _thread._localdummy 3.11: localdummyobject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f574[] = {
+static const struct wk_cfield f713[] = {
     {16, -1, -1, "localdict"},
 };
 /* _thread._localdummy 3.12: localdummyobject (pyenv 3.12.1) */
-static const struct wk_cfield f575[] = {
+static const struct wk_cfield f714[] = {
     {16, -1, -1, "localdict"},
 };
 /* _thread._localdummy 3.13: localdummyobject (pyenv 3.13.0; Debian sid 3.13.18) */
@@ -4001,27 +5294,27 @@ static const struct wk_cfield f575[] = {
 /* _thread.lock 3.14: lockobject (Debian sid 3.14.10) */
 /* _thread.lock 3.15: lockobject (Debian sid 3.15.2) */
 /* _tokenize 3.11: tokenize_state (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f588[] = {
+static const struct wk_cfield f727[] = {
     {0, -1, -1, "TokenizerIter"},
 };
 /* _tokenize 3.12: tokenize_state (pyenv 3.12.1) */
-static const struct wk_cfield f589[] = {
+static const struct wk_cfield f728[] = {
     {0, -1, -1, "TokenizerIter"},
 };
 /* _tokenize 3.13: tokenize_state (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f590[] = {
+static const struct wk_cfield f729[] = {
     {0, -1, -1, "TokenizerIter"},
 };
 /* _tokenize 3.14: tokenize_state (Debian sid 3.14.10) */
-static const struct wk_cfield f591[] = {
+static const struct wk_cfield f730[] = {
     {0, -1, -1, "TokenizerIter"},
 };
 /* _tokenize 3.15: tokenize_state (Debian sid 3.15.2) */
-static const struct wk_cfield f592[] = {
+static const struct wk_cfield f731[] = {
     {0, -1, -1, "TokenizerIter"},
 };
 /* _zoneinfo 3.12: zoneinfo_state (pyenv 3.12.1) */
-static const struct wk_cfield f593[] = {
+static const struct wk_cfield f732[] = {
     {0, -1, -1, "ZoneInfoType"},
     {8, -1, -1, "io_open"},
     {16, -1, -1, "_tzpath_find_tzfile"},
@@ -4033,7 +5326,7 @@ static const struct wk_cfield f593[] = {
     {72, -1, -1, "NO_TTINFO.tzname"},
 };
 /* _zoneinfo 3.13: zoneinfo_state (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f594[] = {
+static const struct wk_cfield f733[] = {
     {0, -1, -1, "ZoneInfoType"},
     {8, -1, -1, "io_open"},
     {16, -1, -1, "_tzpath_find_tzfile"},
@@ -4045,7 +5338,7 @@ static const struct wk_cfield f594[] = {
     {72, -1, -1, "NO_TTINFO.tzname"},
 };
 /* _zoneinfo 3.14: zoneinfo_state (Debian sid 3.14.10) */
-static const struct wk_cfield f595[] = {
+static const struct wk_cfield f734[] = {
     {0, -1, -1, "ZoneInfoType"},
     {8, -1, -1, "io_open"},
     {16, -1, -1, "_tzpath_find_tzfile"},
@@ -4057,7 +5350,7 @@ static const struct wk_cfield f595[] = {
     {72, -1, -1, "NO_TTINFO.tzname"},
 };
 /* _zoneinfo 3.15: zoneinfo_state (Debian sid 3.15.2) */
-static const struct wk_cfield f596[] = {
+static const struct wk_cfield f735[] = {
     {0, -1, -1, "ZoneInfoType"},
     {8, -1, -1, "io_open"},
     {16, -1, -1, "_tzpath_find_tzfile"},
@@ -4068,13 +5361,31 @@ static const struct wk_cfield f596[] = {
     {64, -1, -1, "NO_TTINFO.dstoff"},
     {72, -1, -1, "NO_TTINFO.tzname"},
 };
+/* _zstd 3.14: _zstd_state (Debian sid 3.14.10) */
+static const struct wk_cfield f736[] = {
+    {0, -1, -1, "ZstdDict_type"},
+    {8, -1, -1, "ZstdCompressor_type"},
+    {16, -1, -1, "ZstdDecompressor_type"},
+    {24, -1, -1, "ZstdError"},
+    {32, -1, -1, "CParameter_type"},
+    {40, -1, -1, "DParameter_type"},
+};
+/* _zstd 3.15: _zstd_state (Debian sid 3.15.2) */
+static const struct wk_cfield f737[] = {
+    {0, -1, -1, "ZstdDict_type"},
+    {8, -1, -1, "ZstdCompressor_type"},
+    {16, -1, -1, "ZstdDecompressor_type"},
+    {24, -1, -1, "ZstdError"},
+    {32, -1, -1, "CParameter_type"},
+    {40, -1, -1, "DParameter_type"},
+};
 /* array 3.10: array_state (pyenv 3.10.13) */
-static const struct wk_cfield f597[] = {
+static const struct wk_cfield f738[] = {
     {0, -1, -1, "ArrayType"},
     {8, -1, -1, "ArrayIterType"},
 };
 /* array 3.11: array_state (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f598[] = {
+static const struct wk_cfield f739[] = {
     {0, -1, -1, "ArrayType"},
     {8, -1, -1, "ArrayIterType"},
     {16, -1, -1, "str_read"},
@@ -4084,7 +5395,7 @@ static const struct wk_cfield f598[] = {
     {48, -1, -1, "str_iter"},
 };
 /* array 3.12: array_state (pyenv 3.12.1) */
-static const struct wk_cfield f599[] = {
+static const struct wk_cfield f740[] = {
     {0, -1, -1, "ArrayType"},
     {8, -1, -1, "ArrayIterType"},
     {16, -1, -1, "array_reconstructor"},
@@ -4094,7 +5405,7 @@ static const struct wk_cfield f599[] = {
     {48, -1, -1, "str_iter"},
 };
 /* array 3.13: array_state (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f600[] = {
+static const struct wk_cfield f741[] = {
     {0, -1, -1, "ArrayType"},
     {8, -1, -1, "ArrayIterType"},
     {16, -1, -1, "array_reconstructor"},
@@ -4104,7 +5415,7 @@ static const struct wk_cfield f600[] = {
     {48, -1, -1, "str_iter"},
 };
 /* array 3.14: array_state (Debian sid 3.14.10) */
-static const struct wk_cfield f601[] = {
+static const struct wk_cfield f742[] = {
     {0, -1, -1, "ArrayType"},
     {8, -1, -1, "ArrayIterType"},
     {16, -1, -1, "array_reconstructor"},
@@ -4114,7 +5425,7 @@ static const struct wk_cfield f601[] = {
     {48, -1, -1, "str_iter"},
 };
 /* array 3.15: array_state (Debian sid 3.15.2) */
-static const struct wk_cfield f602[] = {
+static const struct wk_cfield f743[] = {
     {0, -1, -1, "ArrayType"},
     {8, -1, -1, "ArrayIterType"},
     {16, -1, -1, "array_reconstructor"},
@@ -4124,413 +5435,571 @@ static const struct wk_cfield f602[] = {
     {48, -1, -1, "str_iter"},
 };
 /* async_generator_asend 3.8: PyAsyncGenASend (pyenv 3.8.18) */
-static const struct wk_cfield f603[] = {
+static const struct wk_cfield f744[] = {
     {16, -1, -1, "ags_gen"},
     {24, -1, -1, "ags_sendval"},
 };
 /* async_generator_asend 3.9: PyAsyncGenASend (pyenv 3.9.18) */
-static const struct wk_cfield f604[] = {
+static const struct wk_cfield f745[] = {
     {16, -1, -1, "ags_gen"},
     {24, -1, -1, "ags_sendval"},
 };
 /* async_generator_asend 3.10: PyAsyncGenASend (pyenv 3.10.13) */
-static const struct wk_cfield f605[] = {
+static const struct wk_cfield f746[] = {
     {16, -1, -1, "ags_gen"},
     {24, -1, -1, "ags_sendval"},
 };
 /* async_generator_asend 3.11: PyAsyncGenASend (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f606[] = {
+static const struct wk_cfield f747[] = {
     {16, -1, -1, "ags_gen"},
     {24, -1, -1, "ags_sendval"},
 };
 /* async_generator_asend 3.12: PyAsyncGenASend (pyenv 3.12.1) */
-static const struct wk_cfield f607[] = {
+static const struct wk_cfield f748[] = {
     {16, -1, -1, "ags_gen"},
     {24, -1, -1, "ags_sendval"},
 };
 /* async_generator_asend 3.13: PyAsyncGenASend (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f608[] = {
+static const struct wk_cfield f749[] = {
     {16, -1, -1, "ags_gen"},
     {24, -1, -1, "ags_sendval"},
 };
 /* async_generator_asend 3.14: PyAsyncGenASend (Debian sid 3.14.10) */
-static const struct wk_cfield f609[] = {
+static const struct wk_cfield f750[] = {
     {16, -1, -1, "ags_gen"},
     {24, -1, -1, "ags_sendval"},
 };
 /* async_generator_asend 3.15: PyAsyncGenASend (Debian sid 3.15.2) */
-static const struct wk_cfield f610[] = {
+static const struct wk_cfield f751[] = {
     {16, -1, -1, "ags_gen"},
     {24, -1, -1, "ags_sendval"},
 };
 /* async_generator_athrow 3.8: PyAsyncGenAThrow (pyenv 3.8.18) */
-static const struct wk_cfield f611[] = {
+static const struct wk_cfield f752[] = {
     {16, -1, -1, "agt_gen"},
     {24, -1, -1, "agt_args"},
 };
 /* async_generator_athrow 3.9: PyAsyncGenAThrow (pyenv 3.9.18) */
-static const struct wk_cfield f612[] = {
+static const struct wk_cfield f753[] = {
     {16, -1, -1, "agt_gen"},
     {24, -1, -1, "agt_args"},
 };
 /* async_generator_athrow 3.10: PyAsyncGenAThrow (pyenv 3.10.13) */
-static const struct wk_cfield f613[] = {
+static const struct wk_cfield f754[] = {
     {16, -1, -1, "agt_gen"},
     {24, -1, -1, "agt_args"},
 };
 /* async_generator_athrow 3.11: PyAsyncGenAThrow (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f614[] = {
+static const struct wk_cfield f755[] = {
     {16, -1, -1, "agt_gen"},
     {24, -1, -1, "agt_args"},
 };
 /* async_generator_athrow 3.12: PyAsyncGenAThrow (pyenv 3.12.1) */
-static const struct wk_cfield f615[] = {
+static const struct wk_cfield f756[] = {
     {16, -1, -1, "agt_gen"},
     {24, -1, -1, "agt_args"},
 };
 /* async_generator_athrow 3.13: PyAsyncGenAThrow (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f616[] = {
+static const struct wk_cfield f757[] = {
     {16, -1, -1, "agt_gen"},
     {24, -1, -1, "agt_args"},
 };
 /* async_generator_athrow 3.14: PyAsyncGenAThrow (Debian sid 3.14.10) */
-static const struct wk_cfield f617[] = {
+static const struct wk_cfield f758[] = {
     {16, -1, -1, "agt_gen"},
     {24, -1, -1, "agt_args"},
 };
 /* async_generator_athrow 3.15: PyAsyncGenAThrow (Debian sid 3.15.2) */
-static const struct wk_cfield f618[] = {
+static const struct wk_cfield f759[] = {
     {16, -1, -1, "agt_gen"},
     {24, -1, -1, "agt_typ"},
     {32, -1, -1, "agt_tb"},
     {40, -1, -1, "agt_val"},
 };
 /* async_generator_wrapped_value 3.8: _PyAsyncGenWrappedValue (pyenv 3.8.18) */
-static const struct wk_cfield f619[] = {
+static const struct wk_cfield f760[] = {
     {16, -1, -1, "agw_val"},
 };
 /* async_generator_wrapped_value 3.9: _PyAsyncGenWrappedValue (pyenv 3.9.18) */
-static const struct wk_cfield f620[] = {
+static const struct wk_cfield f761[] = {
     {16, -1, -1, "agw_val"},
 };
 /* async_generator_wrapped_value 3.10: _PyAsyncGenWrappedValue (pyenv 3.10.13) */
-static const struct wk_cfield f621[] = {
+static const struct wk_cfield f762[] = {
     {16, -1, -1, "agw_val"},
 };
 /* async_generator_wrapped_value 3.11: _PyAsyncGenWrappedValue (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f622[] = {
+static const struct wk_cfield f763[] = {
     {16, -1, -1, "agw_val"},
 };
 /* async_generator_wrapped_value 3.12: _PyAsyncGenWrappedValue (pyenv 3.12.1) */
-static const struct wk_cfield f623[] = {
+static const struct wk_cfield f764[] = {
     {16, -1, -1, "agw_val"},
 };
 /* async_generator_wrapped_value 3.13: _PyAsyncGenWrappedValue (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f624[] = {
+static const struct wk_cfield f765[] = {
     {16, -1, -1, "agw_val"},
 };
 /* async_generator_wrapped_value 3.14: _PyAsyncGenWrappedValue (Debian sid 3.14.10) */
-static const struct wk_cfield f625[] = {
+static const struct wk_cfield f766[] = {
     {16, -1, -1, "agw_val"},
 };
 /* async_generator_wrapped_value 3.15: _PyAsyncGenWrappedValue (Debian sid 3.15.2) */
-static const struct wk_cfield f626[] = {
+static const struct wk_cfield f767[] = {
     {16, -1, -1, "agw_val"},
 };
 /* binascii 3.8: binascii_state (pyenv 3.8.18) */
-static const struct wk_cfield f627[] = {
+static const struct wk_cfield f768[] = {
     {0, -1, -1, "Error"},
     {8, -1, -1, "Incomplete"},
 };
 /* binascii 3.9: binascii_state (pyenv 3.9.18) */
-static const struct wk_cfield f628[] = {
+static const struct wk_cfield f769[] = {
     {0, -1, -1, "Error"},
     {8, -1, -1, "Incomplete"},
 };
 /* binascii 3.10: binascii_state (pyenv 3.10.13) */
-static const struct wk_cfield f629[] = {
+static const struct wk_cfield f770[] = {
     {0, -1, -1, "Error"},
     {8, -1, -1, "Incomplete"},
 };
 /* binascii 3.11: binascii_state (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f630[] = {
+static const struct wk_cfield f771[] = {
     {0, -1, -1, "Error"},
     {8, -1, -1, "Incomplete"},
 };
 /* binascii 3.12: binascii_state (pyenv 3.12.1) */
-static const struct wk_cfield f631[] = {
+static const struct wk_cfield f772[] = {
     {0, -1, -1, "Error"},
     {8, -1, -1, "Incomplete"},
 };
 /* binascii 3.13: binascii_state (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f632[] = {
+static const struct wk_cfield f773[] = {
     {0, -1, -1, "Error"},
     {8, -1, -1, "Incomplete"},
 };
 /* binascii 3.14: binascii_state (Debian sid 3.14.10) */
-static const struct wk_cfield f633[] = {
+static const struct wk_cfield f774[] = {
     {0, -1, -1, "Error"},
     {8, -1, -1, "Incomplete"},
 };
 /* binascii 3.15: binascii_state (Debian sid 3.15.2) */
-static const struct wk_cfield f634[] = {
+static const struct wk_cfield f775[] = {
     {0, -1, -1, "Error"},
     {8, -1, -1, "Incomplete"},
     {16, -1, -1, "reverse_table_cache"},
 };
+/* builtin_method 3.9: PyCMethodObject (pyenv 3.9.18) */
+static const struct wk_cfield f776[] = {
+    {56, -1, -1, "mm_class"},
+};
+/* builtin_method 3.10: PyCMethodObject (pyenv 3.10.13) */
+static const struct wk_cfield f777[] = {
+    {56, -1, -1, "mm_class"},
+};
+/* builtin_method 3.11: PyCMethodObject (pyenv 3.11.7; Debian 12 3.11.2) */
+static const struct wk_cfield f778[] = {
+    {56, -1, -1, "mm_class"},
+};
+/* builtin_method 3.12: PyCMethodObject (pyenv 3.12.1) */
+static const struct wk_cfield f779[] = {
+    {56, -1, -1, "mm_class"},
+};
+/* builtin_method 3.13: PyCMethodObject (pyenv 3.13.0; Debian sid 3.13.18) */
+static const struct wk_cfield f780[] = {
+    {56, -1, -1, "mm_class"},
+};
+/* builtin_method 3.14: PyCMethodObject (Debian sid 3.14.10) */
+static const struct wk_cfield f781[] = {
+    {56, -1, -1, "mm_class"},
+};
+/* builtin_method 3.15: PyCMethodObject (Debian sid 3.15.2) */
+static const struct wk_cfield f782[] = {
+    {56, -1, -1, "mm_class"},
+};
 /* callable_iterator 3.8: calliterobject (pyenv 3.8.18) */
-static const struct wk_cfield f635[] = {
+static const struct wk_cfield f783[] = {
     {16, -1, -1, "it_callable"},
     {24, -1, -1, "it_sentinel"},
 };
 /* callable_iterator 3.9: calliterobject (pyenv 3.9.18) */
-static const struct wk_cfield f636[] = {
+static const struct wk_cfield f784[] = {
     {16, -1, -1, "it_callable"},
     {24, -1, -1, "it_sentinel"},
 };
 /* callable_iterator 3.10: calliterobject (pyenv 3.10.13) */
-static const struct wk_cfield f637[] = {
+static const struct wk_cfield f785[] = {
     {16, -1, -1, "it_callable"},
     {24, -1, -1, "it_sentinel"},
 };
 /* callable_iterator 3.11: calliterobject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f638[] = {
+static const struct wk_cfield f786[] = {
     {16, -1, -1, "it_callable"},
     {24, -1, -1, "it_sentinel"},
 };
 /* callable_iterator 3.12: calliterobject (pyenv 3.12.1) */
-static const struct wk_cfield f639[] = {
+static const struct wk_cfield f787[] = {
     {16, -1, -1, "it_callable"},
     {24, -1, -1, "it_sentinel"},
 };
 /* callable_iterator 3.13: calliterobject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f640[] = {
+static const struct wk_cfield f788[] = {
     {16, -1, -1, "it_callable"},
     {24, -1, -1, "it_sentinel"},
 };
 /* callable_iterator 3.14: calliterobject (Debian sid 3.14.10) */
-static const struct wk_cfield f641[] = {
+static const struct wk_cfield f789[] = {
     {16, -1, -1, "it_callable"},
     {24, -1, -1, "it_sentinel"},
 };
 /* callable_iterator 3.15: calliterobject (Debian sid 3.15.2) */
-static const struct wk_cfield f642[] = {
+static const struct wk_cfield f790[] = {
     {16, -1, -1, "it_callable"},
     {24, -1, -1, "it_sentinel"},
 };
+/* collections._deque_iterator 3.8: dequeiterobject (pyenv 3.8.18) */
+static const struct wk_cfield f791[] = {
+    {32, -1, -1, "deque"},
+};
+/* collections._deque_iterator 3.9: dequeiterobject (pyenv 3.9.18) */
+static const struct wk_cfield f792[] = {
+    {32, -1, -1, "deque"},
+};
+/* collections._deque_iterator 3.10: dequeiterobject (pyenv 3.10.13) */
+static const struct wk_cfield f793[] = {
+    {32, -1, -1, "deque"},
+};
+/* collections._deque_iterator 3.11: dequeiterobject (pyenv 3.11.7; Debian 12 3.11.2) */
+static const struct wk_cfield f794[] = {
+    {32, -1, -1, "deque"},
+};
+/* collections._deque_iterator 3.12: dequeiterobject (pyenv 3.12.1) */
+static const struct wk_cfield f795[] = {
+    {32, -1, -1, "deque"},
+};
+/* collections._deque_iterator 3.13: dequeiterobject (pyenv 3.13.0; Debian sid 3.13.18) */
+static const struct wk_cfield f796[] = {
+    {32, -1, -1, "deque"},
+};
+/* collections._deque_iterator 3.14: dequeiterobject (Debian sid 3.14.10) */
+static const struct wk_cfield f797[] = {
+    {32, -1, -1, "deque"},
+};
+/* collections._deque_iterator 3.15: dequeiterobject (Debian sid 3.15.2) */
+static const struct wk_cfield f798[] = {
+    {32, -1, -1, "deque"},
+};
+/* collections._deque_reverse_iterator 3.8: dequeiterobject (pyenv 3.8.18) */
+static const struct wk_cfield f799[] = {
+    {32, -1, -1, "deque"},
+};
+/* collections._deque_reverse_iterator 3.9: dequeiterobject (pyenv 3.9.18) */
+static const struct wk_cfield f800[] = {
+    {32, -1, -1, "deque"},
+};
+/* collections._deque_reverse_iterator 3.10: dequeiterobject (pyenv 3.10.13) */
+static const struct wk_cfield f801[] = {
+    {32, -1, -1, "deque"},
+};
+/* collections._deque_reverse_iterator 3.11: dequeiterobject (pyenv 3.11.7; Debian 12 3.11.2) */
+static const struct wk_cfield f802[] = {
+    {32, -1, -1, "deque"},
+};
+/* collections._deque_reverse_iterator 3.12: dequeiterobject (pyenv 3.12.1) */
+static const struct wk_cfield f803[] = {
+    {32, -1, -1, "deque"},
+};
+/* collections._deque_reverse_iterator 3.13: dequeiterobject (pyenv 3.13.0; Debian sid 3.13.18) */
+static const struct wk_cfield f804[] = {
+    {32, -1, -1, "deque"},
+};
+/* collections._deque_reverse_iterator 3.14: dequeiterobject (Debian sid 3.14.10) */
+static const struct wk_cfield f805[] = {
+    {32, -1, -1, "deque"},
+};
+/* collections._deque_reverse_iterator 3.15: dequeiterobject (Debian sid 3.15.2) */
+static const struct wk_cfield f806[] = {
+    {32, -1, -1, "deque"},
+};
+/* collections._tuplegetter 3.8: _tuplegetterobject (pyenv 3.8.18) */
+static const struct wk_cfield f807[] = {
+    {24, -1, -1, "doc"},
+};
+/* collections._tuplegetter 3.9: _tuplegetterobject (pyenv 3.9.18) */
+static const struct wk_cfield f808[] = {
+    {24, -1, -1, "doc"},
+};
+/* collections._tuplegetter 3.10: _tuplegetterobject (pyenv 3.10.13) */
+static const struct wk_cfield f809[] = {
+    {24, -1, -1, "doc"},
+};
+/* collections._tuplegetter 3.11: _tuplegetterobject (pyenv 3.11.7; Debian 12 3.11.2) */
+static const struct wk_cfield f810[] = {
+    {24, -1, -1, "doc"},
+};
+/* collections._tuplegetter 3.12: _tuplegetterobject (pyenv 3.12.1) */
+static const struct wk_cfield f811[] = {
+    {24, -1, -1, "doc"},
+};
+/* collections._tuplegetter 3.13: _tuplegetterobject (pyenv 3.13.0; Debian sid 3.13.18) */
+static const struct wk_cfield f812[] = {
+    {24, -1, -1, "doc"},
+};
+/* collections._tuplegetter 3.14: _tuplegetterobject (Debian sid 3.14.10) */
+static const struct wk_cfield f813[] = {
+    {24, -1, -1, "doc"},
+};
+/* collections._tuplegetter 3.15: _tuplegetterobject (Debian sid 3.15.2) */
+static const struct wk_cfield f814[] = {
+    {24, -1, -1, "doc"},
+};
 /* collections.defaultdict 3.8: defdictobject (pyenv 3.8.18) */
-static const struct wk_cfield f643[] = {
+static const struct wk_cfield f815[] = {
     {48, -1, -1, "default_factory"},
 };
 /* collections.defaultdict 3.9: defdictobject (pyenv 3.9.18) */
-static const struct wk_cfield f644[] = {
+static const struct wk_cfield f816[] = {
     {48, -1, -1, "default_factory"},
 };
 /* collections.defaultdict 3.10: defdictobject (pyenv 3.10.13) */
-static const struct wk_cfield f645[] = {
+static const struct wk_cfield f817[] = {
     {48, -1, -1, "default_factory"},
 };
 /* collections.defaultdict 3.11: defdictobject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f646[] = {
+static const struct wk_cfield f818[] = {
     {48, -1, -1, "default_factory"},
 };
 /* collections.defaultdict 3.12: defdictobject (pyenv 3.12.1) */
-static const struct wk_cfield f647[] = {
+static const struct wk_cfield f819[] = {
     {48, -1, -1, "default_factory"},
 };
 /* collections.defaultdict 3.13: defdictobject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f648[] = {
+static const struct wk_cfield f820[] = {
     {48, -1, -1, "default_factory"},
 };
 /* collections.defaultdict 3.14: defdictobject (Debian sid 3.14.10) */
-static const struct wk_cfield f649[] = {
+static const struct wk_cfield f821[] = {
     {48, -1, -1, "default_factory"},
 };
 /* collections.defaultdict 3.15: defdictobject (Debian sid 3.15.2) */
-static const struct wk_cfield f650[] = {
+static const struct wk_cfield f822[] = {
     {48, -1, -1, "default_factory"},
 };
+/* ctypes.CField 3.8: CFieldObject (pyenv 3.8.18) */
+static const struct wk_cfield f823[] = {
+    {40, -1, -1, "proto"},
+};
+/* ctypes.CField 3.9: CFieldObject (pyenv 3.9.18) */
+static const struct wk_cfield f824[] = {
+    {40, -1, -1, "proto"},
+};
+/* ctypes.CField 3.10: CFieldObject (pyenv 3.10.13) */
+static const struct wk_cfield f825[] = {
+    {40, -1, -1, "proto"},
+};
+/* ctypes.CField 3.11: CFieldObject (pyenv 3.11.7; Debian 12 3.11.2) */
+static const struct wk_cfield f826[] = {
+    {40, -1, -1, "proto"},
+};
+/* ctypes.CField 3.12: CFieldObject (pyenv 3.12.1) */
+static const struct wk_cfield f827[] = {
+    {40, -1, -1, "proto"},
+};
+/* ctypes.CField 3.13: CFieldObject (pyenv 3.13.0; Debian sid 3.13.18) */
+static const struct wk_cfield f828[] = {
+    {40, -1, -1, "proto"},
+};
+/* ctypes.CField 3.14: CFieldObject (Debian sid 3.14.10) */
+static const struct wk_cfield f829[] = {
+    {40, -1, -1, "proto"},
+    {72, -1, -1, "name"},
+};
+/* ctypes.CField 3.15: CFieldObject (Debian sid 3.15.2) */
+static const struct wk_cfield f830[] = {
+    {40, -1, -1, "proto"},
+    {72, -1, -1, "name"},
+};
 /* datetime.datetime 3.8: PyDateTime_DateTime (pyenv 3.8.18) */
-static const struct wk_cfield f651[] = {
+static const struct wk_cfield f831[] = {
     {40, -1, 24, "tzinfo"},
 };
 /* datetime.datetime 3.9: PyDateTime_DateTime (pyenv 3.9.18) */
-static const struct wk_cfield f652[] = {
+static const struct wk_cfield f832[] = {
     {40, -1, 24, "tzinfo"},
 };
 /* datetime.datetime 3.10: PyDateTime_DateTime (pyenv 3.10.13) */
-static const struct wk_cfield f653[] = {
+static const struct wk_cfield f833[] = {
     {40, -1, 24, "tzinfo"},
 };
 /* datetime.datetime 3.11: PyDateTime_DateTime (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f654[] = {
+static const struct wk_cfield f834[] = {
     {40, -1, 24, "tzinfo"},
 };
 /* datetime.datetime 3.12: PyDateTime_DateTime (pyenv 3.12.1) */
-static const struct wk_cfield f655[] = {
+static const struct wk_cfield f835[] = {
     {40, -1, 24, "tzinfo"},
 };
 /* datetime.datetime 3.13: PyDateTime_DateTime (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f656[] = {
+static const struct wk_cfield f836[] = {
     {40, -1, 24, "tzinfo"},
 };
 /* datetime.datetime 3.14: PyDateTime_DateTime (Debian sid 3.14.10) */
-static const struct wk_cfield f657[] = {
+static const struct wk_cfield f837[] = {
     {40, -1, 24, "tzinfo"},
 };
 /* datetime.datetime 3.15: PyDateTime_DateTime (Debian sid 3.15.2) */
-static const struct wk_cfield f658[] = {
+static const struct wk_cfield f838[] = {
     {40, -1, 24, "tzinfo"},
 };
 /* datetime.time 3.8: PyDateTime_Time (pyenv 3.8.18) */
-static const struct wk_cfield f659[] = {
+static const struct wk_cfield f839[] = {
     {32, -1, 24, "tzinfo"},
 };
 /* datetime.time 3.9: PyDateTime_Time (pyenv 3.9.18) */
-static const struct wk_cfield f660[] = {
+static const struct wk_cfield f840[] = {
     {32, -1, 24, "tzinfo"},
 };
 /* datetime.time 3.10: PyDateTime_Time (pyenv 3.10.13) */
-static const struct wk_cfield f661[] = {
+static const struct wk_cfield f841[] = {
     {32, -1, 24, "tzinfo"},
 };
 /* datetime.time 3.11: PyDateTime_Time (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f662[] = {
+static const struct wk_cfield f842[] = {
     {32, -1, 24, "tzinfo"},
 };
 /* datetime.time 3.12: PyDateTime_Time (pyenv 3.12.1) */
-static const struct wk_cfield f663[] = {
+static const struct wk_cfield f843[] = {
     {32, -1, 24, "tzinfo"},
 };
 /* datetime.time 3.13: PyDateTime_Time (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f664[] = {
+static const struct wk_cfield f844[] = {
     {32, -1, 24, "tzinfo"},
 };
 /* datetime.time 3.14: PyDateTime_Time (Debian sid 3.14.10) */
-static const struct wk_cfield f665[] = {
+static const struct wk_cfield f845[] = {
     {32, -1, 24, "tzinfo"},
 };
 /* datetime.time 3.15: PyDateTime_Time (Debian sid 3.15.2) */
-static const struct wk_cfield f666[] = {
+static const struct wk_cfield f846[] = {
     {32, -1, 24, "tzinfo"},
 };
 /* datetime.timezone 3.8: PyDateTime_TimeZone (pyenv 3.8.18) */
-static const struct wk_cfield f667[] = {
+static const struct wk_cfield f847[] = {
     {16, -1, -1, "offset"},
     {24, -1, -1, "name"},
 };
 /* datetime.timezone 3.9: PyDateTime_TimeZone (pyenv 3.9.18) */
-static const struct wk_cfield f668[] = {
+static const struct wk_cfield f848[] = {
     {16, -1, -1, "offset"},
     {24, -1, -1, "name"},
 };
 /* datetime.timezone 3.10: PyDateTime_TimeZone (pyenv 3.10.13) */
-static const struct wk_cfield f669[] = {
+static const struct wk_cfield f849[] = {
     {16, -1, -1, "offset"},
     {24, -1, -1, "name"},
 };
 /* datetime.timezone 3.11: PyDateTime_TimeZone (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f670[] = {
+static const struct wk_cfield f850[] = {
     {16, -1, -1, "offset"},
     {24, -1, -1, "name"},
 };
 /* datetime.timezone 3.12: PyDateTime_TimeZone (pyenv 3.12.1) */
-static const struct wk_cfield f671[] = {
+static const struct wk_cfield f851[] = {
     {16, -1, -1, "offset"},
     {24, -1, -1, "name"},
 };
 /* datetime.timezone 3.13: PyDateTime_TimeZone (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f672[] = {
+static const struct wk_cfield f852[] = {
     {16, -1, -1, "offset"},
     {24, -1, -1, "name"},
 };
 /* datetime.timezone 3.14: PyDateTime_TimeZone (Debian sid 3.14.10) */
-static const struct wk_cfield f673[] = {
+static const struct wk_cfield f853[] = {
     {16, -1, -1, "offset"},
     {24, -1, -1, "name"},
 };
 /* datetime.timezone 3.15: PyDateTime_TimeZone (Debian sid 3.15.2) */
-static const struct wk_cfield f674[] = {
+static const struct wk_cfield f854[] = {
     {16, -1, -1, "offset"},
     {24, -1, -1, "name"},
 };
 /* decimal.Context 3.8: PyDecContextObject (pyenv 3.8.18) */
-static const struct wk_cfield f675[] = {
+static const struct wk_cfield f855[] = {
     {64, -1, -1, "traps"},
     {72, -1, -1, "flags"},
 };
 /* decimal.Context 3.9: PyDecContextObject (pyenv 3.9.18) */
-static const struct wk_cfield f676[] = {
+static const struct wk_cfield f856[] = {
     {64, -1, -1, "traps"},
     {72, -1, -1, "flags"},
 };
 /* decimal.Context 3.10: PyDecContextObject (pyenv 3.10.13) */
-static const struct wk_cfield f677[] = {
+static const struct wk_cfield f857[] = {
     {64, -1, -1, "traps"},
     {72, -1, -1, "flags"},
 };
 /* decimal.Context 3.11: PyDecContextObject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f678[] = {
+static const struct wk_cfield f858[] = {
     {64, -1, -1, "traps"},
     {72, -1, -1, "flags"},
 };
 /* decimal.Context 3.12: PyDecContextObject (pyenv 3.12.1) */
-static const struct wk_cfield f679[] = {
+static const struct wk_cfield f859[] = {
     {64, -1, -1, "traps"},
     {72, -1, -1, "flags"},
 };
 /* decimal.Context 3.13: PyDecContextObject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f680[] = {
+static const struct wk_cfield f860[] = {
     {64, -1, -1, "traps"},
     {72, -1, -1, "flags"},
 };
 /* decimal.Context 3.14: PyDecContextObject (Debian sid 3.14.10) */
-static const struct wk_cfield f681[] = {
+static const struct wk_cfield f861[] = {
     {64, -1, -1, "traps"},
     {72, -1, -1, "flags"},
 };
 /* decimal.Context 3.15: PyDecContextObject (Debian sid 3.15.2) */
-static const struct wk_cfield f682[] = {
+static const struct wk_cfield f862[] = {
     {64, -1, -1, "traps"},
     {72, -1, -1, "flags"},
 };
 /* decimal.ContextManager 3.8: PyDecContextManagerObject (pyenv 3.8.18) */
-static const struct wk_cfield f683[] = {
+static const struct wk_cfield f863[] = {
     {16, -1, -1, "local"},
     {24, -1, -1, "global"},
 };
 /* decimal.ContextManager 3.9: PyDecContextManagerObject (pyenv 3.9.18) */
-static const struct wk_cfield f684[] = {
+static const struct wk_cfield f864[] = {
     {16, -1, -1, "local"},
     {24, -1, -1, "global"},
 };
 /* decimal.ContextManager 3.10: PyDecContextManagerObject (pyenv 3.10.13) */
-static const struct wk_cfield f685[] = {
+static const struct wk_cfield f865[] = {
     {16, -1, -1, "local"},
     {24, -1, -1, "global"},
 };
 /* decimal.ContextManager 3.11: PyDecContextManagerObject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f686[] = {
+static const struct wk_cfield f866[] = {
     {16, -1, -1, "local"},
     {24, -1, -1, "global"},
 };
 /* decimal.ContextManager 3.12: PyDecContextManagerObject (pyenv 3.12.1) */
-static const struct wk_cfield f687[] = {
+static const struct wk_cfield f867[] = {
     {16, -1, -1, "local"},
     {24, -1, -1, "global"},
 };
 /* decimal.ContextManager 3.13: PyDecContextManagerObject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f688[] = {
+static const struct wk_cfield f868[] = {
     {16, -1, -1, "local"},
     {24, -1, -1, "global"},
 };
 /* decimal.ContextManager 3.14: PyDecContextManagerObject (Debian sid 3.14.10) */
-static const struct wk_cfield f689[] = {
+static const struct wk_cfield f869[] = {
     {16, -1, -1, "local"},
     {24, -1, -1, "global"},
 };
 /* decimal.ContextManager 3.15: PyDecContextManagerObject (Debian sid 3.15.2) */
-static const struct wk_cfield f690[] = {
+static const struct wk_cfield f870[] = {
     {16, -1, -1, "local"},
     {24, -1, -1, "global"},
 };
@@ -4543,478 +6012,478 @@ static const struct wk_cfield f690[] = {
 /* decimal.SignalDictMixin 3.14: PyDecSignalDictObject (Debian sid 3.14.10) */
 /* decimal.SignalDictMixin 3.15: PyDecSignalDictObject (Debian sid 3.15.2) */
 /* dict_itemiterator 3.8: dictiterobject (pyenv 3.8.18) */
-static const struct wk_cfield f699[] = {
+static const struct wk_cfield f879[] = {
     {16, -1, -1, "di_dict"},
     {40, -1, -1, "di_result"},
 };
 /* dict_itemiterator 3.9: dictiterobject (pyenv 3.9.18) */
-static const struct wk_cfield f700[] = {
+static const struct wk_cfield f880[] = {
     {16, -1, -1, "di_dict"},
     {40, -1, -1, "di_result"},
 };
 /* dict_itemiterator 3.10: dictiterobject (pyenv 3.10.13) */
-static const struct wk_cfield f701[] = {
+static const struct wk_cfield f881[] = {
     {16, -1, -1, "di_dict"},
     {40, -1, -1, "di_result"},
 };
 /* dict_itemiterator 3.11: dictiterobject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f702[] = {
+static const struct wk_cfield f882[] = {
     {16, -1, -1, "di_dict"},
     {40, -1, -1, "di_result"},
 };
 /* dict_itemiterator 3.12: dictiterobject (pyenv 3.12.1) */
-static const struct wk_cfield f703[] = {
+static const struct wk_cfield f883[] = {
     {16, -1, -1, "di_dict"},
     {40, -1, -1, "di_result"},
 };
 /* dict_itemiterator 3.13: dictiterobject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f704[] = {
+static const struct wk_cfield f884[] = {
     {16, -1, -1, "di_dict"},
     {40, -1, -1, "di_result"},
 };
 /* dict_itemiterator 3.14: dictiterobject (Debian sid 3.14.10) */
-static const struct wk_cfield f705[] = {
+static const struct wk_cfield f885[] = {
     {16, -1, -1, "di_dict"},
     {40, -1, -1, "di_result"},
 };
 /* dict_itemiterator 3.15: dictiterobject (Debian sid 3.15.2) */
-static const struct wk_cfield f706[] = {
+static const struct wk_cfield f886[] = {
     {16, -1, -1, "di_dict"},
     {40, -1, -1, "di_result"},
 };
 /* dict_items 3.8: _PyDictViewObject (pyenv 3.8.18) */
-static const struct wk_cfield f707[] = {
+static const struct wk_cfield f887[] = {
     {16, -1, -1, "dv_dict"},
 };
 /* dict_items 3.9: _PyDictViewObject (pyenv 3.9.18) */
-static const struct wk_cfield f708[] = {
+static const struct wk_cfield f888[] = {
     {16, -1, -1, "dv_dict"},
 };
 /* dict_items 3.10: _PyDictViewObject (pyenv 3.10.13) */
-static const struct wk_cfield f709[] = {
+static const struct wk_cfield f889[] = {
     {16, -1, -1, "dv_dict"},
 };
 /* dict_items 3.11: _PyDictViewObject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f710[] = {
+static const struct wk_cfield f890[] = {
     {16, -1, -1, "dv_dict"},
 };
 /* dict_items 3.12: _PyDictViewObject (pyenv 3.12.1) */
-static const struct wk_cfield f711[] = {
+static const struct wk_cfield f891[] = {
     {16, -1, -1, "dv_dict"},
 };
 /* dict_items 3.13: _PyDictViewObject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f712[] = {
+static const struct wk_cfield f892[] = {
     {16, -1, -1, "dv_dict"},
 };
 /* dict_items 3.14: _PyDictViewObject (Debian sid 3.14.10) */
-static const struct wk_cfield f713[] = {
+static const struct wk_cfield f893[] = {
     {16, -1, -1, "dv_dict"},
 };
 /* dict_items 3.15: _PyDictViewObject (Debian sid 3.15.2) */
-static const struct wk_cfield f714[] = {
+static const struct wk_cfield f894[] = {
     {16, -1, -1, "dv_dict"},
 };
 /* dict_keyiterator 3.8: dictiterobject (pyenv 3.8.18) */
-static const struct wk_cfield f715[] = {
+static const struct wk_cfield f895[] = {
     {16, -1, -1, "di_dict"},
     {40, -1, -1, "di_result"},
 };
 /* dict_keyiterator 3.9: dictiterobject (pyenv 3.9.18) */
-static const struct wk_cfield f716[] = {
+static const struct wk_cfield f896[] = {
     {16, -1, -1, "di_dict"},
     {40, -1, -1, "di_result"},
 };
 /* dict_keyiterator 3.10: dictiterobject (pyenv 3.10.13) */
-static const struct wk_cfield f717[] = {
+static const struct wk_cfield f897[] = {
     {16, -1, -1, "di_dict"},
     {40, -1, -1, "di_result"},
 };
 /* dict_keyiterator 3.11: dictiterobject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f718[] = {
+static const struct wk_cfield f898[] = {
     {16, -1, -1, "di_dict"},
     {40, -1, -1, "di_result"},
 };
 /* dict_keyiterator 3.12: dictiterobject (pyenv 3.12.1) */
-static const struct wk_cfield f719[] = {
+static const struct wk_cfield f899[] = {
     {16, -1, -1, "di_dict"},
     {40, -1, -1, "di_result"},
 };
 /* dict_keyiterator 3.13: dictiterobject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f720[] = {
+static const struct wk_cfield f900[] = {
     {16, -1, -1, "di_dict"},
     {40, -1, -1, "di_result"},
 };
 /* dict_keyiterator 3.14: dictiterobject (Debian sid 3.14.10) */
-static const struct wk_cfield f721[] = {
+static const struct wk_cfield f901[] = {
     {16, -1, -1, "di_dict"},
     {40, -1, -1, "di_result"},
 };
 /* dict_keyiterator 3.15: dictiterobject (Debian sid 3.15.2) */
-static const struct wk_cfield f722[] = {
+static const struct wk_cfield f902[] = {
     {16, -1, -1, "di_dict"},
     {40, -1, -1, "di_result"},
 };
 /* dict_keys 3.8: _PyDictViewObject (pyenv 3.8.18) */
-static const struct wk_cfield f723[] = {
+static const struct wk_cfield f903[] = {
     {16, -1, -1, "dv_dict"},
 };
 /* dict_keys 3.9: _PyDictViewObject (pyenv 3.9.18) */
-static const struct wk_cfield f724[] = {
+static const struct wk_cfield f904[] = {
     {16, -1, -1, "dv_dict"},
 };
 /* dict_keys 3.10: _PyDictViewObject (pyenv 3.10.13) */
-static const struct wk_cfield f725[] = {
+static const struct wk_cfield f905[] = {
     {16, -1, -1, "dv_dict"},
 };
 /* dict_keys 3.11: _PyDictViewObject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f726[] = {
+static const struct wk_cfield f906[] = {
     {16, -1, -1, "dv_dict"},
 };
 /* dict_keys 3.12: _PyDictViewObject (pyenv 3.12.1) */
-static const struct wk_cfield f727[] = {
+static const struct wk_cfield f907[] = {
     {16, -1, -1, "dv_dict"},
 };
 /* dict_keys 3.13: _PyDictViewObject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f728[] = {
+static const struct wk_cfield f908[] = {
     {16, -1, -1, "dv_dict"},
 };
 /* dict_keys 3.14: _PyDictViewObject (Debian sid 3.14.10) */
-static const struct wk_cfield f729[] = {
+static const struct wk_cfield f909[] = {
     {16, -1, -1, "dv_dict"},
 };
 /* dict_keys 3.15: _PyDictViewObject (Debian sid 3.15.2) */
-static const struct wk_cfield f730[] = {
+static const struct wk_cfield f910[] = {
     {16, -1, -1, "dv_dict"},
 };
 /* dict_reversekeyiterator 3.8: dictiterobject (pyenv 3.8.18) */
-static const struct wk_cfield f731[] = {
+static const struct wk_cfield f911[] = {
     {16, -1, -1, "di_dict"},
     {40, -1, -1, "di_result"},
 };
 /* dict_reversekeyiterator 3.9: dictiterobject (pyenv 3.9.18) */
-static const struct wk_cfield f732[] = {
+static const struct wk_cfield f912[] = {
     {16, -1, -1, "di_dict"},
     {40, -1, -1, "di_result"},
 };
 /* dict_reversekeyiterator 3.10: dictiterobject (pyenv 3.10.13) */
-static const struct wk_cfield f733[] = {
+static const struct wk_cfield f913[] = {
     {16, -1, -1, "di_dict"},
     {40, -1, -1, "di_result"},
 };
 /* dict_reversekeyiterator 3.11: dictiterobject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f734[] = {
+static const struct wk_cfield f914[] = {
     {16, -1, -1, "di_dict"},
     {40, -1, -1, "di_result"},
 };
 /* dict_reversekeyiterator 3.12: dictiterobject (pyenv 3.12.1) */
-static const struct wk_cfield f735[] = {
+static const struct wk_cfield f915[] = {
     {16, -1, -1, "di_dict"},
     {40, -1, -1, "di_result"},
 };
 /* dict_reversekeyiterator 3.13: dictiterobject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f736[] = {
+static const struct wk_cfield f916[] = {
     {16, -1, -1, "di_dict"},
     {40, -1, -1, "di_result"},
 };
 /* dict_reversekeyiterator 3.14: dictiterobject (Debian sid 3.14.10) */
-static const struct wk_cfield f737[] = {
+static const struct wk_cfield f917[] = {
     {16, -1, -1, "di_dict"},
     {40, -1, -1, "di_result"},
 };
 /* dict_reversekeyiterator 3.15: dictiterobject (Debian sid 3.15.2) */
-static const struct wk_cfield f738[] = {
+static const struct wk_cfield f918[] = {
     {16, -1, -1, "di_dict"},
     {40, -1, -1, "di_result"},
 };
 /* dict_valueiterator 3.8: dictiterobject (pyenv 3.8.18) */
-static const struct wk_cfield f739[] = {
+static const struct wk_cfield f919[] = {
     {16, -1, -1, "di_dict"},
     {40, -1, -1, "di_result"},
 };
 /* dict_valueiterator 3.9: dictiterobject (pyenv 3.9.18) */
-static const struct wk_cfield f740[] = {
+static const struct wk_cfield f920[] = {
     {16, -1, -1, "di_dict"},
     {40, -1, -1, "di_result"},
 };
 /* dict_valueiterator 3.10: dictiterobject (pyenv 3.10.13) */
-static const struct wk_cfield f741[] = {
+static const struct wk_cfield f921[] = {
     {16, -1, -1, "di_dict"},
     {40, -1, -1, "di_result"},
 };
 /* dict_valueiterator 3.11: dictiterobject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f742[] = {
+static const struct wk_cfield f922[] = {
     {16, -1, -1, "di_dict"},
     {40, -1, -1, "di_result"},
 };
 /* dict_valueiterator 3.12: dictiterobject (pyenv 3.12.1) */
-static const struct wk_cfield f743[] = {
+static const struct wk_cfield f923[] = {
     {16, -1, -1, "di_dict"},
     {40, -1, -1, "di_result"},
 };
 /* dict_valueiterator 3.13: dictiterobject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f744[] = {
+static const struct wk_cfield f924[] = {
     {16, -1, -1, "di_dict"},
     {40, -1, -1, "di_result"},
 };
 /* dict_valueiterator 3.14: dictiterobject (Debian sid 3.14.10) */
-static const struct wk_cfield f745[] = {
+static const struct wk_cfield f925[] = {
     {16, -1, -1, "di_dict"},
     {40, -1, -1, "di_result"},
 };
 /* dict_valueiterator 3.15: dictiterobject (Debian sid 3.15.2) */
-static const struct wk_cfield f746[] = {
+static const struct wk_cfield f926[] = {
     {16, -1, -1, "di_dict"},
     {40, -1, -1, "di_result"},
 };
 /* dict_values 3.8: _PyDictViewObject (pyenv 3.8.18) */
-static const struct wk_cfield f747[] = {
+static const struct wk_cfield f927[] = {
     {16, -1, -1, "dv_dict"},
 };
 /* dict_values 3.9: _PyDictViewObject (pyenv 3.9.18) */
-static const struct wk_cfield f748[] = {
+static const struct wk_cfield f928[] = {
     {16, -1, -1, "dv_dict"},
 };
 /* dict_values 3.10: _PyDictViewObject (pyenv 3.10.13) */
-static const struct wk_cfield f749[] = {
+static const struct wk_cfield f929[] = {
     {16, -1, -1, "dv_dict"},
 };
 /* dict_values 3.11: _PyDictViewObject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f750[] = {
+static const struct wk_cfield f930[] = {
     {16, -1, -1, "dv_dict"},
 };
 /* dict_values 3.12: _PyDictViewObject (pyenv 3.12.1) */
-static const struct wk_cfield f751[] = {
+static const struct wk_cfield f931[] = {
     {16, -1, -1, "dv_dict"},
 };
 /* dict_values 3.13: _PyDictViewObject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f752[] = {
+static const struct wk_cfield f932[] = {
     {16, -1, -1, "dv_dict"},
 };
 /* dict_values 3.14: _PyDictViewObject (Debian sid 3.14.10) */
-static const struct wk_cfield f753[] = {
+static const struct wk_cfield f933[] = {
     {16, -1, -1, "dv_dict"},
 };
 /* dict_values 3.15: _PyDictViewObject (Debian sid 3.15.2) */
-static const struct wk_cfield f754[] = {
+static const struct wk_cfield f934[] = {
     {16, -1, -1, "dv_dict"},
 };
 /* enumerate 3.8: enumobject (pyenv 3.8.18) */
-static const struct wk_cfield f755[] = {
+static const struct wk_cfield f935[] = {
     {24, -1, -1, "en_sit"},
     {32, -1, -1, "en_result"},
     {40, -1, -1, "en_longindex"},
 };
 /* enumerate 3.9: enumobject (pyenv 3.9.18) */
-static const struct wk_cfield f756[] = {
+static const struct wk_cfield f936[] = {
     {24, -1, -1, "en_sit"},
     {32, -1, -1, "en_result"},
     {40, -1, -1, "en_longindex"},
 };
 /* enumerate 3.10: enumobject (pyenv 3.10.13) */
-static const struct wk_cfield f757[] = {
+static const struct wk_cfield f937[] = {
     {24, -1, -1, "en_sit"},
     {32, -1, -1, "en_result"},
     {40, -1, -1, "en_longindex"},
 };
 /* enumerate 3.11: enumobject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f758[] = {
+static const struct wk_cfield f938[] = {
     {24, -1, -1, "en_sit"},
     {32, -1, -1, "en_result"},
     {40, -1, -1, "en_longindex"},
     {48, -1, -1, "one"},
 };
 /* enumerate 3.12: enumobject (pyenv 3.12.1) */
-static const struct wk_cfield f759[] = {
+static const struct wk_cfield f939[] = {
     {24, -1, -1, "en_sit"},
     {32, -1, -1, "en_result"},
     {40, -1, -1, "en_longindex"},
     {48, -1, -1, "one"},
 };
 /* enumerate 3.13: enumobject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f760[] = {
+static const struct wk_cfield f940[] = {
     {24, -1, -1, "en_sit"},
     {32, -1, -1, "en_result"},
     {40, -1, -1, "en_longindex"},
     {48, -1, -1, "one"},
 };
 /* enumerate 3.14: enumobject (Debian sid 3.14.10) */
-static const struct wk_cfield f761[] = {
+static const struct wk_cfield f941[] = {
     {24, -1, -1, "en_sit"},
     {32, -1, -1, "en_result"},
     {40, -1, -1, "en_longindex"},
     {48, -1, -1, "one"},
 };
 /* enumerate 3.15: enumobject (Debian sid 3.15.2) */
-static const struct wk_cfield f762[] = {
+static const struct wk_cfield f942[] = {
     {24, -1, -1, "en_sit"},
     {32, -1, -1, "en_result"},
     {40, -1, -1, "en_longindex"},
     {48, -1, -1, "one"},
 };
 /* filter 3.8: filterobject (pyenv 3.8.18) */
-static const struct wk_cfield f763[] = {
+static const struct wk_cfield f943[] = {
     {16, -1, -1, "func"},
     {24, -1, -1, "it"},
 };
 /* filter 3.9: filterobject (pyenv 3.9.18) */
-static const struct wk_cfield f764[] = {
+static const struct wk_cfield f944[] = {
     {16, -1, -1, "func"},
     {24, -1, -1, "it"},
 };
 /* filter 3.10: filterobject (pyenv 3.10.13) */
-static const struct wk_cfield f765[] = {
+static const struct wk_cfield f945[] = {
     {16, -1, -1, "func"},
     {24, -1, -1, "it"},
 };
 /* filter 3.11: filterobject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f766[] = {
+static const struct wk_cfield f946[] = {
     {16, -1, -1, "func"},
     {24, -1, -1, "it"},
 };
 /* filter 3.12: filterobject (pyenv 3.12.1) */
-static const struct wk_cfield f767[] = {
+static const struct wk_cfield f947[] = {
     {16, -1, -1, "func"},
     {24, -1, -1, "it"},
 };
 /* filter 3.13: filterobject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f768[] = {
+static const struct wk_cfield f948[] = {
     {16, -1, -1, "func"},
     {24, -1, -1, "it"},
 };
 /* filter 3.14: filterobject (Debian sid 3.14.10) */
-static const struct wk_cfield f769[] = {
+static const struct wk_cfield f949[] = {
     {16, -1, -1, "func"},
     {24, -1, -1, "it"},
 };
 /* filter 3.15: filterobject (Debian sid 3.15.2) */
-static const struct wk_cfield f770[] = {
+static const struct wk_cfield f950[] = {
     {16, -1, -1, "func"},
     {24, -1, -1, "it"},
 };
 /* functools.KeyWrapper 3.8: keyobject (pyenv 3.8.18) */
-static const struct wk_cfield f771[] = {
+static const struct wk_cfield f951[] = {
     {16, -1, -1, "cmp"},
     {24, -1, -1, "object"},
 };
 /* functools.KeyWrapper 3.9: keyobject (pyenv 3.9.18) */
-static const struct wk_cfield f772[] = {
+static const struct wk_cfield f952[] = {
     {16, -1, -1, "cmp"},
     {24, -1, -1, "object"},
 };
 /* functools.KeyWrapper 3.10: keyobject (pyenv 3.10.13) */
-static const struct wk_cfield f773[] = {
+static const struct wk_cfield f953[] = {
     {16, -1, -1, "cmp"},
     {24, -1, -1, "object"},
 };
 /* functools.KeyWrapper 3.11: keyobject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f774[] = {
+static const struct wk_cfield f954[] = {
     {16, -1, -1, "cmp"},
     {24, -1, -1, "object"},
 };
 /* functools.KeyWrapper 3.12: keyobject (pyenv 3.12.1) */
-static const struct wk_cfield f775[] = {
+static const struct wk_cfield f955[] = {
     {16, -1, -1, "cmp"},
     {24, -1, -1, "object"},
 };
 /* functools.KeyWrapper 3.13: keyobject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f776[] = {
+static const struct wk_cfield f956[] = {
     {16, -1, -1, "cmp"},
     {24, -1, -1, "object"},
 };
 /* functools.KeyWrapper 3.14: keyobject (Debian sid 3.14.10) */
-static const struct wk_cfield f777[] = {
+static const struct wk_cfield f957[] = {
     {16, -1, -1, "cmp"},
     {24, -1, -1, "object"},
 };
 /* functools.KeyWrapper 3.15: keyobject (Debian sid 3.15.2) */
-static const struct wk_cfield f778[] = {
+static const struct wk_cfield f958[] = {
     {16, -1, -1, "cmp"},
     {24, -1, -1, "object"},
 };
 /* functools._lru_list_elem 3.8: lru_list_elem (pyenv 3.8.18) */
-static const struct wk_cfield f779[] = {
+static const struct wk_cfield f959[] = {
     {40, -1, -1, "key"},
     {48, -1, -1, "result"},
 };
 /* functools._lru_list_elem 3.9: lru_list_elem (pyenv 3.9.18) */
-static const struct wk_cfield f780[] = {
+static const struct wk_cfield f960[] = {
     {40, -1, -1, "key"},
     {48, -1, -1, "result"},
 };
 /* functools._lru_list_elem 3.10: lru_list_elem (pyenv 3.10.13) */
-static const struct wk_cfield f781[] = {
+static const struct wk_cfield f961[] = {
     {40, -1, -1, "key"},
     {48, -1, -1, "result"},
 };
 /* functools._lru_list_elem 3.11: lru_list_elem (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f782[] = {
+static const struct wk_cfield f962[] = {
     {40, -1, -1, "key"},
     {48, -1, -1, "result"},
 };
 /* functools._lru_list_elem 3.12: lru_list_elem (pyenv 3.12.1) */
-static const struct wk_cfield f783[] = {
+static const struct wk_cfield f963[] = {
     {40, -1, -1, "key"},
     {48, -1, -1, "result"},
 };
 /* functools._lru_list_elem 3.13: lru_list_elem (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f784[] = {
+static const struct wk_cfield f964[] = {
     {40, -1, -1, "key"},
     {48, -1, -1, "result"},
 };
 /* functools._lru_list_elem 3.14: lru_list_elem (Debian sid 3.14.10) */
-static const struct wk_cfield f785[] = {
+static const struct wk_cfield f965[] = {
     {40, -1, -1, "key"},
     {48, -1, -1, "result"},
 };
 /* functools._lru_list_elem 3.15: lru_list_elem (Debian sid 3.15.2) */
-static const struct wk_cfield f786[] = {
+static const struct wk_cfield f966[] = {
     {40, -1, -1, "key"},
     {48, -1, -1, "result"},
 };
 /* functools.partial 3.8: partialobject (pyenv 3.8.18) */
-static const struct wk_cfield f787[] = {
+static const struct wk_cfield f967[] = {
     {16, -1, -1, "fn"},
     {24, -1, -1, "args"},
     {32, -1, -1, "kw"},
     {40, -1, -1, "dict"},
 };
 /* functools.partial 3.9: partialobject (pyenv 3.9.18) */
-static const struct wk_cfield f788[] = {
+static const struct wk_cfield f968[] = {
     {16, -1, -1, "fn"},
     {24, -1, -1, "args"},
     {32, -1, -1, "kw"},
     {40, -1, -1, "dict"},
 };
 /* functools.partial 3.10: partialobject (pyenv 3.10.13) */
-static const struct wk_cfield f789[] = {
+static const struct wk_cfield f969[] = {
     {16, -1, -1, "fn"},
     {24, -1, -1, "args"},
     {32, -1, -1, "kw"},
     {40, -1, -1, "dict"},
 };
 /* functools.partial 3.11: partialobject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f790[] = {
+static const struct wk_cfield f970[] = {
     {16, -1, -1, "fn"},
     {24, -1, -1, "args"},
     {32, -1, -1, "kw"},
     {40, -1, -1, "dict"},
 };
 /* functools.partial 3.12: partialobject (pyenv 3.12.1) */
-static const struct wk_cfield f791[] = {
+static const struct wk_cfield f971[] = {
     {16, -1, -1, "fn"},
     {24, -1, -1, "args"},
     {32, -1, -1, "kw"},
     {40, -1, -1, "dict"},
 };
 /* functools.partial 3.13: partialobject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f792[] = {
+static const struct wk_cfield f972[] = {
     {16, -1, -1, "fn"},
     {24, -1, -1, "args"},
     {32, -1, -1, "kw"},
     {40, -1, -1, "dict"},
 };
 /* functools.partial 3.14: partialobject (Debian sid 3.14.10) */
-static const struct wk_cfield f793[] = {
+static const struct wk_cfield f973[] = {
     {16, -1, -1, "fn"},
     {24, -1, -1, "args"},
     {32, -1, -1, "kw"},
@@ -5022,7 +6491,7 @@ static const struct wk_cfield f793[] = {
     {56, -1, -1, "placeholder"},
 };
 /* functools.partial 3.15: partialobject (Debian sid 3.15.2) */
-static const struct wk_cfield f794[] = {
+static const struct wk_cfield f974[] = {
     {16, -1, -1, "fn"},
     {24, -1, -1, "args"},
     {32, -1, -1, "kw"},
@@ -5030,67 +6499,67 @@ static const struct wk_cfield f794[] = {
     {56, -1, -1, "placeholder"},
 };
 /* grp 3.9: grpmodulestate (pyenv 3.9.18) */
-static const struct wk_cfield f795[] = {
+static const struct wk_cfield f975[] = {
     {0, -1, -1, "StructGrpType"},
 };
 /* grp 3.10: grpmodulestate (pyenv 3.10.13) */
-static const struct wk_cfield f796[] = {
+static const struct wk_cfield f976[] = {
     {0, -1, -1, "StructGrpType"},
 };
 /* grp 3.11: grpmodulestate (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f797[] = {
+static const struct wk_cfield f977[] = {
     {0, -1, -1, "StructGrpType"},
 };
 /* grp 3.12: grpmodulestate (pyenv 3.12.1) */
-static const struct wk_cfield f798[] = {
+static const struct wk_cfield f978[] = {
     {0, -1, -1, "StructGrpType"},
 };
 /* grp 3.13: grpmodulestate (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f799[] = {
+static const struct wk_cfield f979[] = {
     {0, -1, -1, "StructGrpType"},
 };
 /* grp 3.14: grpmodulestate (Debian sid 3.14.10) */
-static const struct wk_cfield f800[] = {
+static const struct wk_cfield f980[] = {
     {0, -1, -1, "StructGrpType"},
 };
 /* grp 3.15: grpmodulestate (Debian sid 3.15.2) */
-static const struct wk_cfield f801[] = {
+static const struct wk_cfield f981[] = {
     {0, -1, -1, "StructGrpType"},
 };
 /* hamt 3.8: PyHamtObject (pyenv 3.8.18) */
-static const struct wk_cfield f802[] = {
+static const struct wk_cfield f982[] = {
     {16, -1, -1, "h_root"},
 };
 /* hamt 3.9: PyHamtObject (pyenv 3.9.18) */
-static const struct wk_cfield f803[] = {
+static const struct wk_cfield f983[] = {
     {16, -1, -1, "h_root"},
 };
 /* hamt 3.10: PyHamtObject (pyenv 3.10.13) */
-static const struct wk_cfield f804[] = {
+static const struct wk_cfield f984[] = {
     {16, -1, -1, "h_root"},
 };
 /* hamt 3.11: PyHamtObject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f805[] = {
+static const struct wk_cfield f985[] = {
     {16, -1, -1, "h_root"},
 };
 /* hamt 3.12: PyHamtObject (pyenv 3.12.1) */
-static const struct wk_cfield f806[] = {
+static const struct wk_cfield f986[] = {
     {16, -1, -1, "h_root"},
 };
 /* hamt 3.13: PyHamtObject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f807[] = {
+static const struct wk_cfield f987[] = {
     {16, -1, -1, "h_root"},
 };
 /* hamt 3.14: PyHamtObject (Debian sid 3.14.10) */
-static const struct wk_cfield f808[] = {
+static const struct wk_cfield f988[] = {
     {16, -1, -1, "h_root"},
 };
 /* hamt 3.15: PyHamtObject (Debian sid 3.15.2) */
-static const struct wk_cfield f809[] = {
+static const struct wk_cfield f989[] = {
     {16, -1, -1, "h_root"},
 };
 /* hamt_array_node 3.8: PyHamtNode_Array (pyenv 3.8.18) */
-static const struct wk_cfield f810[] = {
+static const struct wk_cfield f990[] = {
     {16, -1, -1, "a_array[0]"},
     {24, -1, -1, "a_array[1]"},
     {32, -1, -1, "a_array[2]"},
@@ -5125,7 +6594,7 @@ static const struct wk_cfield f810[] = {
     {264, -1, -1, "a_array[31]"},
 };
 /* hamt_array_node 3.9: PyHamtNode_Array (pyenv 3.9.18) */
-static const struct wk_cfield f811[] = {
+static const struct wk_cfield f991[] = {
     {16, -1, -1, "a_array[0]"},
     {24, -1, -1, "a_array[1]"},
     {32, -1, -1, "a_array[2]"},
@@ -5160,7 +6629,7 @@ static const struct wk_cfield f811[] = {
     {264, -1, -1, "a_array[31]"},
 };
 /* hamt_array_node 3.10: PyHamtNode_Array (pyenv 3.10.13) */
-static const struct wk_cfield f812[] = {
+static const struct wk_cfield f992[] = {
     {16, -1, -1, "a_array[0]"},
     {24, -1, -1, "a_array[1]"},
     {32, -1, -1, "a_array[2]"},
@@ -5195,7 +6664,7 @@ static const struct wk_cfield f812[] = {
     {264, -1, -1, "a_array[31]"},
 };
 /* hamt_array_node 3.11: PyHamtNode_Array (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f813[] = {
+static const struct wk_cfield f993[] = {
     {16, -1, -1, "a_array[0]"},
     {24, -1, -1, "a_array[1]"},
     {32, -1, -1, "a_array[2]"},
@@ -5230,7 +6699,7 @@ static const struct wk_cfield f813[] = {
     {264, -1, -1, "a_array[31]"},
 };
 /* hamt_array_node 3.12: PyHamtNode_Array (pyenv 3.12.1) */
-static const struct wk_cfield f814[] = {
+static const struct wk_cfield f994[] = {
     {16, -1, -1, "a_array[0]"},
     {24, -1, -1, "a_array[1]"},
     {32, -1, -1, "a_array[2]"},
@@ -5265,7 +6734,7 @@ static const struct wk_cfield f814[] = {
     {264, -1, -1, "a_array[31]"},
 };
 /* hamt_array_node 3.13: PyHamtNode_Array (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f815[] = {
+static const struct wk_cfield f995[] = {
     {16, -1, -1, "a_array[0]"},
     {24, -1, -1, "a_array[1]"},
     {32, -1, -1, "a_array[2]"},
@@ -5300,7 +6769,7 @@ static const struct wk_cfield f815[] = {
     {264, -1, -1, "a_array[31]"},
 };
 /* hamt_array_node 3.14: PyHamtNode_Array (Debian sid 3.14.10) */
-static const struct wk_cfield f816[] = {
+static const struct wk_cfield f996[] = {
     {16, -1, -1, "a_array[0]"},
     {24, -1, -1, "a_array[1]"},
     {32, -1, -1, "a_array[2]"},
@@ -5335,7 +6804,7 @@ static const struct wk_cfield f816[] = {
     {264, -1, -1, "a_array[31]"},
 };
 /* hamt_array_node 3.15: PyHamtNode_Array (Debian sid 3.15.2) */
-static const struct wk_cfield f817[] = {
+static const struct wk_cfield f997[] = {
     {16, -1, -1, "a_array[0]"},
     {24, -1, -1, "a_array[1]"},
     {32, -1, -1, "a_array[2]"},
@@ -5369,40 +6838,148 @@ static const struct wk_cfield f817[] = {
     {256, -1, -1, "a_array[30]"},
     {264, -1, -1, "a_array[31]"},
 };
+/* hamt_bitmap_node 3.8: PyHamtNode_Bitmap (pyenv 3.8.18) */
+/* hamt_bitmap_node 3.9: PyHamtNode_Bitmap (pyenv 3.9.18) */
+/* hamt_bitmap_node 3.10: PyHamtNode_Bitmap (pyenv 3.10.13) */
+/* hamt_bitmap_node 3.11: PyHamtNode_Bitmap (pyenv 3.11.7; Debian 12 3.11.2) */
+/* hamt_bitmap_node 3.12: PyHamtNode_Bitmap (pyenv 3.12.1) */
+/* hamt_bitmap_node 3.13: PyHamtNode_Bitmap (pyenv 3.13.0; Debian sid 3.13.18) */
+/* hamt_bitmap_node 3.14: PyHamtNode_Bitmap (Debian sid 3.14.10) */
+/* hamt_bitmap_node 3.15: PyHamtNode_Bitmap (Debian sid 3.15.2) */
+/* hamt_collision_node 3.8: PyHamtNode_Collision (pyenv 3.8.18) */
+/* hamt_collision_node 3.9: PyHamtNode_Collision (pyenv 3.9.18) */
+/* hamt_collision_node 3.10: PyHamtNode_Collision (pyenv 3.10.13) */
+/* hamt_collision_node 3.11: PyHamtNode_Collision (pyenv 3.11.7; Debian 12 3.11.2) */
+/* hamt_collision_node 3.12: PyHamtNode_Collision (pyenv 3.12.1) */
+/* hamt_collision_node 3.13: PyHamtNode_Collision (pyenv 3.13.0; Debian sid 3.13.18) */
+/* hamt_collision_node 3.14: PyHamtNode_Collision (Debian sid 3.14.10) */
+/* hamt_collision_node 3.15: PyHamtNode_Collision (Debian sid 3.15.2) */
+/* io 3.8: _PyIO_State (pyenv 3.8.18) */
+static const struct wk_cfield f1014[] = {
+    {8, -1, -1, "locale_module"},
+    {16, -1, -1, "unsupported_operation"},
+};
+/* io 3.9: _PyIO_State (pyenv 3.9.18) */
+static const struct wk_cfield f1015[] = {
+    {8, -1, -1, "locale_module"},
+    {16, -1, -1, "unsupported_operation"},
+};
+/* io 3.10: _PyIO_State (pyenv 3.10.13) */
+static const struct wk_cfield f1016[] = {
+    {8, -1, -1, "locale_module"},
+    {16, -1, -1, "unsupported_operation"},
+};
+/* io 3.11: _PyIO_State (pyenv 3.11.7; Debian 12 3.11.2) */
+static const struct wk_cfield f1017[] = {
+    {8, -1, -1, "locale_module"},
+    {16, -1, -1, "unsupported_operation"},
+};
+/* io 3.12: _PyIO_State (pyenv 3.12.1) */
+static const struct wk_cfield f1018[] = {
+    {8, -1, -1, "unsupported_operation"},
+    {16, -1, -1, "PyIOBase_Type"},
+    {24, -1, -1, "PyIncrementalNewlineDecoder_Type"},
+    {32, -1, -1, "PyRawIOBase_Type"},
+    {40, -1, -1, "PyBufferedIOBase_Type"},
+    {48, -1, -1, "PyBufferedRWPair_Type"},
+    {56, -1, -1, "PyBufferedRandom_Type"},
+    {64, -1, -1, "PyBufferedReader_Type"},
+    {72, -1, -1, "PyBufferedWriter_Type"},
+    {80, -1, -1, "PyBytesIOBuffer_Type"},
+    {88, -1, -1, "PyBytesIO_Type"},
+    {96, -1, -1, "PyFileIO_Type"},
+    {104, -1, -1, "PyStringIO_Type"},
+    {112, -1, -1, "PyTextIOBase_Type"},
+    {120, -1, -1, "PyTextIOWrapper_Type"},
+};
+/* io 3.13: _PyIO_State (pyenv 3.13.0; Debian sid 3.13.18) */
+static const struct wk_cfield f1019[] = {
+    {8, -1, -1, "unsupported_operation"},
+    {16, -1, -1, "PyIOBase_Type"},
+    {24, -1, -1, "PyIncrementalNewlineDecoder_Type"},
+    {32, -1, -1, "PyRawIOBase_Type"},
+    {40, -1, -1, "PyBufferedIOBase_Type"},
+    {48, -1, -1, "PyBufferedRWPair_Type"},
+    {56, -1, -1, "PyBufferedRandom_Type"},
+    {64, -1, -1, "PyBufferedReader_Type"},
+    {72, -1, -1, "PyBufferedWriter_Type"},
+    {80, -1, -1, "PyBytesIOBuffer_Type"},
+    {88, -1, -1, "PyBytesIO_Type"},
+    {96, -1, -1, "PyFileIO_Type"},
+    {104, -1, -1, "PyStringIO_Type"},
+    {112, -1, -1, "PyTextIOBase_Type"},
+    {120, -1, -1, "PyTextIOWrapper_Type"},
+};
+/* io 3.14: _PyIO_State (Debian sid 3.14.10) */
+static const struct wk_cfield f1020[] = {
+    {8, -1, -1, "unsupported_operation"},
+    {16, -1, -1, "PyIOBase_Type"},
+    {24, -1, -1, "PyIncrementalNewlineDecoder_Type"},
+    {32, -1, -1, "PyRawIOBase_Type"},
+    {40, -1, -1, "PyBufferedIOBase_Type"},
+    {48, -1, -1, "PyBufferedRWPair_Type"},
+    {56, -1, -1, "PyBufferedRandom_Type"},
+    {64, -1, -1, "PyBufferedReader_Type"},
+    {72, -1, -1, "PyBufferedWriter_Type"},
+    {80, -1, -1, "PyBytesIOBuffer_Type"},
+    {88, -1, -1, "PyBytesIO_Type"},
+    {96, -1, -1, "PyFileIO_Type"},
+    {104, -1, -1, "PyStringIO_Type"},
+    {112, -1, -1, "PyTextIOBase_Type"},
+    {120, -1, -1, "PyTextIOWrapper_Type"},
+};
+/* io 3.15: _PyIO_State (Debian sid 3.15.2) */
+static const struct wk_cfield f1021[] = {
+    {8, -1, -1, "unsupported_operation"},
+    {16, -1, -1, "PyIOBase_Type"},
+    {24, -1, -1, "PyIncrementalNewlineDecoder_Type"},
+    {32, -1, -1, "PyRawIOBase_Type"},
+    {40, -1, -1, "PyBufferedIOBase_Type"},
+    {48, -1, -1, "PyBufferedRWPair_Type"},
+    {56, -1, -1, "PyBufferedRandom_Type"},
+    {64, -1, -1, "PyBufferedReader_Type"},
+    {72, -1, -1, "PyBufferedWriter_Type"},
+    {80, -1, -1, "PyBytesIOBuffer_Type"},
+    {88, -1, -1, "PyBytesIO_Type"},
+    {96, -1, -1, "PyFileIO_Type"},
+    {104, -1, -1, "PyStringIO_Type"},
+    {112, -1, -1, "PyTextIOBase_Type"},
+    {120, -1, -1, "PyTextIOWrapper_Type"},
+};
 /* iterator 3.8: seqiterobject (pyenv 3.8.18) */
-static const struct wk_cfield f818[] = {
+static const struct wk_cfield f1022[] = {
     {24, -1, -1, "it_seq"},
 };
 /* iterator 3.9: seqiterobject (pyenv 3.9.18) */
-static const struct wk_cfield f819[] = {
+static const struct wk_cfield f1023[] = {
     {24, -1, -1, "it_seq"},
 };
 /* iterator 3.10: seqiterobject (pyenv 3.10.13) */
-static const struct wk_cfield f820[] = {
+static const struct wk_cfield f1024[] = {
     {24, -1, -1, "it_seq"},
 };
 /* iterator 3.11: seqiterobject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f821[] = {
+static const struct wk_cfield f1025[] = {
     {24, -1, -1, "it_seq"},
 };
 /* iterator 3.12: seqiterobject (pyenv 3.12.1) */
-static const struct wk_cfield f822[] = {
+static const struct wk_cfield f1026[] = {
     {24, -1, -1, "it_seq"},
 };
 /* iterator 3.13: seqiterobject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f823[] = {
+static const struct wk_cfield f1027[] = {
     {24, -1, -1, "it_seq"},
 };
 /* iterator 3.14: seqiterobject (Debian sid 3.14.10) */
-static const struct wk_cfield f824[] = {
+static const struct wk_cfield f1028[] = {
     {24, -1, -1, "it_seq"},
 };
 /* iterator 3.15: seqiterobject (Debian sid 3.15.2) */
-static const struct wk_cfield f825[] = {
+static const struct wk_cfield f1029[] = {
     {24, -1, -1, "it_seq"},
 };
 /* itertools 3.12: itertools_state (pyenv 3.12.1) */
-static const struct wk_cfield f826[] = {
+static const struct wk_cfield f1030[] = {
     {0, -1, -1, "accumulate_type"},
     {8, -1, -1, "batched_type"},
     {16, -1, -1, "chain_type"},
@@ -5427,7 +7004,7 @@ static const struct wk_cfield f826[] = {
     {168, -1, -1, "ziplongest_type"},
 };
 /* itertools 3.13: itertools_state (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f827[] = {
+static const struct wk_cfield f1031[] = {
     {0, -1, -1, "accumulate_type"},
     {8, -1, -1, "batched_type"},
     {16, -1, -1, "chain_type"},
@@ -5452,7 +7029,7 @@ static const struct wk_cfield f827[] = {
     {168, -1, -1, "ziplongest_type"},
 };
 /* itertools 3.14: itertools_state (Debian sid 3.14.10) */
-static const struct wk_cfield f828[] = {
+static const struct wk_cfield f1032[] = {
     {0, -1, -1, "accumulate_type"},
     {8, -1, -1, "batched_type"},
     {16, -1, -1, "chain_type"},
@@ -5477,7 +7054,7 @@ static const struct wk_cfield f828[] = {
     {168, -1, -1, "ziplongest_type"},
 };
 /* itertools 3.15: itertools_state (Debian sid 3.15.2) */
-static const struct wk_cfield f829[] = {
+static const struct wk_cfield f1033[] = {
     {0, -1, -1, "accumulate_type"},
     {8, -1, -1, "batched_type"},
     {16, -1, -1, "chain_type"},
@@ -5502,79 +7079,79 @@ static const struct wk_cfield f829[] = {
     {168, -1, -1, "ziplongest_type"},
 };
 /* itertools._grouper 3.8: _grouperobject (pyenv 3.8.18) */
-static const struct wk_cfield f830[] = {
+static const struct wk_cfield f1034[] = {
     {16, -1, -1, "parent"},
     {24, -1, -1, "tgtkey"},
 };
 /* itertools._grouper 3.9: _grouperobject (pyenv 3.9.18) */
-static const struct wk_cfield f831[] = {
+static const struct wk_cfield f1035[] = {
     {16, -1, -1, "parent"},
     {24, -1, -1, "tgtkey"},
 };
 /* itertools._grouper 3.10: _grouperobject (pyenv 3.10.13) */
-static const struct wk_cfield f832[] = {
+static const struct wk_cfield f1036[] = {
     {16, -1, -1, "parent"},
     {24, -1, -1, "tgtkey"},
 };
 /* itertools._grouper 3.11: _grouperobject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f833[] = {
+static const struct wk_cfield f1037[] = {
     {16, -1, -1, "parent"},
     {24, -1, -1, "tgtkey"},
 };
 /* itertools._grouper 3.12: _grouperobject (pyenv 3.12.1) */
-static const struct wk_cfield f834[] = {
+static const struct wk_cfield f1038[] = {
     {16, -1, -1, "parent"},
     {24, -1, -1, "tgtkey"},
 };
 /* itertools._grouper 3.13: _grouperobject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f835[] = {
+static const struct wk_cfield f1039[] = {
     {16, -1, -1, "parent"},
     {24, -1, -1, "tgtkey"},
 };
 /* itertools._grouper 3.14: _grouperobject (Debian sid 3.14.10) */
-static const struct wk_cfield f836[] = {
+static const struct wk_cfield f1040[] = {
     {16, -1, -1, "parent"},
     {24, -1, -1, "tgtkey"},
 };
 /* itertools._grouper 3.15: _grouperobject (Debian sid 3.15.2) */
-static const struct wk_cfield f837[] = {
+static const struct wk_cfield f1041[] = {
     {16, -1, -1, "parent"},
     {24, -1, -1, "tgtkey"},
 };
 /* itertools._tee 3.8: teeobject (pyenv 3.8.18) */
-static const struct wk_cfield f838[] = {
+static const struct wk_cfield f1042[] = {
     {16, -1, -1, "dataobj"},
 };
 /* itertools._tee 3.9: teeobject (pyenv 3.9.18) */
-static const struct wk_cfield f839[] = {
+static const struct wk_cfield f1043[] = {
     {16, -1, -1, "dataobj"},
 };
 /* itertools._tee 3.10: teeobject (pyenv 3.10.13) */
-static const struct wk_cfield f840[] = {
+static const struct wk_cfield f1044[] = {
     {16, -1, -1, "dataobj"},
 };
 /* itertools._tee 3.11: teeobject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f841[] = {
+static const struct wk_cfield f1045[] = {
     {16, -1, -1, "dataobj"},
 };
 /* itertools._tee 3.12: teeobject (pyenv 3.12.1) */
-static const struct wk_cfield f842[] = {
+static const struct wk_cfield f1046[] = {
     {16, -1, -1, "dataobj"},
 };
 /* itertools._tee 3.13: teeobject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f843[] = {
+static const struct wk_cfield f1047[] = {
     {16, -1, -1, "dataobj"},
 };
 /* itertools._tee 3.14: teeobject (Debian sid 3.14.10) */
-static const struct wk_cfield f844[] = {
+static const struct wk_cfield f1048[] = {
     {16, -1, -1, "dataobj"},
 };
 /* itertools._tee 3.15: teeobject (Debian sid 3.15.2) */
-static const struct wk_cfield f845[] = {
+static const struct wk_cfield f1049[] = {
     {16, -1, -1, "dataobj"},
 };
 /* itertools._tee_dataobject 3.8: teedataobject (pyenv 3.8.18) */
-static const struct wk_cfield f846[] = {
+static const struct wk_cfield f1050[] = {
     {16, -1, -1, "it"},
     {32, -1, -1, "nextlink"},
     {40, -1, -1, "values[0]"},
@@ -5636,7 +7213,7 @@ static const struct wk_cfield f846[] = {
     {488, -1, -1, "values[56]"},
 };
 /* itertools._tee_dataobject 3.9: teedataobject (pyenv 3.9.18) */
-static const struct wk_cfield f847[] = {
+static const struct wk_cfield f1051[] = {
     {16, -1, -1, "it"},
     {32, -1, -1, "nextlink"},
     {40, -1, -1, "values[0]"},
@@ -5698,7 +7275,7 @@ static const struct wk_cfield f847[] = {
     {488, -1, -1, "values[56]"},
 };
 /* itertools._tee_dataobject 3.10: teedataobject (pyenv 3.10.13) */
-static const struct wk_cfield f848[] = {
+static const struct wk_cfield f1052[] = {
     {16, -1, -1, "it"},
     {32, -1, -1, "nextlink"},
     {40, -1, -1, "values[0]"},
@@ -5760,7 +7337,7 @@ static const struct wk_cfield f848[] = {
     {488, -1, -1, "values[56]"},
 };
 /* itertools._tee_dataobject 3.11: teedataobject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f849[] = {
+static const struct wk_cfield f1053[] = {
     {16, -1, -1, "it"},
     {32, -1, -1, "nextlink"},
     {40, -1, -1, "values[0]"},
@@ -5822,7 +7399,7 @@ static const struct wk_cfield f849[] = {
     {488, -1, -1, "values[56]"},
 };
 /* itertools._tee_dataobject 3.12: teedataobject (pyenv 3.12.1) */
-static const struct wk_cfield f850[] = {
+static const struct wk_cfield f1054[] = {
     {16, -1, -1, "it"},
     {32, -1, -1, "nextlink"},
     {40, -1, -1, "values[0]"},
@@ -5884,7 +7461,7 @@ static const struct wk_cfield f850[] = {
     {488, -1, -1, "values[56]"},
 };
 /* itertools._tee_dataobject 3.13: teedataobject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f851[] = {
+static const struct wk_cfield f1055[] = {
     {16, -1, -1, "it"},
     {32, -1, -1, "nextlink"},
     {40, -1, -1, "values[0]"},
@@ -5946,7 +7523,7 @@ static const struct wk_cfield f851[] = {
     {488, -1, -1, "values[56]"},
 };
 /* itertools._tee_dataobject 3.14: teedataobject (Debian sid 3.14.10) */
-static const struct wk_cfield f852[] = {
+static const struct wk_cfield f1056[] = {
     {16, -1, -1, "it"},
     {32, -1, -1, "nextlink"},
     {40, -1, -1, "values[0]"},
@@ -6008,7 +7585,7 @@ static const struct wk_cfield f852[] = {
     {488, -1, -1, "values[56]"},
 };
 /* itertools._tee_dataobject 3.15: teedataobject (Debian sid 3.15.2) */
-static const struct wk_cfield f853[] = {
+static const struct wk_cfield f1057[] = {
     {16, -1, -1, "it"},
     {32, -1, -1, "nextlink"},
     {40, -1, -1, "values[0]"},
@@ -6070,399 +7647,415 @@ static const struct wk_cfield f853[] = {
     {488, -1, -1, "values[56]"},
 };
 /* itertools.accumulate 3.8: accumulateobject (pyenv 3.8.18) */
-static const struct wk_cfield f854[] = {
+static const struct wk_cfield f1058[] = {
     {16, -1, -1, "total"},
     {24, -1, -1, "it"},
     {32, -1, -1, "binop"},
     {40, -1, -1, "initial"},
 };
 /* itertools.accumulate 3.9: accumulateobject (pyenv 3.9.18) */
-static const struct wk_cfield f855[] = {
+static const struct wk_cfield f1059[] = {
     {16, -1, -1, "total"},
     {24, -1, -1, "it"},
     {32, -1, -1, "binop"},
     {40, -1, -1, "initial"},
 };
 /* itertools.accumulate 3.10: accumulateobject (pyenv 3.10.13) */
-static const struct wk_cfield f856[] = {
+static const struct wk_cfield f1060[] = {
     {16, -1, -1, "total"},
     {24, -1, -1, "it"},
     {32, -1, -1, "binop"},
     {40, -1, -1, "initial"},
 };
 /* itertools.accumulate 3.11: accumulateobject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f857[] = {
+static const struct wk_cfield f1061[] = {
     {16, -1, -1, "total"},
     {24, -1, -1, "it"},
     {32, -1, -1, "binop"},
     {40, -1, -1, "initial"},
 };
 /* itertools.accumulate 3.12: accumulateobject (pyenv 3.12.1) */
-static const struct wk_cfield f858[] = {
+static const struct wk_cfield f1062[] = {
     {16, -1, -1, "total"},
     {24, -1, -1, "it"},
     {32, -1, -1, "binop"},
     {40, -1, -1, "initial"},
 };
 /* itertools.accumulate 3.13: accumulateobject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f859[] = {
+static const struct wk_cfield f1063[] = {
     {16, -1, -1, "total"},
     {24, -1, -1, "it"},
     {32, -1, -1, "binop"},
     {40, -1, -1, "initial"},
 };
 /* itertools.accumulate 3.14: accumulateobject (Debian sid 3.14.10) */
-static const struct wk_cfield f860[] = {
+static const struct wk_cfield f1064[] = {
     {16, -1, -1, "total"},
     {24, -1, -1, "it"},
     {32, -1, -1, "binop"},
     {40, -1, -1, "initial"},
 };
 /* itertools.accumulate 3.15: accumulateobject (Debian sid 3.15.2) */
-static const struct wk_cfield f861[] = {
+static const struct wk_cfield f1065[] = {
     {16, -1, -1, "total"},
     {24, -1, -1, "it"},
     {32, -1, -1, "binop"},
     {40, -1, -1, "initial"},
 };
 /* itertools.batched 3.12: batchedobject (pyenv 3.12.1) */
-static const struct wk_cfield f862[] = {
+static const struct wk_cfield f1066[] = {
     {16, -1, -1, "it"},
 };
 /* itertools.batched 3.13: batchedobject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f863[] = {
+static const struct wk_cfield f1067[] = {
     {16, -1, -1, "it"},
 };
 /* itertools.batched 3.14: batchedobject (Debian sid 3.14.10) */
-static const struct wk_cfield f864[] = {
+static const struct wk_cfield f1068[] = {
     {16, -1, -1, "it"},
 };
 /* itertools.batched 3.15: batchedobject (Debian sid 3.15.2) */
-static const struct wk_cfield f865[] = {
+static const struct wk_cfield f1069[] = {
     {16, -1, -1, "it"},
 };
 /* itertools.chain 3.8: chainobject (pyenv 3.8.18) */
-static const struct wk_cfield f866[] = {
+static const struct wk_cfield f1070[] = {
     {16, -1, -1, "source"},
     {24, -1, -1, "active"},
 };
 /* itertools.chain 3.9: chainobject (pyenv 3.9.18) */
-static const struct wk_cfield f867[] = {
+static const struct wk_cfield f1071[] = {
     {16, -1, -1, "source"},
     {24, -1, -1, "active"},
 };
 /* itertools.chain 3.10: chainobject (pyenv 3.10.13) */
-static const struct wk_cfield f868[] = {
+static const struct wk_cfield f1072[] = {
     {16, -1, -1, "source"},
     {24, -1, -1, "active"},
 };
 /* itertools.chain 3.11: chainobject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f869[] = {
+static const struct wk_cfield f1073[] = {
     {16, -1, -1, "source"},
     {24, -1, -1, "active"},
 };
 /* itertools.chain 3.12: chainobject (pyenv 3.12.1) */
-static const struct wk_cfield f870[] = {
+static const struct wk_cfield f1074[] = {
     {16, -1, -1, "source"},
     {24, -1, -1, "active"},
 };
 /* itertools.chain 3.13: chainobject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f871[] = {
+static const struct wk_cfield f1075[] = {
     {16, -1, -1, "source"},
     {24, -1, -1, "active"},
 };
 /* itertools.chain 3.14: chainobject (Debian sid 3.14.10) */
-static const struct wk_cfield f872[] = {
+static const struct wk_cfield f1076[] = {
     {16, -1, -1, "source"},
     {24, -1, -1, "active"},
 };
 /* itertools.chain 3.15: chainobject (Debian sid 3.15.2) */
-static const struct wk_cfield f873[] = {
+static const struct wk_cfield f1077[] = {
     {16, -1, -1, "source"},
     {24, -1, -1, "active"},
 };
 /* itertools.combinations 3.8: combinationsobject (pyenv 3.8.18) */
-static const struct wk_cfield f874[] = {
+static const struct wk_cfield f1078[] = {
     {16, -1, -1, "pool"},
     {32, -1, -1, "result"},
+    {40, -2, -1, "#r"},
 };
 /* itertools.combinations 3.9: combinationsobject (pyenv 3.9.18) */
-static const struct wk_cfield f875[] = {
+static const struct wk_cfield f1079[] = {
     {16, -1, -1, "pool"},
     {32, -1, -1, "result"},
+    {40, -2, -1, "#r"},
 };
 /* itertools.combinations 3.10: combinationsobject (pyenv 3.10.13) */
-static const struct wk_cfield f876[] = {
+static const struct wk_cfield f1080[] = {
     {16, -1, -1, "pool"},
     {32, -1, -1, "result"},
+    {40, -2, -1, "#r"},
 };
 /* itertools.combinations 3.11: combinationsobject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f877[] = {
+static const struct wk_cfield f1081[] = {
     {16, -1, -1, "pool"},
     {32, -1, -1, "result"},
+    {40, -2, -1, "#r"},
 };
 /* itertools.combinations 3.12: combinationsobject (pyenv 3.12.1) */
-static const struct wk_cfield f878[] = {
+static const struct wk_cfield f1082[] = {
     {16, -1, -1, "pool"},
     {32, -1, -1, "result"},
+    {40, -2, -1, "#r"},
 };
 /* itertools.combinations 3.13: combinationsobject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f879[] = {
+static const struct wk_cfield f1083[] = {
     {16, -1, -1, "pool"},
     {32, -1, -1, "result"},
+    {40, -2, -1, "#r"},
 };
 /* itertools.combinations 3.14: combinationsobject (Debian sid 3.14.10) */
-static const struct wk_cfield f880[] = {
+static const struct wk_cfield f1084[] = {
     {16, -1, -1, "pool"},
     {32, -1, -1, "result"},
+    {40, -2, -1, "#r"},
 };
 /* itertools.combinations 3.15: combinationsobject (Debian sid 3.15.2) */
-static const struct wk_cfield f881[] = {
+static const struct wk_cfield f1085[] = {
     {16, -1, -1, "pool"},
     {32, -1, -1, "result"},
+    {40, -2, -1, "#r"},
 };
 /* itertools.combinations_with_replacement 3.8: cwrobject (pyenv 3.8.18) */
-static const struct wk_cfield f882[] = {
+static const struct wk_cfield f1086[] = {
     {16, -1, -1, "pool"},
     {32, -1, -1, "result"},
+    {40, -2, -1, "#r"},
 };
 /* itertools.combinations_with_replacement 3.9: cwrobject (pyenv 3.9.18) */
-static const struct wk_cfield f883[] = {
+static const struct wk_cfield f1087[] = {
     {16, -1, -1, "pool"},
     {32, -1, -1, "result"},
+    {40, -2, -1, "#r"},
 };
 /* itertools.combinations_with_replacement 3.10: cwrobject (pyenv 3.10.13) */
-static const struct wk_cfield f884[] = {
+static const struct wk_cfield f1088[] = {
     {16, -1, -1, "pool"},
     {32, -1, -1, "result"},
+    {40, -2, -1, "#r"},
 };
 /* itertools.combinations_with_replacement 3.11: cwrobject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f885[] = {
+static const struct wk_cfield f1089[] = {
     {16, -1, -1, "pool"},
     {32, -1, -1, "result"},
+    {40, -2, -1, "#r"},
 };
 /* itertools.combinations_with_replacement 3.12: cwrobject (pyenv 3.12.1) */
-static const struct wk_cfield f886[] = {
+static const struct wk_cfield f1090[] = {
     {16, -1, -1, "pool"},
     {32, -1, -1, "result"},
+    {40, -2, -1, "#r"},
 };
 /* itertools.combinations_with_replacement 3.13: cwrobject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f887[] = {
+static const struct wk_cfield f1091[] = {
     {16, -1, -1, "pool"},
     {32, -1, -1, "result"},
+    {40, -2, -1, "#r"},
 };
 /* itertools.combinations_with_replacement 3.14: cwrobject (Debian sid 3.14.10) */
-static const struct wk_cfield f888[] = {
+static const struct wk_cfield f1092[] = {
     {16, -1, -1, "pool"},
     {32, -1, -1, "result"},
+    {40, -2, -1, "#r"},
 };
 /* itertools.combinations_with_replacement 3.15: cwrobject (Debian sid 3.15.2) */
-static const struct wk_cfield f889[] = {
+static const struct wk_cfield f1093[] = {
     {16, -1, -1, "pool"},
     {32, -1, -1, "result"},
+    {40, -2, -1, "#r"},
 };
 /* itertools.compress 3.8: compressobject (pyenv 3.8.18) */
-static const struct wk_cfield f890[] = {
+static const struct wk_cfield f1094[] = {
     {16, -1, -1, "data"},
     {24, -1, -1, "selectors"},
 };
 /* itertools.compress 3.9: compressobject (pyenv 3.9.18) */
-static const struct wk_cfield f891[] = {
+static const struct wk_cfield f1095[] = {
     {16, -1, -1, "data"},
     {24, -1, -1, "selectors"},
 };
 /* itertools.compress 3.10: compressobject (pyenv 3.10.13) */
-static const struct wk_cfield f892[] = {
+static const struct wk_cfield f1096[] = {
     {16, -1, -1, "data"},
     {24, -1, -1, "selectors"},
 };
 /* itertools.compress 3.11: compressobject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f893[] = {
+static const struct wk_cfield f1097[] = {
     {16, -1, -1, "data"},
     {24, -1, -1, "selectors"},
 };
 /* itertools.compress 3.12: compressobject (pyenv 3.12.1) */
-static const struct wk_cfield f894[] = {
+static const struct wk_cfield f1098[] = {
     {16, -1, -1, "data"},
     {24, -1, -1, "selectors"},
 };
 /* itertools.compress 3.13: compressobject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f895[] = {
+static const struct wk_cfield f1099[] = {
     {16, -1, -1, "data"},
     {24, -1, -1, "selectors"},
 };
 /* itertools.compress 3.14: compressobject (Debian sid 3.14.10) */
-static const struct wk_cfield f896[] = {
+static const struct wk_cfield f1100[] = {
     {16, -1, -1, "data"},
     {24, -1, -1, "selectors"},
 };
 /* itertools.compress 3.15: compressobject (Debian sid 3.15.2) */
-static const struct wk_cfield f897[] = {
+static const struct wk_cfield f1101[] = {
     {16, -1, -1, "data"},
     {24, -1, -1, "selectors"},
 };
 /* itertools.count 3.8: countobject (pyenv 3.8.18) */
-static const struct wk_cfield f898[] = {
+static const struct wk_cfield f1102[] = {
     {24, -1, -1, "long_cnt"},
     {32, -1, -1, "long_step"},
 };
 /* itertools.count 3.9: countobject (pyenv 3.9.18) */
-static const struct wk_cfield f899[] = {
+static const struct wk_cfield f1103[] = {
     {24, -1, -1, "long_cnt"},
     {32, -1, -1, "long_step"},
 };
 /* itertools.count 3.10: countobject (pyenv 3.10.13) */
-static const struct wk_cfield f900[] = {
+static const struct wk_cfield f1104[] = {
     {24, -1, -1, "long_cnt"},
     {32, -1, -1, "long_step"},
 };
 /* itertools.count 3.11: countobject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f901[] = {
+static const struct wk_cfield f1105[] = {
     {24, -1, -1, "long_cnt"},
     {32, -1, -1, "long_step"},
 };
 /* itertools.count 3.12: countobject (pyenv 3.12.1) */
-static const struct wk_cfield f902[] = {
+static const struct wk_cfield f1106[] = {
     {24, -1, -1, "long_cnt"},
     {32, -1, -1, "long_step"},
 };
 /* itertools.count 3.13: countobject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f903[] = {
+static const struct wk_cfield f1107[] = {
     {24, -1, -1, "long_cnt"},
     {32, -1, -1, "long_step"},
 };
 /* itertools.count 3.14: countobject (Debian sid 3.14.10) */
-static const struct wk_cfield f904[] = {
+static const struct wk_cfield f1108[] = {
     {24, -1, -1, "long_cnt"},
     {32, -1, -1, "long_step"},
 };
 /* itertools.count 3.15: countobject (Debian sid 3.15.2) */
-static const struct wk_cfield f905[] = {
+static const struct wk_cfield f1109[] = {
     {24, -1, -1, "long_cnt"},
     {32, -1, -1, "long_step"},
 };
 /* itertools.cycle 3.8: cycleobject (pyenv 3.8.18) */
-static const struct wk_cfield f906[] = {
+static const struct wk_cfield f1110[] = {
     {16, -1, -1, "it"},
     {24, -1, -1, "saved"},
 };
 /* itertools.cycle 3.9: cycleobject (pyenv 3.9.18) */
-static const struct wk_cfield f907[] = {
+static const struct wk_cfield f1111[] = {
     {16, -1, -1, "it"},
     {24, -1, -1, "saved"},
 };
 /* itertools.cycle 3.10: cycleobject (pyenv 3.10.13) */
-static const struct wk_cfield f908[] = {
+static const struct wk_cfield f1112[] = {
     {16, -1, -1, "it"},
     {24, -1, -1, "saved"},
 };
 /* itertools.cycle 3.11: cycleobject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f909[] = {
+static const struct wk_cfield f1113[] = {
     {16, -1, -1, "it"},
     {24, -1, -1, "saved"},
 };
 /* itertools.cycle 3.12: cycleobject (pyenv 3.12.1) */
-static const struct wk_cfield f910[] = {
+static const struct wk_cfield f1114[] = {
     {16, -1, -1, "it"},
     {24, -1, -1, "saved"},
 };
 /* itertools.cycle 3.13: cycleobject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f911[] = {
+static const struct wk_cfield f1115[] = {
     {16, -1, -1, "it"},
     {24, -1, -1, "saved"},
 };
 /* itertools.cycle 3.14: cycleobject (Debian sid 3.14.10) */
-static const struct wk_cfield f912[] = {
+static const struct wk_cfield f1116[] = {
     {16, -1, -1, "it"},
     {24, -1, -1, "saved"},
 };
 /* itertools.cycle 3.15: cycleobject (Debian sid 3.15.2) */
-static const struct wk_cfield f913[] = {
+static const struct wk_cfield f1117[] = {
     {16, -1, -1, "it"},
     {24, -1, -1, "saved"},
 };
 /* itertools.dropwhile 3.8: dropwhileobject (pyenv 3.8.18) */
-static const struct wk_cfield f914[] = {
+static const struct wk_cfield f1118[] = {
     {16, -1, -1, "func"},
     {24, -1, -1, "it"},
 };
 /* itertools.dropwhile 3.9: dropwhileobject (pyenv 3.9.18) */
-static const struct wk_cfield f915[] = {
+static const struct wk_cfield f1119[] = {
     {16, -1, -1, "func"},
     {24, -1, -1, "it"},
 };
 /* itertools.dropwhile 3.10: dropwhileobject (pyenv 3.10.13) */
-static const struct wk_cfield f916[] = {
+static const struct wk_cfield f1120[] = {
     {16, -1, -1, "func"},
     {24, -1, -1, "it"},
 };
 /* itertools.dropwhile 3.11: dropwhileobject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f917[] = {
+static const struct wk_cfield f1121[] = {
     {16, -1, -1, "func"},
     {24, -1, -1, "it"},
 };
 /* itertools.dropwhile 3.12: dropwhileobject (pyenv 3.12.1) */
-static const struct wk_cfield f918[] = {
+static const struct wk_cfield f1122[] = {
     {16, -1, -1, "func"},
     {24, -1, -1, "it"},
 };
 /* itertools.dropwhile 3.13: dropwhileobject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f919[] = {
+static const struct wk_cfield f1123[] = {
     {16, -1, -1, "func"},
     {24, -1, -1, "it"},
 };
 /* itertools.dropwhile 3.14: dropwhileobject (Debian sid 3.14.10) */
-static const struct wk_cfield f920[] = {
+static const struct wk_cfield f1124[] = {
     {16, -1, -1, "func"},
     {24, -1, -1, "it"},
 };
 /* itertools.dropwhile 3.15: dropwhileobject (Debian sid 3.15.2) */
-static const struct wk_cfield f921[] = {
+static const struct wk_cfield f1125[] = {
     {16, -1, -1, "func"},
     {24, -1, -1, "it"},
 };
 /* itertools.filterfalse 3.8: filterfalseobject (pyenv 3.8.18) */
-static const struct wk_cfield f922[] = {
+static const struct wk_cfield f1126[] = {
     {16, -1, -1, "func"},
     {24, -1, -1, "it"},
 };
 /* itertools.filterfalse 3.9: filterfalseobject (pyenv 3.9.18) */
-static const struct wk_cfield f923[] = {
+static const struct wk_cfield f1127[] = {
     {16, -1, -1, "func"},
     {24, -1, -1, "it"},
 };
 /* itertools.filterfalse 3.10: filterfalseobject (pyenv 3.10.13) */
-static const struct wk_cfield f924[] = {
+static const struct wk_cfield f1128[] = {
     {16, -1, -1, "func"},
     {24, -1, -1, "it"},
 };
 /* itertools.filterfalse 3.11: filterfalseobject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f925[] = {
+static const struct wk_cfield f1129[] = {
     {16, -1, -1, "func"},
     {24, -1, -1, "it"},
 };
 /* itertools.filterfalse 3.12: filterfalseobject (pyenv 3.12.1) */
-static const struct wk_cfield f926[] = {
+static const struct wk_cfield f1130[] = {
     {16, -1, -1, "func"},
     {24, -1, -1, "it"},
 };
 /* itertools.filterfalse 3.13: filterfalseobject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f927[] = {
+static const struct wk_cfield f1131[] = {
     {16, -1, -1, "func"},
     {24, -1, -1, "it"},
 };
 /* itertools.filterfalse 3.14: filterfalseobject (Debian sid 3.14.10) */
-static const struct wk_cfield f928[] = {
+static const struct wk_cfield f1132[] = {
     {16, -1, -1, "func"},
     {24, -1, -1, "it"},
 };
 /* itertools.filterfalse 3.15: filterfalseobject (Debian sid 3.15.2) */
-static const struct wk_cfield f929[] = {
+static const struct wk_cfield f1133[] = {
     {16, -1, -1, "func"},
     {24, -1, -1, "it"},
 };
 /* itertools.groupby 3.8: groupbyobject (pyenv 3.8.18) */
-static const struct wk_cfield f930[] = {
+static const struct wk_cfield f1134[] = {
     {16, -1, -1, "it"},
     {24, -1, -1, "keyfunc"},
     {32, -1, -1, "tgtkey"},
@@ -6470,7 +8063,7 @@ static const struct wk_cfield f930[] = {
     {48, -1, -1, "currvalue"},
 };
 /* itertools.groupby 3.9: groupbyobject (pyenv 3.9.18) */
-static const struct wk_cfield f931[] = {
+static const struct wk_cfield f1135[] = {
     {16, -1, -1, "it"},
     {24, -1, -1, "keyfunc"},
     {32, -1, -1, "tgtkey"},
@@ -6478,7 +8071,7 @@ static const struct wk_cfield f931[] = {
     {48, -1, -1, "currvalue"},
 };
 /* itertools.groupby 3.10: groupbyobject (pyenv 3.10.13) */
-static const struct wk_cfield f932[] = {
+static const struct wk_cfield f1136[] = {
     {16, -1, -1, "it"},
     {24, -1, -1, "keyfunc"},
     {32, -1, -1, "tgtkey"},
@@ -6486,7 +8079,7 @@ static const struct wk_cfield f932[] = {
     {48, -1, -1, "currvalue"},
 };
 /* itertools.groupby 3.11: groupbyobject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f933[] = {
+static const struct wk_cfield f1137[] = {
     {16, -1, -1, "it"},
     {24, -1, -1, "keyfunc"},
     {32, -1, -1, "tgtkey"},
@@ -6494,7 +8087,7 @@ static const struct wk_cfield f933[] = {
     {48, -1, -1, "currvalue"},
 };
 /* itertools.groupby 3.12: groupbyobject (pyenv 3.12.1) */
-static const struct wk_cfield f934[] = {
+static const struct wk_cfield f1138[] = {
     {16, -1, -1, "it"},
     {24, -1, -1, "keyfunc"},
     {32, -1, -1, "tgtkey"},
@@ -6502,7 +8095,7 @@ static const struct wk_cfield f934[] = {
     {48, -1, -1, "currvalue"},
 };
 /* itertools.groupby 3.13: groupbyobject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f935[] = {
+static const struct wk_cfield f1139[] = {
     {16, -1, -1, "it"},
     {24, -1, -1, "keyfunc"},
     {32, -1, -1, "tgtkey"},
@@ -6510,7 +8103,7 @@ static const struct wk_cfield f935[] = {
     {48, -1, -1, "currvalue"},
 };
 /* itertools.groupby 3.14: groupbyobject (Debian sid 3.14.10) */
-static const struct wk_cfield f936[] = {
+static const struct wk_cfield f1140[] = {
     {16, -1, -1, "it"},
     {24, -1, -1, "keyfunc"},
     {32, -1, -1, "tgtkey"},
@@ -6518,7 +8111,7 @@ static const struct wk_cfield f936[] = {
     {48, -1, -1, "currvalue"},
 };
 /* itertools.groupby 3.15: groupbyobject (Debian sid 3.15.2) */
-static const struct wk_cfield f937[] = {
+static const struct wk_cfield f1141[] = {
     {16, -1, -1, "it"},
     {24, -1, -1, "keyfunc"},
     {32, -1, -1, "tgtkey"},
@@ -6526,551 +8119,575 @@ static const struct wk_cfield f937[] = {
     {48, -1, -1, "currvalue"},
 };
 /* itertools.islice 3.8: isliceobject (pyenv 3.8.18) */
-static const struct wk_cfield f938[] = {
+static const struct wk_cfield f1142[] = {
     {16, -1, -1, "it"},
 };
 /* itertools.islice 3.9: isliceobject (pyenv 3.9.18) */
-static const struct wk_cfield f939[] = {
+static const struct wk_cfield f1143[] = {
     {16, -1, -1, "it"},
 };
 /* itertools.islice 3.10: isliceobject (pyenv 3.10.13) */
-static const struct wk_cfield f940[] = {
+static const struct wk_cfield f1144[] = {
     {16, -1, -1, "it"},
 };
 /* itertools.islice 3.11: isliceobject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f941[] = {
+static const struct wk_cfield f1145[] = {
     {16, -1, -1, "it"},
 };
 /* itertools.islice 3.12: isliceobject (pyenv 3.12.1) */
-static const struct wk_cfield f942[] = {
+static const struct wk_cfield f1146[] = {
     {16, -1, -1, "it"},
 };
 /* itertools.islice 3.13: isliceobject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f943[] = {
+static const struct wk_cfield f1147[] = {
     {16, -1, -1, "it"},
 };
 /* itertools.islice 3.14: isliceobject (Debian sid 3.14.10) */
-static const struct wk_cfield f944[] = {
+static const struct wk_cfield f1148[] = {
     {16, -1, -1, "it"},
 };
 /* itertools.islice 3.15: isliceobject (Debian sid 3.15.2) */
-static const struct wk_cfield f945[] = {
+static const struct wk_cfield f1149[] = {
     {16, -1, -1, "it"},
 };
 /* itertools.pairwise 3.10: pairwiseobject (pyenv 3.10.13) */
-static const struct wk_cfield f946[] = {
+static const struct wk_cfield f1150[] = {
     {16, -1, -1, "it"},
     {24, -1, -1, "old"},
 };
 /* itertools.pairwise 3.11: pairwiseobject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f947[] = {
+static const struct wk_cfield f1151[] = {
     {16, -1, -1, "it"},
     {24, -1, -1, "old"},
 };
 /* itertools.pairwise 3.12: pairwiseobject (pyenv 3.12.1) */
-static const struct wk_cfield f948[] = {
+static const struct wk_cfield f1152[] = {
     {16, -1, -1, "it"},
     {24, -1, -1, "old"},
 };
 /* itertools.pairwise 3.13: pairwiseobject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f949[] = {
+static const struct wk_cfield f1153[] = {
     {16, -1, -1, "it"},
     {24, -1, -1, "old"},
     {32, -1, -1, "result"},
 };
 /* itertools.pairwise 3.14: pairwiseobject (Debian sid 3.14.10) */
-static const struct wk_cfield f950[] = {
+static const struct wk_cfield f1154[] = {
     {16, -1, -1, "it"},
     {24, -1, -1, "old"},
     {32, -1, -1, "result"},
 };
 /* itertools.pairwise 3.15: pairwiseobject (Debian sid 3.15.2) */
-static const struct wk_cfield f951[] = {
+static const struct wk_cfield f1155[] = {
     {16, -1, -1, "it"},
     {24, -1, -1, "old"},
     {32, -1, -1, "result"},
 };
 /* itertools.permutations 3.8: permutationsobject (pyenv 3.8.18) */
-static const struct wk_cfield f952[] = {
+static const struct wk_cfield f1156[] = {
     {16, -1, -1, "pool"},
     {40, -1, -1, "result"},
+    {48, -2, -1, "#r"},
 };
 /* itertools.permutations 3.9: permutationsobject (pyenv 3.9.18) */
-static const struct wk_cfield f953[] = {
+static const struct wk_cfield f1157[] = {
     {16, -1, -1, "pool"},
     {40, -1, -1, "result"},
+    {48, -2, -1, "#r"},
 };
 /* itertools.permutations 3.10: permutationsobject (pyenv 3.10.13) */
-static const struct wk_cfield f954[] = {
+static const struct wk_cfield f1158[] = {
     {16, -1, -1, "pool"},
     {40, -1, -1, "result"},
+    {48, -2, -1, "#r"},
 };
 /* itertools.permutations 3.11: permutationsobject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f955[] = {
+static const struct wk_cfield f1159[] = {
     {16, -1, -1, "pool"},
     {40, -1, -1, "result"},
+    {48, -2, -1, "#r"},
 };
 /* itertools.permutations 3.12: permutationsobject (pyenv 3.12.1) */
-static const struct wk_cfield f956[] = {
+static const struct wk_cfield f1160[] = {
     {16, -1, -1, "pool"},
     {40, -1, -1, "result"},
+    {48, -2, -1, "#r"},
 };
 /* itertools.permutations 3.13: permutationsobject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f957[] = {
+static const struct wk_cfield f1161[] = {
     {16, -1, -1, "pool"},
     {40, -1, -1, "result"},
+    {48, -2, -1, "#r"},
 };
 /* itertools.permutations 3.14: permutationsobject (Debian sid 3.14.10) */
-static const struct wk_cfield f958[] = {
+static const struct wk_cfield f1162[] = {
     {16, -1, -1, "pool"},
     {40, -1, -1, "result"},
+    {48, -2, -1, "#r"},
 };
 /* itertools.permutations 3.15: permutationsobject (Debian sid 3.15.2) */
-static const struct wk_cfield f959[] = {
+static const struct wk_cfield f1163[] = {
     {16, -1, -1, "pool"},
     {40, -1, -1, "result"},
+    {48, -2, -1, "#r"},
 };
 /* itertools.product 3.8: productobject (pyenv 3.8.18) */
-static const struct wk_cfield f960[] = {
+static const struct wk_cfield f1164[] = {
     {16, -1, -1, "pools"},
     {32, -1, -1, "result"},
 };
 /* itertools.product 3.9: productobject (pyenv 3.9.18) */
-static const struct wk_cfield f961[] = {
+static const struct wk_cfield f1165[] = {
     {16, -1, -1, "pools"},
     {32, -1, -1, "result"},
 };
 /* itertools.product 3.10: productobject (pyenv 3.10.13) */
-static const struct wk_cfield f962[] = {
+static const struct wk_cfield f1166[] = {
     {16, -1, -1, "pools"},
     {32, -1, -1, "result"},
 };
 /* itertools.product 3.11: productobject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f963[] = {
+static const struct wk_cfield f1167[] = {
     {16, -1, -1, "pools"},
     {32, -1, -1, "result"},
 };
 /* itertools.product 3.12: productobject (pyenv 3.12.1) */
-static const struct wk_cfield f964[] = {
+static const struct wk_cfield f1168[] = {
     {16, -1, -1, "pools"},
     {32, -1, -1, "result"},
 };
 /* itertools.product 3.13: productobject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f965[] = {
+static const struct wk_cfield f1169[] = {
     {16, -1, -1, "pools"},
     {32, -1, -1, "result"},
 };
 /* itertools.product 3.14: productobject (Debian sid 3.14.10) */
-static const struct wk_cfield f966[] = {
+static const struct wk_cfield f1170[] = {
     {16, -1, -1, "pools"},
     {32, -1, -1, "result"},
 };
 /* itertools.product 3.15: productobject (Debian sid 3.15.2) */
-static const struct wk_cfield f967[] = {
+static const struct wk_cfield f1171[] = {
     {16, -1, -1, "pools"},
     {32, -1, -1, "result"},
 };
 /* itertools.repeat 3.8: repeatobject (pyenv 3.8.18) */
-static const struct wk_cfield f968[] = {
+static const struct wk_cfield f1172[] = {
     {16, -1, -1, "element"},
 };
 /* itertools.repeat 3.9: repeatobject (pyenv 3.9.18) */
-static const struct wk_cfield f969[] = {
+static const struct wk_cfield f1173[] = {
     {16, -1, -1, "element"},
 };
 /* itertools.repeat 3.10: repeatobject (pyenv 3.10.13) */
-static const struct wk_cfield f970[] = {
+static const struct wk_cfield f1174[] = {
     {16, -1, -1, "element"},
 };
 /* itertools.repeat 3.11: repeatobject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f971[] = {
+static const struct wk_cfield f1175[] = {
     {16, -1, -1, "element"},
 };
 /* itertools.repeat 3.12: repeatobject (pyenv 3.12.1) */
-static const struct wk_cfield f972[] = {
+static const struct wk_cfield f1176[] = {
     {16, -1, -1, "element"},
 };
 /* itertools.repeat 3.13: repeatobject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f973[] = {
+static const struct wk_cfield f1177[] = {
     {16, -1, -1, "element"},
 };
 /* itertools.repeat 3.14: repeatobject (Debian sid 3.14.10) */
-static const struct wk_cfield f974[] = {
+static const struct wk_cfield f1178[] = {
     {16, -1, -1, "element"},
 };
 /* itertools.repeat 3.15: repeatobject (Debian sid 3.15.2) */
-static const struct wk_cfield f975[] = {
+static const struct wk_cfield f1179[] = {
     {16, -1, -1, "element"},
 };
 /* itertools.starmap 3.8: starmapobject (pyenv 3.8.18) */
-static const struct wk_cfield f976[] = {
+static const struct wk_cfield f1180[] = {
     {16, -1, -1, "func"},
     {24, -1, -1, "it"},
 };
 /* itertools.starmap 3.9: starmapobject (pyenv 3.9.18) */
-static const struct wk_cfield f977[] = {
+static const struct wk_cfield f1181[] = {
     {16, -1, -1, "func"},
     {24, -1, -1, "it"},
 };
 /* itertools.starmap 3.10: starmapobject (pyenv 3.10.13) */
-static const struct wk_cfield f978[] = {
+static const struct wk_cfield f1182[] = {
     {16, -1, -1, "func"},
     {24, -1, -1, "it"},
 };
 /* itertools.starmap 3.11: starmapobject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f979[] = {
+static const struct wk_cfield f1183[] = {
     {16, -1, -1, "func"},
     {24, -1, -1, "it"},
 };
 /* itertools.starmap 3.12: starmapobject (pyenv 3.12.1) */
-static const struct wk_cfield f980[] = {
+static const struct wk_cfield f1184[] = {
     {16, -1, -1, "func"},
     {24, -1, -1, "it"},
 };
 /* itertools.starmap 3.13: starmapobject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f981[] = {
+static const struct wk_cfield f1185[] = {
     {16, -1, -1, "func"},
     {24, -1, -1, "it"},
 };
 /* itertools.starmap 3.14: starmapobject (Debian sid 3.14.10) */
-static const struct wk_cfield f982[] = {
+static const struct wk_cfield f1186[] = {
     {16, -1, -1, "func"},
     {24, -1, -1, "it"},
 };
 /* itertools.starmap 3.15: starmapobject (Debian sid 3.15.2) */
-static const struct wk_cfield f983[] = {
+static const struct wk_cfield f1187[] = {
     {16, -1, -1, "func"},
     {24, -1, -1, "it"},
 };
 /* itertools.takewhile 3.8: takewhileobject (pyenv 3.8.18) */
-static const struct wk_cfield f984[] = {
+static const struct wk_cfield f1188[] = {
     {16, -1, -1, "func"},
     {24, -1, -1, "it"},
 };
 /* itertools.takewhile 3.9: takewhileobject (pyenv 3.9.18) */
-static const struct wk_cfield f985[] = {
+static const struct wk_cfield f1189[] = {
     {16, -1, -1, "func"},
     {24, -1, -1, "it"},
 };
 /* itertools.takewhile 3.10: takewhileobject (pyenv 3.10.13) */
-static const struct wk_cfield f986[] = {
+static const struct wk_cfield f1190[] = {
     {16, -1, -1, "func"},
     {24, -1, -1, "it"},
 };
 /* itertools.takewhile 3.11: takewhileobject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f987[] = {
+static const struct wk_cfield f1191[] = {
     {16, -1, -1, "func"},
     {24, -1, -1, "it"},
 };
 /* itertools.takewhile 3.12: takewhileobject (pyenv 3.12.1) */
-static const struct wk_cfield f988[] = {
+static const struct wk_cfield f1192[] = {
     {16, -1, -1, "func"},
     {24, -1, -1, "it"},
 };
 /* itertools.takewhile 3.13: takewhileobject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f989[] = {
+static const struct wk_cfield f1193[] = {
     {16, -1, -1, "func"},
     {24, -1, -1, "it"},
 };
 /* itertools.takewhile 3.14: takewhileobject (Debian sid 3.14.10) */
-static const struct wk_cfield f990[] = {
+static const struct wk_cfield f1194[] = {
     {16, -1, -1, "func"},
     {24, -1, -1, "it"},
 };
 /* itertools.takewhile 3.15: takewhileobject (Debian sid 3.15.2) */
-static const struct wk_cfield f991[] = {
+static const struct wk_cfield f1195[] = {
     {16, -1, -1, "func"},
     {24, -1, -1, "it"},
 };
 /* itertools.zip_longest 3.8: ziplongestobject (pyenv 3.8.18) */
-static const struct wk_cfield f992[] = {
+static const struct wk_cfield f1196[] = {
     {32, -1, -1, "ittuple"},
     {40, -1, -1, "result"},
     {48, -1, -1, "fillvalue"},
 };
 /* itertools.zip_longest 3.9: ziplongestobject (pyenv 3.9.18) */
-static const struct wk_cfield f993[] = {
+static const struct wk_cfield f1197[] = {
     {32, -1, -1, "ittuple"},
     {40, -1, -1, "result"},
     {48, -1, -1, "fillvalue"},
 };
 /* itertools.zip_longest 3.10: ziplongestobject (pyenv 3.10.13) */
-static const struct wk_cfield f994[] = {
+static const struct wk_cfield f1198[] = {
     {32, -1, -1, "ittuple"},
     {40, -1, -1, "result"},
     {48, -1, -1, "fillvalue"},
 };
 /* itertools.zip_longest 3.11: ziplongestobject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f995[] = {
+static const struct wk_cfield f1199[] = {
     {32, -1, -1, "ittuple"},
     {40, -1, -1, "result"},
     {48, -1, -1, "fillvalue"},
 };
 /* itertools.zip_longest 3.12: ziplongestobject (pyenv 3.12.1) */
-static const struct wk_cfield f996[] = {
+static const struct wk_cfield f1200[] = {
     {32, -1, -1, "ittuple"},
     {40, -1, -1, "result"},
     {48, -1, -1, "fillvalue"},
 };
 /* itertools.zip_longest 3.13: ziplongestobject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f997[] = {
+static const struct wk_cfield f1201[] = {
     {32, -1, -1, "ittuple"},
     {40, -1, -1, "result"},
     {48, -1, -1, "fillvalue"},
 };
 /* itertools.zip_longest 3.14: ziplongestobject (Debian sid 3.14.10) */
-static const struct wk_cfield f998[] = {
+static const struct wk_cfield f1202[] = {
     {32, -1, -1, "ittuple"},
     {40, -1, -1, "result"},
     {48, -1, -1, "fillvalue"},
 };
 /* itertools.zip_longest 3.15: ziplongestobject (Debian sid 3.15.2) */
-static const struct wk_cfield f999[] = {
+static const struct wk_cfield f1203[] = {
     {32, -1, -1, "ittuple"},
     {40, -1, -1, "result"},
     {48, -1, -1, "fillvalue"},
 };
 /* list_iterator 3.8: listiterobject (pyenv 3.8.18) */
-static const struct wk_cfield f1000[] = {
+static const struct wk_cfield f1204[] = {
     {24, -1, -1, "it_seq"},
 };
 /* list_iterator 3.9: listiterobject (pyenv 3.9.18) */
-static const struct wk_cfield f1001[] = {
+static const struct wk_cfield f1205[] = {
     {24, -1, -1, "it_seq"},
 };
 /* list_iterator 3.10: listiterobject (pyenv 3.10.13) */
-static const struct wk_cfield f1002[] = {
+static const struct wk_cfield f1206[] = {
     {24, -1, -1, "it_seq"},
 };
 /* list_iterator 3.11: listiterobject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f1003[] = {
+static const struct wk_cfield f1207[] = {
+    {24, -1, -1, "it_seq"},
+};
+/* list_iterator 3.12: _PyListIterObject (pyenv 3.12.1) */
+static const struct wk_cfield f1208[] = {
+    {24, -1, -1, "it_seq"},
+};
+/* list_iterator 3.13: _PyListIterObject (pyenv 3.13.0; Debian sid 3.13.18) */
+static const struct wk_cfield f1209[] = {
+    {24, -1, -1, "it_seq"},
+};
+/* list_iterator 3.14: _PyListIterObject (Debian sid 3.14.10) */
+static const struct wk_cfield f1210[] = {
+    {24, -1, -1, "it_seq"},
+};
+/* list_iterator 3.15: _PyListIterObject (Debian sid 3.15.2) */
+static const struct wk_cfield f1211[] = {
     {24, -1, -1, "it_seq"},
 };
 /* list_reverseiterator 3.8: listreviterobject (pyenv 3.8.18) */
-static const struct wk_cfield f1004[] = {
+static const struct wk_cfield f1212[] = {
     {24, -1, -1, "it_seq"},
 };
 /* list_reverseiterator 3.9: listreviterobject (pyenv 3.9.18) */
-static const struct wk_cfield f1005[] = {
+static const struct wk_cfield f1213[] = {
     {24, -1, -1, "it_seq"},
 };
 /* list_reverseiterator 3.10: listreviterobject (pyenv 3.10.13) */
-static const struct wk_cfield f1006[] = {
+static const struct wk_cfield f1214[] = {
     {24, -1, -1, "it_seq"},
 };
 /* list_reverseiterator 3.11: listreviterobject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f1007[] = {
+static const struct wk_cfield f1215[] = {
     {24, -1, -1, "it_seq"},
 };
 /* list_reverseiterator 3.12: listreviterobject (pyenv 3.12.1) */
-static const struct wk_cfield f1008[] = {
+static const struct wk_cfield f1216[] = {
     {24, -1, -1, "it_seq"},
 };
 /* list_reverseiterator 3.13: listreviterobject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f1009[] = {
+static const struct wk_cfield f1217[] = {
     {24, -1, -1, "it_seq"},
 };
 /* list_reverseiterator 3.14: listreviterobject (Debian sid 3.14.10) */
-static const struct wk_cfield f1010[] = {
+static const struct wk_cfield f1218[] = {
     {24, -1, -1, "it_seq"},
 };
 /* list_reverseiterator 3.15: listreviterobject (Debian sid 3.15.2) */
-static const struct wk_cfield f1011[] = {
+static const struct wk_cfield f1219[] = {
     {24, -1, -1, "it_seq"},
 };
 /* managedbuffer 3.8: _PyManagedBufferObject (pyenv 3.8.18) */
-static const struct wk_cfield f1012[] = {
+static const struct wk_cfield f1220[] = {
     {40, -1, -1, "master.obj"},
 };
 /* managedbuffer 3.9: _PyManagedBufferObject (pyenv 3.9.18) */
-static const struct wk_cfield f1013[] = {
+static const struct wk_cfield f1221[] = {
     {40, -1, -1, "master.obj"},
 };
 /* managedbuffer 3.10: _PyManagedBufferObject (pyenv 3.10.13) */
-static const struct wk_cfield f1014[] = {
+static const struct wk_cfield f1222[] = {
     {40, -1, -1, "master.obj"},
 };
 /* managedbuffer 3.11: _PyManagedBufferObject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f1015[] = {
+static const struct wk_cfield f1223[] = {
     {40, -1, -1, "master.obj"},
 };
 /* managedbuffer 3.12: _PyManagedBufferObject (pyenv 3.12.1) */
-static const struct wk_cfield f1016[] = {
+static const struct wk_cfield f1224[] = {
     {40, -1, -1, "master.obj"},
 };
 /* managedbuffer 3.13: _PyManagedBufferObject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f1017[] = {
+static const struct wk_cfield f1225[] = {
     {40, -1, -1, "master.obj"},
 };
 /* managedbuffer 3.14: _PyManagedBufferObject (Debian sid 3.14.10) */
-static const struct wk_cfield f1018[] = {
+static const struct wk_cfield f1226[] = {
     {40, -1, -1, "master.obj"},
 };
 /* managedbuffer 3.15: _PyManagedBufferObject (Debian sid 3.15.2) */
-static const struct wk_cfield f1019[] = {
+static const struct wk_cfield f1227[] = {
     {40, -1, -1, "master.obj"},
 };
 /* map 3.8: mapobject (pyenv 3.8.18) */
-static const struct wk_cfield f1020[] = {
+static const struct wk_cfield f1228[] = {
     {16, -1, -1, "iters"},
     {24, -1, -1, "func"},
 };
 /* map 3.9: mapobject (pyenv 3.9.18) */
-static const struct wk_cfield f1021[] = {
+static const struct wk_cfield f1229[] = {
     {16, -1, -1, "iters"},
     {24, -1, -1, "func"},
 };
 /* map 3.10: mapobject (pyenv 3.10.13) */
-static const struct wk_cfield f1022[] = {
+static const struct wk_cfield f1230[] = {
     {16, -1, -1, "iters"},
     {24, -1, -1, "func"},
 };
 /* map 3.11: mapobject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f1023[] = {
+static const struct wk_cfield f1231[] = {
     {16, -1, -1, "iters"},
     {24, -1, -1, "func"},
 };
 /* map 3.12: mapobject (pyenv 3.12.1) */
-static const struct wk_cfield f1024[] = {
+static const struct wk_cfield f1232[] = {
     {16, -1, -1, "iters"},
     {24, -1, -1, "func"},
 };
 /* map 3.13: mapobject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f1025[] = {
+static const struct wk_cfield f1233[] = {
     {16, -1, -1, "iters"},
     {24, -1, -1, "func"},
 };
 /* map 3.14: mapobject (Debian sid 3.14.10) */
-static const struct wk_cfield f1026[] = {
+static const struct wk_cfield f1234[] = {
     {16, -1, -1, "iters"},
     {24, -1, -1, "func"},
 };
 /* map 3.15: mapobject (Debian sid 3.15.2) */
-static const struct wk_cfield f1027[] = {
+static const struct wk_cfield f1235[] = {
     {16, -1, -1, "iters"},
     {24, -1, -1, "func"},
 };
 /* mappingproxy 3.8: mappingproxyobject (pyenv 3.8.18) */
-static const struct wk_cfield f1028[] = {
+static const struct wk_cfield f1236[] = {
     {16, -1, -1, "mapping"},
 };
 /* mappingproxy 3.9: mappingproxyobject (pyenv 3.9.18) */
-static const struct wk_cfield f1029[] = {
+static const struct wk_cfield f1237[] = {
     {16, -1, -1, "mapping"},
 };
 /* mappingproxy 3.10: mappingproxyobject (pyenv 3.10.13) */
-static const struct wk_cfield f1030[] = {
+static const struct wk_cfield f1238[] = {
     {16, -1, -1, "mapping"},
 };
 /* mappingproxy 3.11: mappingproxyobject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f1031[] = {
+static const struct wk_cfield f1239[] = {
     {16, -1, -1, "mapping"},
 };
 /* mappingproxy 3.12: mappingproxyobject (pyenv 3.12.1) */
-static const struct wk_cfield f1032[] = {
+static const struct wk_cfield f1240[] = {
     {16, -1, -1, "mapping"},
 };
 /* mappingproxy 3.13: mappingproxyobject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f1033[] = {
+static const struct wk_cfield f1241[] = {
     {16, -1, -1, "mapping"},
 };
 /* mappingproxy 3.14: mappingproxyobject (Debian sid 3.14.10) */
-static const struct wk_cfield f1034[] = {
+static const struct wk_cfield f1242[] = {
     {16, -1, -1, "mapping"},
 };
 /* mappingproxy 3.15: mappingproxyobject (Debian sid 3.15.2) */
-static const struct wk_cfield f1035[] = {
+static const struct wk_cfield f1243[] = {
     {16, -1, -1, "mapping"},
 };
 /* math 3.12: math_module_state (pyenv 3.12.1) */
-static const struct wk_cfield f1036[] = {
+static const struct wk_cfield f1244[] = {
     {0, -1, -1, "str___ceil__"},
     {8, -1, -1, "str___floor__"},
     {16, -1, -1, "str___trunc__"},
 };
 /* math 3.13: math_module_state (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f1037[] = {
+static const struct wk_cfield f1245[] = {
     {0, -1, -1, "str___ceil__"},
     {8, -1, -1, "str___floor__"},
     {16, -1, -1, "str___trunc__"},
 };
 /* memoryview 3.8: PyMemoryViewObject (pyenv 3.8.18) */
-static const struct wk_cfield f1038[] = {
+static const struct wk_cfield f1246[] = {
     {24, -1, -1, "mbuf"},
     {64, -1, -1, "view.obj"},
 };
 /* memoryview 3.9: PyMemoryViewObject (pyenv 3.9.18) */
-static const struct wk_cfield f1039[] = {
+static const struct wk_cfield f1247[] = {
     {24, -1, -1, "mbuf"},
     {64, -1, -1, "view.obj"},
 };
 /* memoryview 3.10: PyMemoryViewObject (pyenv 3.10.13) */
-static const struct wk_cfield f1040[] = {
+static const struct wk_cfield f1248[] = {
     {24, -1, -1, "mbuf"},
     {64, -1, -1, "view.obj"},
 };
 /* memoryview 3.11: PyMemoryViewObject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f1041[] = {
+static const struct wk_cfield f1249[] = {
     {24, -1, -1, "mbuf"},
     {64, -1, -1, "view.obj"},
 };
 /* memoryview 3.12: PyMemoryViewObject (pyenv 3.12.1) */
-static const struct wk_cfield f1042[] = {
+static const struct wk_cfield f1250[] = {
     {24, -1, -1, "mbuf"},
     {64, -1, -1, "view.obj"},
 };
 /* memoryview 3.13: PyMemoryViewObject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f1043[] = {
+static const struct wk_cfield f1251[] = {
     {24, -1, -1, "mbuf"},
     {64, -1, -1, "view.obj"},
 };
 /* memoryview 3.14: PyMemoryViewObject (Debian sid 3.14.10) */
-static const struct wk_cfield f1044[] = {
+static const struct wk_cfield f1252[] = {
     {24, -1, -1, "mbuf"},
     {64, -1, -1, "view.obj"},
 };
 /* memoryview 3.15: PyMemoryViewObject (Debian sid 3.15.2) */
-static const struct wk_cfield f1045[] = {
+static const struct wk_cfield f1253[] = {
     {24, -1, -1, "mbuf"},
     {64, -1, -1, "view.obj"},
 };
 /* method-wrapper 3.8: wrapperobject (pyenv 3.8.18) */
-static const struct wk_cfield f1046[] = {
+static const struct wk_cfield f1254[] = {
     {16, -1, -1, "descr"},
     {24, -1, -1, "self"},
 };
 /* method-wrapper 3.9: wrapperobject (pyenv 3.9.18) */
-static const struct wk_cfield f1047[] = {
+static const struct wk_cfield f1255[] = {
     {16, -1, -1, "descr"},
     {24, -1, -1, "self"},
 };
 /* method-wrapper 3.10: wrapperobject (pyenv 3.10.13) */
-static const struct wk_cfield f1048[] = {
+static const struct wk_cfield f1256[] = {
     {16, -1, -1, "descr"},
     {24, -1, -1, "self"},
 };
 /* method-wrapper 3.11: wrapperobject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f1049[] = {
+static const struct wk_cfield f1257[] = {
     {16, -1, -1, "descr"},
     {24, -1, -1, "self"},
 };
 /* method-wrapper 3.12: wrapperobject (pyenv 3.12.1) */
-static const struct wk_cfield f1050[] = {
+static const struct wk_cfield f1258[] = {
     {16, -1, -1, "descr"},
     {24, -1, -1, "self"},
 };
 /* method-wrapper 3.13: wrapperobject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f1051[] = {
+static const struct wk_cfield f1259[] = {
     {16, -1, -1, "descr"},
     {24, -1, -1, "self"},
 };
 /* method-wrapper 3.14: wrapperobject (Debian sid 3.14.10) */
-static const struct wk_cfield f1052[] = {
+static const struct wk_cfield f1260[] = {
     {16, -1, -1, "descr"},
     {24, -1, -1, "self"},
 };
 /* method-wrapper 3.15: wrapperobject (Debian sid 3.15.2) */
-static const struct wk_cfield f1053[] = {
+static const struct wk_cfield f1261[] = {
     {16, -1, -1, "descr"},
     {24, -1, -1, "self"},
 };
@@ -7083,397 +8700,429 @@ static const struct wk_cfield f1053[] = {
 /* mmap.mmap 3.13: mmap_object (Debian sid 3.13.18) */
 /* mmap.mmap 3.14: mmap_object (Debian sid 3.14.10) */
 /* mmap.mmap 3.15: mmap_object (Debian sid 3.15.2) */
+/* moduledef 3.8: PyModuleDef (pyenv 3.8.18) */
+static const struct wk_cfield f1271[] = {
+    {32, -1, -1, "m_base.m_copy"},
+};
+/* moduledef 3.9: PyModuleDef (pyenv 3.9.18) */
+static const struct wk_cfield f1272[] = {
+    {32, -1, -1, "m_base.m_copy"},
+};
+/* moduledef 3.10: PyModuleDef (pyenv 3.10.13) */
+static const struct wk_cfield f1273[] = {
+    {32, -1, -1, "m_base.m_copy"},
+};
+/* moduledef 3.11: PyModuleDef (pyenv 3.11.7; Debian 12 3.11.2) */
+static const struct wk_cfield f1274[] = {
+    {32, -1, -1, "m_base.m_copy"},
+};
+/* moduledef 3.12: PyModuleDef (pyenv 3.12.1) */
+static const struct wk_cfield f1275[] = {
+    {32, -1, -1, "m_base.m_copy"},
+};
+/* moduledef 3.13: PyModuleDef (pyenv 3.13.0; Debian sid 3.13.18) */
+static const struct wk_cfield f1276[] = {
+    {32, -1, -1, "m_base.m_copy"},
+};
+/* moduledef 3.14: PyModuleDef (Debian sid 3.14.10) */
+static const struct wk_cfield f1277[] = {
+    {32, -1, -1, "m_base.m_copy"},
+};
+/* moduledef 3.15: PyModuleDef (Debian sid 3.15.2) */
+static const struct wk_cfield f1278[] = {
+    {32, -1, -1, "m_base.m_copy"},
+};
 /* odict_itemiterator 3.8: odictiterobject (pyenv 3.8.18) */
-static const struct wk_cfield f1063[] = {
+static const struct wk_cfield f1279[] = {
     {24, -1, -1, "di_odict"},
     {48, -1, -1, "di_current"},
     {56, -1, -1, "di_result"},
 };
 /* odict_itemiterator 3.9: odictiterobject (pyenv 3.9.18) */
-static const struct wk_cfield f1064[] = {
+static const struct wk_cfield f1280[] = {
     {24, -1, -1, "di_odict"},
     {48, -1, -1, "di_current"},
     {56, -1, -1, "di_result"},
 };
 /* odict_itemiterator 3.10: odictiterobject (pyenv 3.10.13) */
-static const struct wk_cfield f1065[] = {
+static const struct wk_cfield f1281[] = {
     {24, -1, -1, "di_odict"},
     {48, -1, -1, "di_current"},
     {56, -1, -1, "di_result"},
 };
 /* odict_itemiterator 3.11: odictiterobject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f1066[] = {
+static const struct wk_cfield f1282[] = {
     {24, -1, -1, "di_odict"},
     {48, -1, -1, "di_current"},
     {56, -1, -1, "di_result"},
 };
 /* odict_itemiterator 3.12: odictiterobject (pyenv 3.12.1) */
-static const struct wk_cfield f1067[] = {
+static const struct wk_cfield f1283[] = {
     {24, -1, -1, "di_odict"},
     {48, -1, -1, "di_current"},
     {56, -1, -1, "di_result"},
 };
 /* odict_itemiterator 3.13: odictiterobject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f1068[] = {
+static const struct wk_cfield f1284[] = {
     {24, -1, -1, "di_odict"},
     {48, -1, -1, "di_current"},
     {56, -1, -1, "di_result"},
 };
 /* odict_itemiterator 3.14: odictiterobject (Debian sid 3.14.10) */
-static const struct wk_cfield f1069[] = {
+static const struct wk_cfield f1285[] = {
     {24, -1, -1, "di_odict"},
     {48, -1, -1, "di_current"},
     {56, -1, -1, "di_result"},
 };
 /* odict_itemiterator 3.15: odictiterobject (Debian sid 3.15.2) */
-static const struct wk_cfield f1070[] = {
+static const struct wk_cfield f1286[] = {
     {24, -1, -1, "di_odict"},
     {48, -1, -1, "di_current"},
     {56, -1, -1, "di_result"},
 };
 /* odict_items 3.8: _PyDictViewObject (pyenv 3.8.18) */
-static const struct wk_cfield f1071[] = {
+static const struct wk_cfield f1287[] = {
     {16, -1, -1, "dv_dict"},
 };
 /* odict_items 3.9: _PyDictViewObject (pyenv 3.9.18) */
-static const struct wk_cfield f1072[] = {
+static const struct wk_cfield f1288[] = {
     {16, -1, -1, "dv_dict"},
 };
 /* odict_items 3.10: _PyDictViewObject (pyenv 3.10.13) */
-static const struct wk_cfield f1073[] = {
+static const struct wk_cfield f1289[] = {
     {16, -1, -1, "dv_dict"},
 };
 /* odict_items 3.11: _PyDictViewObject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f1074[] = {
+static const struct wk_cfield f1290[] = {
     {16, -1, -1, "dv_dict"},
 };
 /* odict_items 3.12: _PyDictViewObject (pyenv 3.12.1) */
-static const struct wk_cfield f1075[] = {
+static const struct wk_cfield f1291[] = {
     {16, -1, -1, "dv_dict"},
 };
 /* odict_items 3.13: _PyDictViewObject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f1076[] = {
+static const struct wk_cfield f1292[] = {
     {16, -1, -1, "dv_dict"},
 };
 /* odict_items 3.14: _PyDictViewObject (Debian sid 3.14.10) */
-static const struct wk_cfield f1077[] = {
+static const struct wk_cfield f1293[] = {
     {16, -1, -1, "dv_dict"},
 };
 /* odict_items 3.15: _PyDictViewObject (Debian sid 3.15.2) */
-static const struct wk_cfield f1078[] = {
+static const struct wk_cfield f1294[] = {
     {16, -1, -1, "dv_dict"},
 };
 /* odict_iterator 3.8: odictiterobject (pyenv 3.8.18) */
-static const struct wk_cfield f1079[] = {
+static const struct wk_cfield f1295[] = {
     {24, -1, -1, "di_odict"},
     {48, -1, -1, "di_current"},
     {56, -1, -1, "di_result"},
 };
 /* odict_iterator 3.9: odictiterobject (pyenv 3.9.18) */
-static const struct wk_cfield f1080[] = {
+static const struct wk_cfield f1296[] = {
     {24, -1, -1, "di_odict"},
     {48, -1, -1, "di_current"},
     {56, -1, -1, "di_result"},
 };
 /* odict_iterator 3.10: odictiterobject (pyenv 3.10.13) */
-static const struct wk_cfield f1081[] = {
+static const struct wk_cfield f1297[] = {
     {24, -1, -1, "di_odict"},
     {48, -1, -1, "di_current"},
     {56, -1, -1, "di_result"},
 };
 /* odict_iterator 3.11: odictiterobject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f1082[] = {
+static const struct wk_cfield f1298[] = {
     {24, -1, -1, "di_odict"},
     {48, -1, -1, "di_current"},
     {56, -1, -1, "di_result"},
 };
 /* odict_iterator 3.12: odictiterobject (pyenv 3.12.1) */
-static const struct wk_cfield f1083[] = {
+static const struct wk_cfield f1299[] = {
     {24, -1, -1, "di_odict"},
     {48, -1, -1, "di_current"},
     {56, -1, -1, "di_result"},
 };
 /* odict_iterator 3.13: odictiterobject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f1084[] = {
+static const struct wk_cfield f1300[] = {
     {24, -1, -1, "di_odict"},
     {48, -1, -1, "di_current"},
     {56, -1, -1, "di_result"},
 };
 /* odict_iterator 3.14: odictiterobject (Debian sid 3.14.10) */
-static const struct wk_cfield f1085[] = {
+static const struct wk_cfield f1301[] = {
     {24, -1, -1, "di_odict"},
     {48, -1, -1, "di_current"},
     {56, -1, -1, "di_result"},
 };
 /* odict_iterator 3.15: odictiterobject (Debian sid 3.15.2) */
-static const struct wk_cfield f1086[] = {
+static const struct wk_cfield f1302[] = {
     {24, -1, -1, "di_odict"},
     {48, -1, -1, "di_current"},
     {56, -1, -1, "di_result"},
 };
 /* odict_keyiterator 3.8: odictiterobject (pyenv 3.8.18) */
-static const struct wk_cfield f1087[] = {
+static const struct wk_cfield f1303[] = {
     {24, -1, -1, "di_odict"},
     {48, -1, -1, "di_current"},
     {56, -1, -1, "di_result"},
 };
 /* odict_keyiterator 3.9: odictiterobject (pyenv 3.9.18) */
-static const struct wk_cfield f1088[] = {
+static const struct wk_cfield f1304[] = {
     {24, -1, -1, "di_odict"},
     {48, -1, -1, "di_current"},
     {56, -1, -1, "di_result"},
 };
 /* odict_keyiterator 3.10: odictiterobject (pyenv 3.10.13) */
-static const struct wk_cfield f1089[] = {
+static const struct wk_cfield f1305[] = {
     {24, -1, -1, "di_odict"},
     {48, -1, -1, "di_current"},
     {56, -1, -1, "di_result"},
 };
 /* odict_keyiterator 3.11: odictiterobject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f1090[] = {
+static const struct wk_cfield f1306[] = {
     {24, -1, -1, "di_odict"},
     {48, -1, -1, "di_current"},
     {56, -1, -1, "di_result"},
 };
 /* odict_keyiterator 3.12: odictiterobject (pyenv 3.12.1) */
-static const struct wk_cfield f1091[] = {
+static const struct wk_cfield f1307[] = {
     {24, -1, -1, "di_odict"},
     {48, -1, -1, "di_current"},
     {56, -1, -1, "di_result"},
 };
 /* odict_keyiterator 3.13: odictiterobject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f1092[] = {
+static const struct wk_cfield f1308[] = {
     {24, -1, -1, "di_odict"},
     {48, -1, -1, "di_current"},
     {56, -1, -1, "di_result"},
 };
 /* odict_keyiterator 3.14: odictiterobject (Debian sid 3.14.10) */
-static const struct wk_cfield f1093[] = {
+static const struct wk_cfield f1309[] = {
     {24, -1, -1, "di_odict"},
     {48, -1, -1, "di_current"},
     {56, -1, -1, "di_result"},
 };
 /* odict_keyiterator 3.15: odictiterobject (Debian sid 3.15.2) */
-static const struct wk_cfield f1094[] = {
+static const struct wk_cfield f1310[] = {
     {24, -1, -1, "di_odict"},
     {48, -1, -1, "di_current"},
     {56, -1, -1, "di_result"},
 };
 /* odict_keys 3.8: _PyDictViewObject (pyenv 3.8.18) */
-static const struct wk_cfield f1095[] = {
+static const struct wk_cfield f1311[] = {
     {16, -1, -1, "dv_dict"},
 };
 /* odict_keys 3.9: _PyDictViewObject (pyenv 3.9.18) */
-static const struct wk_cfield f1096[] = {
+static const struct wk_cfield f1312[] = {
     {16, -1, -1, "dv_dict"},
 };
 /* odict_keys 3.10: _PyDictViewObject (pyenv 3.10.13) */
-static const struct wk_cfield f1097[] = {
+static const struct wk_cfield f1313[] = {
     {16, -1, -1, "dv_dict"},
 };
 /* odict_keys 3.11: _PyDictViewObject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f1098[] = {
+static const struct wk_cfield f1314[] = {
     {16, -1, -1, "dv_dict"},
 };
 /* odict_keys 3.12: _PyDictViewObject (pyenv 3.12.1) */
-static const struct wk_cfield f1099[] = {
+static const struct wk_cfield f1315[] = {
     {16, -1, -1, "dv_dict"},
 };
 /* odict_keys 3.13: _PyDictViewObject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f1100[] = {
+static const struct wk_cfield f1316[] = {
     {16, -1, -1, "dv_dict"},
 };
 /* odict_keys 3.14: _PyDictViewObject (Debian sid 3.14.10) */
-static const struct wk_cfield f1101[] = {
+static const struct wk_cfield f1317[] = {
     {16, -1, -1, "dv_dict"},
 };
 /* odict_keys 3.15: _PyDictViewObject (Debian sid 3.15.2) */
-static const struct wk_cfield f1102[] = {
+static const struct wk_cfield f1318[] = {
     {16, -1, -1, "dv_dict"},
 };
 /* odict_valueiterator 3.8: odictiterobject (pyenv 3.8.18) */
-static const struct wk_cfield f1103[] = {
+static const struct wk_cfield f1319[] = {
     {24, -1, -1, "di_odict"},
     {48, -1, -1, "di_current"},
     {56, -1, -1, "di_result"},
 };
 /* odict_valueiterator 3.9: odictiterobject (pyenv 3.9.18) */
-static const struct wk_cfield f1104[] = {
+static const struct wk_cfield f1320[] = {
     {24, -1, -1, "di_odict"},
     {48, -1, -1, "di_current"},
     {56, -1, -1, "di_result"},
 };
 /* odict_valueiterator 3.10: odictiterobject (pyenv 3.10.13) */
-static const struct wk_cfield f1105[] = {
+static const struct wk_cfield f1321[] = {
     {24, -1, -1, "di_odict"},
     {48, -1, -1, "di_current"},
     {56, -1, -1, "di_result"},
 };
 /* odict_valueiterator 3.11: odictiterobject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f1106[] = {
+static const struct wk_cfield f1322[] = {
     {24, -1, -1, "di_odict"},
     {48, -1, -1, "di_current"},
     {56, -1, -1, "di_result"},
 };
 /* odict_valueiterator 3.12: odictiterobject (pyenv 3.12.1) */
-static const struct wk_cfield f1107[] = {
+static const struct wk_cfield f1323[] = {
     {24, -1, -1, "di_odict"},
     {48, -1, -1, "di_current"},
     {56, -1, -1, "di_result"},
 };
 /* odict_valueiterator 3.13: odictiterobject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f1108[] = {
+static const struct wk_cfield f1324[] = {
     {24, -1, -1, "di_odict"},
     {48, -1, -1, "di_current"},
     {56, -1, -1, "di_result"},
 };
 /* odict_valueiterator 3.14: odictiterobject (Debian sid 3.14.10) */
-static const struct wk_cfield f1109[] = {
+static const struct wk_cfield f1325[] = {
     {24, -1, -1, "di_odict"},
     {48, -1, -1, "di_current"},
     {56, -1, -1, "di_result"},
 };
 /* odict_valueiterator 3.15: odictiterobject (Debian sid 3.15.2) */
-static const struct wk_cfield f1110[] = {
+static const struct wk_cfield f1326[] = {
     {24, -1, -1, "di_odict"},
     {48, -1, -1, "di_current"},
     {56, -1, -1, "di_result"},
 };
 /* odict_values 3.8: _PyDictViewObject (pyenv 3.8.18) */
-static const struct wk_cfield f1111[] = {
+static const struct wk_cfield f1327[] = {
     {16, -1, -1, "dv_dict"},
 };
 /* odict_values 3.9: _PyDictViewObject (pyenv 3.9.18) */
-static const struct wk_cfield f1112[] = {
+static const struct wk_cfield f1328[] = {
     {16, -1, -1, "dv_dict"},
 };
 /* odict_values 3.10: _PyDictViewObject (pyenv 3.10.13) */
-static const struct wk_cfield f1113[] = {
+static const struct wk_cfield f1329[] = {
     {16, -1, -1, "dv_dict"},
 };
 /* odict_values 3.11: _PyDictViewObject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f1114[] = {
+static const struct wk_cfield f1330[] = {
     {16, -1, -1, "dv_dict"},
 };
 /* odict_values 3.12: _PyDictViewObject (pyenv 3.12.1) */
-static const struct wk_cfield f1115[] = {
+static const struct wk_cfield f1331[] = {
     {16, -1, -1, "dv_dict"},
 };
 /* odict_values 3.13: _PyDictViewObject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f1116[] = {
+static const struct wk_cfield f1332[] = {
     {16, -1, -1, "dv_dict"},
 };
 /* odict_values 3.14: _PyDictViewObject (Debian sid 3.14.10) */
-static const struct wk_cfield f1117[] = {
+static const struct wk_cfield f1333[] = {
     {16, -1, -1, "dv_dict"},
 };
 /* odict_values 3.15: _PyDictViewObject (Debian sid 3.15.2) */
-static const struct wk_cfield f1118[] = {
+static const struct wk_cfield f1334[] = {
     {16, -1, -1, "dv_dict"},
 };
 /* operator.attrgetter 3.8: attrgetterobject (pyenv 3.8.18) */
-static const struct wk_cfield f1119[] = {
+static const struct wk_cfield f1335[] = {
     {24, -1, -1, "attr"},
 };
 /* operator.attrgetter 3.9: attrgetterobject (pyenv 3.9.18) */
-static const struct wk_cfield f1120[] = {
+static const struct wk_cfield f1336[] = {
     {24, -1, -1, "attr"},
 };
 /* operator.attrgetter 3.10: attrgetterobject (pyenv 3.10.13) */
-static const struct wk_cfield f1121[] = {
+static const struct wk_cfield f1337[] = {
     {24, -1, -1, "attr"},
 };
 /* operator.attrgetter 3.11: attrgetterobject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f1122[] = {
+static const struct wk_cfield f1338[] = {
     {24, -1, -1, "attr"},
 };
 /* operator.attrgetter 3.12: attrgetterobject (pyenv 3.12.1) */
-static const struct wk_cfield f1123[] = {
+static const struct wk_cfield f1339[] = {
     {24, -1, -1, "attr"},
 };
 /* operator.attrgetter 3.13: attrgetterobject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f1124[] = {
+static const struct wk_cfield f1340[] = {
     {24, -1, -1, "attr"},
 };
 /* operator.attrgetter 3.14: attrgetterobject (Debian sid 3.14.10) */
-static const struct wk_cfield f1125[] = {
+static const struct wk_cfield f1341[] = {
     {24, -1, -1, "attr"},
 };
 /* operator.attrgetter 3.15: attrgetterobject (Debian sid 3.15.2) */
-static const struct wk_cfield f1126[] = {
+static const struct wk_cfield f1342[] = {
     {24, -1, -1, "attr"},
 };
 /* operator.itemgetter 3.8: itemgetterobject (pyenv 3.8.18) */
-static const struct wk_cfield f1127[] = {
+static const struct wk_cfield f1343[] = {
     {24, -1, -1, "item"},
 };
 /* operator.itemgetter 3.9: itemgetterobject (pyenv 3.9.18) */
-static const struct wk_cfield f1128[] = {
+static const struct wk_cfield f1344[] = {
     {24, -1, -1, "item"},
 };
 /* operator.itemgetter 3.10: itemgetterobject (pyenv 3.10.13) */
-static const struct wk_cfield f1129[] = {
+static const struct wk_cfield f1345[] = {
     {24, -1, -1, "item"},
 };
 /* operator.itemgetter 3.11: itemgetterobject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f1130[] = {
+static const struct wk_cfield f1346[] = {
     {24, -1, -1, "item"},
 };
 /* operator.itemgetter 3.12: itemgetterobject (pyenv 3.12.1) */
-static const struct wk_cfield f1131[] = {
+static const struct wk_cfield f1347[] = {
     {24, -1, -1, "item"},
 };
 /* operator.itemgetter 3.13: itemgetterobject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f1132[] = {
+static const struct wk_cfield f1348[] = {
     {24, -1, -1, "item"},
 };
 /* operator.itemgetter 3.14: itemgetterobject (Debian sid 3.14.10) */
-static const struct wk_cfield f1133[] = {
+static const struct wk_cfield f1349[] = {
     {24, -1, -1, "item"},
 };
 /* operator.itemgetter 3.15: itemgetterobject (Debian sid 3.15.2) */
-static const struct wk_cfield f1134[] = {
+static const struct wk_cfield f1350[] = {
     {24, -1, -1, "item"},
 };
 /* operator.methodcaller 3.8: methodcallerobject (pyenv 3.8.18) */
-static const struct wk_cfield f1135[] = {
+static const struct wk_cfield f1351[] = {
     {16, -1, -1, "name"},
     {24, -1, -1, "args"},
     {32, -1, -1, "kwds"},
 };
 /* operator.methodcaller 3.9: methodcallerobject (pyenv 3.9.18) */
-static const struct wk_cfield f1136[] = {
+static const struct wk_cfield f1352[] = {
     {16, -1, -1, "name"},
     {24, -1, -1, "args"},
     {32, -1, -1, "kwds"},
 };
 /* operator.methodcaller 3.10: methodcallerobject (pyenv 3.10.13) */
-static const struct wk_cfield f1137[] = {
+static const struct wk_cfield f1353[] = {
     {16, -1, -1, "name"},
     {24, -1, -1, "args"},
     {32, -1, -1, "kwds"},
 };
 /* operator.methodcaller 3.11: methodcallerobject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f1138[] = {
+static const struct wk_cfield f1354[] = {
     {16, -1, -1, "name"},
     {24, -1, -1, "args"},
     {32, -1, -1, "kwds"},
 };
 /* operator.methodcaller 3.12: methodcallerobject (pyenv 3.12.1) */
-static const struct wk_cfield f1139[] = {
+static const struct wk_cfield f1355[] = {
     {16, -1, -1, "name"},
     {24, -1, -1, "args"},
     {32, -1, -1, "kwds"},
 };
 /* operator.methodcaller 3.13: methodcallerobject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f1140[] = {
+static const struct wk_cfield f1356[] = {
     {16, -1, -1, "name"},
     {24, -1, -1, "xargs"},
     {32, -1, -1, "kwds"},
     {48, -1, -1, "vectorcall_kwnames"},
 };
 /* operator.methodcaller 3.14: methodcallerobject (Debian sid 3.14.10) */
-static const struct wk_cfield f1141[] = {
+static const struct wk_cfield f1357[] = {
     {16, -1, -1, "name"},
     {24, -1, -1, "args"},
     {32, -1, -1, "kwds"},
@@ -7481,7 +9130,7 @@ static const struct wk_cfield f1141[] = {
     {48, -1, -1, "vectorcall_kwnames"},
 };
 /* operator.methodcaller 3.15: methodcallerobject (Debian sid 3.15.2) */
-static const struct wk_cfield f1142[] = {
+static const struct wk_cfield f1358[] = {
     {16, -1, -1, "name"},
     {24, -1, -1, "args"},
     {32, -1, -1, "kwds"},
@@ -7489,7 +9138,7 @@ static const struct wk_cfield f1142[] = {
     {48, -1, -1, "vectorcall_kwnames"},
 };
 /* posix 3.9: _posixstate (pyenv 3.9.18) */
-static const struct wk_cfield f1143[] = {
+static const struct wk_cfield f1359[] = {
     {0, -1, -1, "billion"},
     {8, -1, -1, "DirEntryType"},
     {16, -1, -1, "ScandirIteratorType"},
@@ -7504,7 +9153,7 @@ static const struct wk_cfield f1143[] = {
     {88, -1, -1, "st_mode"},
 };
 /* posix 3.10: _posixstate (pyenv 3.10.13) */
-static const struct wk_cfield f1144[] = {
+static const struct wk_cfield f1360[] = {
     {0, -1, -1, "billion"},
     {8, -1, -1, "DirEntryType"},
     {16, -1, -1, "ScandirIteratorType"},
@@ -7519,7 +9168,7 @@ static const struct wk_cfield f1144[] = {
     {88, -1, -1, "st_mode"},
 };
 /* posix 3.11: _posixstate (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f1145[] = {
+static const struct wk_cfield f1361[] = {
     {0, -1, -1, "billion"},
     {8, -1, -1, "DirEntryType"},
     {16, -1, -1, "ScandirIteratorType"},
@@ -7534,7 +9183,7 @@ static const struct wk_cfield f1145[] = {
     {88, -1, -1, "st_mode"},
 };
 /* posix 3.12: _posixstate (pyenv 3.12.1) */
-static const struct wk_cfield f1146[] = {
+static const struct wk_cfield f1362[] = {
     {0, -1, -1, "billion"},
     {8, -1, -1, "DirEntryType"},
     {16, -1, -1, "ScandirIteratorType"},
@@ -7549,7 +9198,7 @@ static const struct wk_cfield f1146[] = {
     {96, -1, -1, "st_mode"},
 };
 /* posix 3.13: _posixstate (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f1147[] = {
+static const struct wk_cfield f1363[] = {
     {0, -1, -1, "billion"},
     {8, -1, -1, "DirEntryType"},
     {16, -1, -1, "ScandirIteratorType"},
@@ -7564,7 +9213,7 @@ static const struct wk_cfield f1147[] = {
     {96, -1, -1, "st_mode"},
 };
 /* posix 3.14: _posixstate (Debian sid 3.14.10) */
-static const struct wk_cfield f1148[] = {
+static const struct wk_cfield f1364[] = {
     {0, -1, -1, "billion"},
     {8, -1, -1, "DirEntryType"},
     {16, -1, -1, "ScandirIteratorType"},
@@ -7579,7 +9228,7 @@ static const struct wk_cfield f1148[] = {
     {96, -1, -1, "st_mode"},
 };
 /* posix 3.15: _posixstate (Debian sid 3.15.2) */
-static const struct wk_cfield f1149[] = {
+static const struct wk_cfield f1365[] = {
     {0, -1, -1, "billion"},
     {8, -1, -1, "DirEntryType"},
     {16, -1, -1, "ScandirIteratorType"},
@@ -7595,222 +9244,222 @@ static const struct wk_cfield f1149[] = {
     {104, -1, -1, "st_mode"},
 };
 /* pwd 3.9: pwdmodulestate (pyenv 3.9.18) */
-static const struct wk_cfield f1150[] = {
+static const struct wk_cfield f1366[] = {
     {0, -1, -1, "StructPwdType"},
 };
 /* pwd 3.10: pwdmodulestate (pyenv 3.10.13) */
-static const struct wk_cfield f1151[] = {
+static const struct wk_cfield f1367[] = {
     {0, -1, -1, "StructPwdType"},
 };
 /* pwd 3.11: pwdmodulestate (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f1152[] = {
+static const struct wk_cfield f1368[] = {
     {0, -1, -1, "StructPwdType"},
 };
 /* pwd 3.12: pwdmodulestate (pyenv 3.12.1) */
-static const struct wk_cfield f1153[] = {
+static const struct wk_cfield f1369[] = {
     {0, -1, -1, "StructPwdType"},
 };
 /* pwd 3.13: pwdmodulestate (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f1154[] = {
+static const struct wk_cfield f1370[] = {
     {0, -1, -1, "StructPwdType"},
 };
 /* pwd 3.14: pwdmodulestate (Debian sid 3.14.10) */
-static const struct wk_cfield f1155[] = {
+static const struct wk_cfield f1371[] = {
     {0, -1, -1, "StructPwdType"},
 };
 /* pwd 3.15: pwdmodulestate (Debian sid 3.15.2) */
-static const struct wk_cfield f1156[] = {
+static const struct wk_cfield f1372[] = {
     {0, -1, -1, "StructPwdType"},
 };
 /* pyexpat 3.10: pyexpat_state (pyenv 3.10.13) */
-static const struct wk_cfield f1157[] = {
+static const struct wk_cfield f1373[] = {
     {0, -1, -1, "xml_parse_type"},
     {8, -1, -1, "error"},
 };
 /* pyexpat 3.11: pyexpat_state (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f1158[] = {
+static const struct wk_cfield f1374[] = {
     {0, -1, -1, "xml_parse_type"},
     {8, -1, -1, "error"},
     {16, -1, -1, "str_read"},
 };
 /* pyexpat 3.12: pyexpat_state (pyenv 3.12.1) */
-static const struct wk_cfield f1159[] = {
+static const struct wk_cfield f1375[] = {
     {0, -1, -1, "xml_parse_type"},
     {8, -1, -1, "error"},
     {16, -1, -1, "str_read"},
 };
 /* pyexpat 3.13: pyexpat_state (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f1160[] = {
+static const struct wk_cfield f1376[] = {
     {0, -1, -1, "xml_parse_type"},
     {8, -1, -1, "error"},
     {16, -1, -1, "str_read"},
 };
 /* pyexpat 3.14: pyexpat_state (Debian sid 3.14.10) */
-static const struct wk_cfield f1161[] = {
+static const struct wk_cfield f1377[] = {
     {0, -1, -1, "xml_parse_type"},
     {8, -1, -1, "error"},
     {16, -1, -1, "str_read"},
 };
 /* pyexpat 3.15: pyexpat_state (Debian sid 3.15.2) */
-static const struct wk_cfield f1162[] = {
+static const struct wk_cfield f1378[] = {
     {0, -1, -1, "xml_parse_type"},
     {8, -1, -1, "error"},
     {16, -1, -1, "str_read"},
 };
 /* range 3.8: rangeobject (pyenv 3.8.18) */
-static const struct wk_cfield f1163[] = {
+static const struct wk_cfield f1379[] = {
     {16, -1, -1, "start"},
     {24, -1, -1, "stop"},
     {32, -1, -1, "step"},
     {40, -1, -1, "length"},
 };
 /* range 3.9: rangeobject (pyenv 3.9.18) */
-static const struct wk_cfield f1164[] = {
+static const struct wk_cfield f1380[] = {
     {16, -1, -1, "start"},
     {24, -1, -1, "stop"},
     {32, -1, -1, "step"},
     {40, -1, -1, "length"},
 };
 /* range 3.10: rangeobject (pyenv 3.10.13) */
-static const struct wk_cfield f1165[] = {
+static const struct wk_cfield f1381[] = {
     {16, -1, -1, "start"},
     {24, -1, -1, "stop"},
     {32, -1, -1, "step"},
     {40, -1, -1, "length"},
 };
 /* range 3.11: rangeobject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f1166[] = {
+static const struct wk_cfield f1382[] = {
     {16, -1, -1, "start"},
     {24, -1, -1, "stop"},
     {32, -1, -1, "step"},
     {40, -1, -1, "length"},
 };
 /* range 3.12: rangeobject (pyenv 3.12.1) */
-static const struct wk_cfield f1167[] = {
+static const struct wk_cfield f1383[] = {
     {16, -1, -1, "start"},
     {24, -1, -1, "stop"},
     {32, -1, -1, "step"},
     {40, -1, -1, "length"},
 };
 /* range 3.13: rangeobject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f1168[] = {
+static const struct wk_cfield f1384[] = {
     {16, -1, -1, "start"},
     {24, -1, -1, "stop"},
     {32, -1, -1, "step"},
     {40, -1, -1, "length"},
 };
 /* range 3.14: rangeobject (Debian sid 3.14.10) */
-static const struct wk_cfield f1169[] = {
+static const struct wk_cfield f1385[] = {
     {16, -1, -1, "start"},
     {24, -1, -1, "stop"},
     {32, -1, -1, "step"},
     {40, -1, -1, "length"},
 };
 /* range 3.15: rangeobject (Debian sid 3.15.2) */
-static const struct wk_cfield f1170[] = {
+static const struct wk_cfield f1386[] = {
     {16, -1, -1, "start"},
     {24, -1, -1, "stop"},
     {32, -1, -1, "step"},
     {40, -1, -1, "length"},
 };
 /* re.Match 3.8: MatchObject (pyenv 3.8.18) */
-static const struct wk_cfield f1171[] = {
+static const struct wk_cfield f1387[] = {
     {24, -1, -1, "string"},
     {32, -1, -1, "regs"},
     {40, -1, -1, "pattern"},
 };
 /* re.Match 3.9: MatchObject (pyenv 3.9.18) */
-static const struct wk_cfield f1172[] = {
+static const struct wk_cfield f1388[] = {
     {24, -1, -1, "string"},
     {32, -1, -1, "regs"},
     {40, -1, -1, "pattern"},
 };
 /* re.Match 3.10: MatchObject (pyenv 3.10.13) */
-static const struct wk_cfield f1173[] = {
+static const struct wk_cfield f1389[] = {
     {24, -1, -1, "string"},
     {32, -1, -1, "regs"},
     {40, -1, -1, "pattern"},
 };
 /* re.Match 3.11: MatchObject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f1174[] = {
+static const struct wk_cfield f1390[] = {
     {24, -1, -1, "string"},
     {32, -1, -1, "regs"},
     {40, -1, -1, "pattern"},
 };
 /* re.Match 3.12: MatchObject (pyenv 3.12.1) */
-static const struct wk_cfield f1175[] = {
+static const struct wk_cfield f1391[] = {
     {24, -1, -1, "string"},
     {32, -1, -1, "regs"},
     {40, -1, -1, "pattern"},
 };
 /* re.Match 3.13: MatchObject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f1176[] = {
+static const struct wk_cfield f1392[] = {
     {24, -1, -1, "string"},
     {32, -1, -1, "regs"},
     {40, -1, -1, "pattern"},
 };
 /* re.Match 3.14: MatchObject (Debian sid 3.14.10) */
-static const struct wk_cfield f1177[] = {
+static const struct wk_cfield f1393[] = {
     {24, -1, -1, "string"},
     {32, -1, -1, "regs"},
     {40, -1, -1, "pattern"},
 };
 /* re.Match 3.15: MatchObject (Debian sid 3.15.2) */
-static const struct wk_cfield f1178[] = {
+static const struct wk_cfield f1394[] = {
     {24, -1, -1, "string"},
     {32, -1, -1, "regs"},
     {40, -1, -1, "pattern"},
 };
 /* re.Pattern 3.8: PatternObject (pyenv 3.8.18) */
-static const struct wk_cfield f1179[] = {
+static const struct wk_cfield f1395[] = {
     {32, -1, -1, "groupindex"},
     {40, -1, -1, "indexgroup"},
     {48, -1, -1, "pattern"},
 };
 /* re.Pattern 3.9: PatternObject (pyenv 3.9.18) */
-static const struct wk_cfield f1180[] = {
+static const struct wk_cfield f1396[] = {
     {32, -1, -1, "groupindex"},
     {40, -1, -1, "indexgroup"},
     {48, -1, -1, "pattern"},
 };
 /* re.Pattern 3.10: PatternObject (pyenv 3.10.13) */
-static const struct wk_cfield f1181[] = {
+static const struct wk_cfield f1397[] = {
     {32, -1, -1, "groupindex"},
     {40, -1, -1, "indexgroup"},
     {48, -1, -1, "pattern"},
 };
 /* re.Pattern 3.11: PatternObject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f1182[] = {
+static const struct wk_cfield f1398[] = {
     {32, -1, -1, "groupindex"},
     {40, -1, -1, "indexgroup"},
     {48, -1, -1, "pattern"},
 };
 /* re.Pattern 3.12: PatternObject (pyenv 3.12.1) */
-static const struct wk_cfield f1183[] = {
+static const struct wk_cfield f1399[] = {
     {32, -1, -1, "groupindex"},
     {40, -1, -1, "indexgroup"},
     {48, -1, -1, "pattern"},
 };
 /* re.Pattern 3.13: PatternObject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f1184[] = {
+static const struct wk_cfield f1400[] = {
     {32, -1, -1, "groupindex"},
     {40, -1, -1, "indexgroup"},
     {48, -1, -1, "pattern"},
 };
 /* re.Pattern 3.14: PatternObject (Debian sid 3.14.10) */
-static const struct wk_cfield f1185[] = {
+static const struct wk_cfield f1401[] = {
     {32, -1, -1, "groupindex"},
     {40, -1, -1, "indexgroup"},
     {48, -1, -1, "pattern"},
 };
 /* re.Pattern 3.15: PatternObject (Debian sid 3.15.2) */
-static const struct wk_cfield f1186[] = {
+static const struct wk_cfield f1402[] = {
     {32, -1, -1, "groupindex"},
     {40, -1, -1, "indexgroup"},
     {48, -1, -1, "pattern"},
 };
 /* readline 3.8: readlinestate (pyenv 3.8.18) */
-static const struct wk_cfield f1187[] = {
+static const struct wk_cfield f1403[] = {
     {0, -1, -1, "completion_display_matches_hook"},
     {8, -1, -1, "startup_hook"},
     {16, -1, -1, "pre_input_hook"},
@@ -7819,7 +9468,7 @@ static const struct wk_cfield f1187[] = {
     {40, -1, -1, "endidx"},
 };
 /* readline 3.9: readlinestate (pyenv 3.9.18) */
-static const struct wk_cfield f1188[] = {
+static const struct wk_cfield f1404[] = {
     {0, -1, -1, "completion_display_matches_hook"},
     {8, -1, -1, "startup_hook"},
     {16, -1, -1, "pre_input_hook"},
@@ -7828,7 +9477,7 @@ static const struct wk_cfield f1188[] = {
     {40, -1, -1, "endidx"},
 };
 /* readline 3.10: readlinestate (pyenv 3.10.13) */
-static const struct wk_cfield f1189[] = {
+static const struct wk_cfield f1405[] = {
     {0, -1, -1, "completion_display_matches_hook"},
     {8, -1, -1, "startup_hook"},
     {16, -1, -1, "pre_input_hook"},
@@ -7837,7 +9486,7 @@ static const struct wk_cfield f1189[] = {
     {40, -1, -1, "endidx"},
 };
 /* readline 3.11: readlinestate (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f1190[] = {
+static const struct wk_cfield f1406[] = {
     {0, -1, -1, "completion_display_matches_hook"},
     {8, -1, -1, "startup_hook"},
     {16, -1, -1, "pre_input_hook"},
@@ -7846,7 +9495,7 @@ static const struct wk_cfield f1190[] = {
     {40, -1, -1, "endidx"},
 };
 /* readline 3.12: readlinestate (pyenv 3.12.1) */
-static const struct wk_cfield f1191[] = {
+static const struct wk_cfield f1407[] = {
     {0, -1, -1, "completion_display_matches_hook"},
     {8, -1, -1, "startup_hook"},
     {16, -1, -1, "pre_input_hook"},
@@ -7855,7 +9504,7 @@ static const struct wk_cfield f1191[] = {
     {40, -1, -1, "endidx"},
 };
 /* readline 3.13: readlinestate (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f1192[] = {
+static const struct wk_cfield f1408[] = {
     {0, -1, -1, "completion_display_matches_hook"},
     {8, -1, -1, "startup_hook"},
     {16, -1, -1, "pre_input_hook"},
@@ -7864,7 +9513,7 @@ static const struct wk_cfield f1192[] = {
     {40, -1, -1, "endidx"},
 };
 /* readline 3.14: readlinestate (Debian sid 3.14.10) */
-static const struct wk_cfield f1193[] = {
+static const struct wk_cfield f1409[] = {
     {0, -1, -1, "completion_display_matches_hook"},
     {8, -1, -1, "startup_hook"},
     {16, -1, -1, "pre_input_hook"},
@@ -7873,7 +9522,7 @@ static const struct wk_cfield f1193[] = {
     {40, -1, -1, "endidx"},
 };
 /* readline 3.15: readlinestate (Debian sid 3.15.2) */
-static const struct wk_cfield f1194[] = {
+static const struct wk_cfield f1410[] = {
     {0, -1, -1, "completion_display_matches_hook"},
     {8, -1, -1, "startup_hook"},
     {16, -1, -1, "pre_input_hook"},
@@ -7882,63 +9531,63 @@ static const struct wk_cfield f1194[] = {
     {40, -1, -1, "endidx"},
 };
 /* resource 3.10: resourcemodulestate (pyenv 3.10.13) */
-static const struct wk_cfield f1195[] = {
+static const struct wk_cfield f1411[] = {
     {0, -1, -1, "StructRUsageType"},
 };
 /* resource 3.11: resourcemodulestate (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f1196[] = {
+static const struct wk_cfield f1412[] = {
     {0, -1, -1, "StructRUsageType"},
 };
 /* resource 3.12: resourcemodulestate (pyenv 3.12.1) */
-static const struct wk_cfield f1197[] = {
+static const struct wk_cfield f1413[] = {
     {0, -1, -1, "StructRUsageType"},
 };
 /* resource 3.13: resourcemodulestate (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f1198[] = {
+static const struct wk_cfield f1414[] = {
     {0, -1, -1, "StructRUsageType"},
 };
 /* resource 3.14: resourcemodulestate (Debian sid 3.14.10) */
-static const struct wk_cfield f1199[] = {
+static const struct wk_cfield f1415[] = {
     {0, -1, -1, "StructRUsageType"},
 };
 /* resource 3.15: resourcemodulestate (Debian sid 3.15.2) */
-static const struct wk_cfield f1200[] = {
+static const struct wk_cfield f1416[] = {
     {0, -1, -1, "StructRUsageType"},
 };
 /* reversed 3.8: reversedobject (pyenv 3.8.18) */
-static const struct wk_cfield f1201[] = {
+static const struct wk_cfield f1417[] = {
     {24, -1, -1, "seq"},
 };
 /* reversed 3.9: reversedobject (pyenv 3.9.18) */
-static const struct wk_cfield f1202[] = {
+static const struct wk_cfield f1418[] = {
     {24, -1, -1, "seq"},
 };
 /* reversed 3.10: reversedobject (pyenv 3.10.13) */
-static const struct wk_cfield f1203[] = {
+static const struct wk_cfield f1419[] = {
     {24, -1, -1, "seq"},
 };
 /* reversed 3.11: reversedobject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f1204[] = {
+static const struct wk_cfield f1420[] = {
     {24, -1, -1, "seq"},
 };
 /* reversed 3.12: reversedobject (pyenv 3.12.1) */
-static const struct wk_cfield f1205[] = {
+static const struct wk_cfield f1421[] = {
     {24, -1, -1, "seq"},
 };
 /* reversed 3.13: reversedobject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f1206[] = {
+static const struct wk_cfield f1422[] = {
     {24, -1, -1, "seq"},
 };
 /* reversed 3.14: reversedobject (Debian sid 3.14.10) */
-static const struct wk_cfield f1207[] = {
+static const struct wk_cfield f1423[] = {
     {24, -1, -1, "seq"},
 };
 /* reversed 3.15: reversedobject (Debian sid 3.15.2) */
-static const struct wk_cfield f1208[] = {
+static const struct wk_cfield f1424[] = {
     {24, -1, -1, "seq"},
 };
 /* select 3.9: _selectstate (pyenv 3.9.18) */
-static const struct wk_cfield f1209[] = {
+static const struct wk_cfield f1425[] = {
     {0, -1, -1, "close"},
     {8, -1, -1, "poll_Type"},
     {16, -1, -1, "devpoll_Type"},
@@ -7947,7 +9596,7 @@ static const struct wk_cfield f1209[] = {
     {40, -1, -1, "kqueue_queue_Type"},
 };
 /* select 3.10: _selectstate (pyenv 3.10.13) */
-static const struct wk_cfield f1210[] = {
+static const struct wk_cfield f1426[] = {
     {0, -1, -1, "close"},
     {8, -1, -1, "poll_Type"},
     {16, -1, -1, "devpoll_Type"},
@@ -7956,7 +9605,7 @@ static const struct wk_cfield f1210[] = {
     {40, -1, -1, "kqueue_queue_Type"},
 };
 /* select 3.11: _selectstate (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f1211[] = {
+static const struct wk_cfield f1427[] = {
     {0, -1, -1, "close"},
     {8, -1, -1, "poll_Type"},
     {16, -1, -1, "devpoll_Type"},
@@ -7965,150 +9614,158 @@ static const struct wk_cfield f1211[] = {
     {40, -1, -1, "kqueue_queue_Type"},
 };
 /* select 3.12: _selectstate (pyenv 3.12.1) */
-static const struct wk_cfield f1212[] = {
+static const struct wk_cfield f1428[] = {
     {0, -1, -1, "close"},
     {8, -1, -1, "poll_Type"},
     {16, -1, -1, "devpoll_Type"},
     {24, -1, -1, "pyEpoll_Type"},
 };
 /* select 3.13: _selectstate (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f1213[] = {
+static const struct wk_cfield f1429[] = {
     {0, -1, -1, "close"},
     {8, -1, -1, "poll_Type"},
     {16, -1, -1, "devpoll_Type"},
     {24, -1, -1, "pyEpoll_Type"},
 };
 /* select 3.14: _selectstate (Debian sid 3.14.10) */
-static const struct wk_cfield f1214[] = {
+static const struct wk_cfield f1430[] = {
     {0, -1, -1, "close"},
     {8, -1, -1, "poll_Type"},
     {16, -1, -1, "devpoll_Type"},
     {24, -1, -1, "pyEpoll_Type"},
 };
 /* select 3.15: _selectstate (Debian sid 3.15.2) */
-static const struct wk_cfield f1215[] = {
+static const struct wk_cfield f1431[] = {
     {0, -1, -1, "close"},
     {8, -1, -1, "poll_Type"},
     {16, -1, -1, "devpoll_Type"},
     {24, -1, -1, "pyEpoll_Type"},
 };
 /* set_iterator 3.8: setiterobject (pyenv 3.8.18) */
-static const struct wk_cfield f1216[] = {
+static const struct wk_cfield f1432[] = {
     {16, -1, -1, "si_set"},
 };
 /* set_iterator 3.9: setiterobject (pyenv 3.9.18) */
-static const struct wk_cfield f1217[] = {
+static const struct wk_cfield f1433[] = {
     {16, -1, -1, "si_set"},
 };
 /* set_iterator 3.10: setiterobject (pyenv 3.10.13) */
-static const struct wk_cfield f1218[] = {
+static const struct wk_cfield f1434[] = {
     {16, -1, -1, "si_set"},
 };
 /* set_iterator 3.11: setiterobject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f1219[] = {
+static const struct wk_cfield f1435[] = {
     {16, -1, -1, "si_set"},
 };
 /* set_iterator 3.12: setiterobject (pyenv 3.12.1) */
-static const struct wk_cfield f1220[] = {
+static const struct wk_cfield f1436[] = {
     {16, -1, -1, "si_set"},
 };
 /* set_iterator 3.13: setiterobject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f1221[] = {
+static const struct wk_cfield f1437[] = {
     {16, -1, -1, "si_set"},
 };
 /* set_iterator 3.14: setiterobject (Debian sid 3.14.10) */
-static const struct wk_cfield f1222[] = {
+static const struct wk_cfield f1438[] = {
     {16, -1, -1, "si_set"},
 };
 /* set_iterator 3.15: setiterobject (Debian sid 3.15.2) */
-static const struct wk_cfield f1223[] = {
+static const struct wk_cfield f1439[] = {
     {16, -1, -1, "si_set"},
 };
 /* slice 3.8: PySliceObject (pyenv 3.8.18) */
-static const struct wk_cfield f1224[] = {
+static const struct wk_cfield f1440[] = {
     {16, -1, -1, "start"},
     {24, -1, -1, "stop"},
     {32, -1, -1, "step"},
 };
 /* slice 3.9: PySliceObject (pyenv 3.9.18) */
-static const struct wk_cfield f1225[] = {
+static const struct wk_cfield f1441[] = {
     {16, -1, -1, "start"},
     {24, -1, -1, "stop"},
     {32, -1, -1, "step"},
 };
 /* slice 3.10: PySliceObject (pyenv 3.10.13) */
-static const struct wk_cfield f1226[] = {
+static const struct wk_cfield f1442[] = {
     {16, -1, -1, "start"},
     {24, -1, -1, "stop"},
     {32, -1, -1, "step"},
 };
 /* slice 3.11: PySliceObject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f1227[] = {
+static const struct wk_cfield f1443[] = {
     {16, -1, -1, "start"},
     {24, -1, -1, "stop"},
     {32, -1, -1, "step"},
 };
 /* slice 3.12: PySliceObject (pyenv 3.12.1) */
-static const struct wk_cfield f1228[] = {
+static const struct wk_cfield f1444[] = {
     {16, -1, -1, "start"},
     {24, -1, -1, "stop"},
     {32, -1, -1, "step"},
 };
 /* slice 3.13: PySliceObject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f1229[] = {
+static const struct wk_cfield f1445[] = {
     {16, -1, -1, "start"},
     {24, -1, -1, "stop"},
     {32, -1, -1, "step"},
 };
 /* slice 3.14: PySliceObject (Debian sid 3.14.10) */
-static const struct wk_cfield f1230[] = {
+static const struct wk_cfield f1446[] = {
     {16, -1, -1, "start"},
     {24, -1, -1, "stop"},
     {32, -1, -1, "step"},
 };
 /* slice 3.15: PySliceObject (Debian sid 3.15.2) */
-static const struct wk_cfield f1231[] = {
+static const struct wk_cfield f1447[] = {
     {16, -1, -1, "start"},
     {24, -1, -1, "stop"},
     {32, -1, -1, "step"},
 };
+/* socket.socket 3.8: PySocketSockObject (pyenv 3.8.18) */
+/* socket.socket 3.9: PySocketSockObject (pyenv 3.9.18) */
+/* socket.socket 3.10: PySocketSockObject (pyenv 3.10.13) */
+/* socket.socket 3.11: PySocketSockObject (pyenv 3.11.7; Debian 12 3.11.2) */
+/* socket.socket 3.12: PySocketSockObject (pyenv 3.12.1) */
+/* socket.socket 3.13: PySocketSockObject (pyenv 3.13.0; Debian sid 3.13.18) */
+/* socket.socket 3.14: PySocketSockObject (Debian sid 3.14.10) */
+/* socket.socket 3.15: PySocketSockObject (Debian sid 3.15.2) */
 /* sqlite3.Blob 3.11: pysqlite_Blob (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f1232[] = {
+static const struct wk_cfield f1456[] = {
     {16, -1, -1, "connection"},
 };
 /* sqlite3.Blob 3.12: pysqlite_Blob (pyenv 3.12.1) */
-static const struct wk_cfield f1233[] = {
+static const struct wk_cfield f1457[] = {
     {16, -1, -1, "connection"},
 };
 /* sqlite3.Blob 3.13: pysqlite_Blob (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f1234[] = {
+static const struct wk_cfield f1458[] = {
     {16, -1, -1, "connection"},
 };
 /* sqlite3.Blob 3.14: pysqlite_Blob (Debian sid 3.14.10) */
-static const struct wk_cfield f1235[] = {
+static const struct wk_cfield f1459[] = {
     {16, -1, -1, "connection"},
 };
 /* sqlite3.Blob 3.15: pysqlite_Blob (Debian sid 3.15.2) */
-static const struct wk_cfield f1236[] = {
+static const struct wk_cfield f1460[] = {
     {16, -1, -1, "connection"},
 };
 /* sqlite3.Cache 3.8: pysqlite_Cache (pyenv 3.8.18) */
-static const struct wk_cfield f1237[] = {
+static const struct wk_cfield f1461[] = {
     {24, -1, -1, "mapping"},
     {32, -1, -1, "factory"},
 };
 /* sqlite3.Cache 3.9: pysqlite_Cache (pyenv 3.9.18) */
-static const struct wk_cfield f1238[] = {
+static const struct wk_cfield f1462[] = {
     {24, -1, -1, "mapping"},
     {32, -1, -1, "factory"},
 };
 /* sqlite3.Cache 3.10: pysqlite_Cache (pyenv 3.10.13) */
-static const struct wk_cfield f1239[] = {
+static const struct wk_cfield f1463[] = {
     {24, -1, -1, "mapping"},
     {32, -1, -1, "factory"},
 };
 /* sqlite3.Connection 3.8: pysqlite_Connection (pyenv 3.8.18) */
-static const struct wk_cfield f1240[] = {
+static const struct wk_cfield f1464[] = {
     {48, -1, -1, "isolation_level"},
     {80, -1, -1, "statement_cache"},
     {88, -1, -1, "statements"},
@@ -8131,7 +9788,7 @@ static const struct wk_cfield f1240[] = {
     {232, -1, -1, "NotSupportedError"},
 };
 /* sqlite3.Connection 3.9: pysqlite_Connection (pyenv 3.9.18) */
-static const struct wk_cfield f1241[] = {
+static const struct wk_cfield f1465[] = {
     {48, -1, -1, "isolation_level"},
     {80, -1, -1, "statement_cache"},
     {88, -1, -1, "statements"},
@@ -8154,7 +9811,7 @@ static const struct wk_cfield f1241[] = {
     {232, -1, -1, "NotSupportedError"},
 };
 /* sqlite3.Connection 3.10: pysqlite_Connection (pyenv 3.10.13) */
-static const struct wk_cfield f1242[] = {
+static const struct wk_cfield f1466[] = {
     {48, -1, -1, "isolation_level"},
     {80, -1, -1, "statement_cache"},
     {88, -1, -1, "statements"},
@@ -8177,7 +9834,7 @@ static const struct wk_cfield f1242[] = {
     {232, -1, -1, "NotSupportedError"},
 };
 /* sqlite3.Connection 3.11: pysqlite_Connection (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f1243[] = {
+static const struct wk_cfield f1467[] = {
     {64, -1, -1, "statement_cache"},
     {72, -1, -1, "cursors"},
     {80, -1, -1, "blobs"},
@@ -8201,7 +9858,7 @@ static const struct wk_cfield f1243[] = {
     {208, -1, -1, "NotSupportedError"},
 };
 /* sqlite3.Connection 3.12: pysqlite_Connection (pyenv 3.12.1) */
-static const struct wk_cfield f1244[] = {
+static const struct wk_cfield f1468[] = {
     {72, -1, -1, "statement_cache"},
     {80, -1, -1, "cursors"},
     {88, -1, -1, "blobs"},
@@ -8225,7 +9882,7 @@ static const struct wk_cfield f1244[] = {
     {216, -1, -1, "NotSupportedError"},
 };
 /* sqlite3.Connection 3.13: pysqlite_Connection (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f1245[] = {
+static const struct wk_cfield f1469[] = {
     {72, -1, -1, "statement_cache"},
     {80, -1, -1, "cursors"},
     {88, -1, -1, "blobs"},
@@ -8249,7 +9906,7 @@ static const struct wk_cfield f1245[] = {
     {216, -1, -1, "NotSupportedError"},
 };
 /* sqlite3.Connection 3.14: pysqlite_Connection (Debian sid 3.14.10) */
-static const struct wk_cfield f1246[] = {
+static const struct wk_cfield f1470[] = {
     {72, -1, -1, "statement_cache"},
     {80, -1, -1, "cursors"},
     {88, -1, -1, "blobs"},
@@ -8273,7 +9930,7 @@ static const struct wk_cfield f1246[] = {
     {216, -1, -1, "NotSupportedError"},
 };
 /* sqlite3.Connection 3.15: pysqlite_Connection (Debian sid 3.15.2) */
-static const struct wk_cfield f1247[] = {
+static const struct wk_cfield f1471[] = {
     {72, -1, -1, "statement_cache"},
     {80, -1, -1, "blobs"},
     {88, -1, -1, "row_factory"},
@@ -8296,7 +9953,7 @@ static const struct wk_cfield f1247[] = {
     {200, -1, -1, "NotSupportedError"},
 };
 /* sqlite3.Cursor 3.8: pysqlite_Cursor (pyenv 3.8.18) */
-static const struct wk_cfield f1248[] = {
+static const struct wk_cfield f1472[] = {
     {16, -1, -1, "connection"},
     {24, -1, -1, "description"},
     {32, -1, -1, "row_cast_map"},
@@ -8306,7 +9963,7 @@ static const struct wk_cfield f1248[] = {
     {96, -1, -1, "next_row"},
 };
 /* sqlite3.Cursor 3.9: pysqlite_Cursor (pyenv 3.9.18) */
-static const struct wk_cfield f1249[] = {
+static const struct wk_cfield f1473[] = {
     {16, -1, -1, "connection"},
     {24, -1, -1, "description"},
     {32, -1, -1, "row_cast_map"},
@@ -8316,7 +9973,7 @@ static const struct wk_cfield f1249[] = {
     {96, -1, -1, "next_row"},
 };
 /* sqlite3.Cursor 3.10: pysqlite_Cursor (pyenv 3.10.13) */
-static const struct wk_cfield f1250[] = {
+static const struct wk_cfield f1474[] = {
     {16, -1, -1, "connection"},
     {24, -1, -1, "description"},
     {32, -1, -1, "row_cast_map"},
@@ -8326,7 +9983,7 @@ static const struct wk_cfield f1250[] = {
     {96, -1, -1, "next_row"},
 };
 /* sqlite3.Cursor 3.11: pysqlite_Cursor (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f1251[] = {
+static const struct wk_cfield f1475[] = {
     {16, -1, -1, "connection"},
     {24, -1, -1, "description"},
     {32, -1, -1, "row_cast_map"},
@@ -8335,7 +9992,7 @@ static const struct wk_cfield f1251[] = {
     {72, -1, -1, "statement"},
 };
 /* sqlite3.Cursor 3.12: pysqlite_Cursor (pyenv 3.12.1) */
-static const struct wk_cfield f1252[] = {
+static const struct wk_cfield f1476[] = {
     {16, -1, -1, "connection"},
     {24, -1, -1, "description"},
     {32, -1, -1, "row_cast_map"},
@@ -8344,7 +10001,7 @@ static const struct wk_cfield f1252[] = {
     {72, -1, -1, "statement"},
 };
 /* sqlite3.Cursor 3.13: pysqlite_Cursor (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f1253[] = {
+static const struct wk_cfield f1477[] = {
     {16, -1, -1, "connection"},
     {24, -1, -1, "description"},
     {32, -1, -1, "row_cast_map"},
@@ -8353,7 +10010,7 @@ static const struct wk_cfield f1253[] = {
     {72, -1, -1, "statement"},
 };
 /* sqlite3.Cursor 3.14: pysqlite_Cursor (Debian sid 3.14.10) */
-static const struct wk_cfield f1254[] = {
+static const struct wk_cfield f1478[] = {
     {16, -1, -1, "connection"},
     {24, -1, -1, "description"},
     {32, -1, -1, "row_cast_map"},
@@ -8362,7 +10019,7 @@ static const struct wk_cfield f1254[] = {
     {72, -1, -1, "statement"},
 };
 /* sqlite3.Cursor 3.15: pysqlite_Cursor (Debian sid 3.15.2) */
-static const struct wk_cfield f1255[] = {
+static const struct wk_cfield f1479[] = {
     {16, -1, -1, "connection"},
     {24, -1, -1, "description"},
     {32, -1, -1, "row_cast_map"},
@@ -8371,70 +10028,70 @@ static const struct wk_cfield f1255[] = {
     {72, -1, -1, "statement"},
 };
 /* sqlite3.Node 3.8: pysqlite_Node (pyenv 3.8.18) */
-static const struct wk_cfield f1256[] = {
+static const struct wk_cfield f1480[] = {
     {16, -1, -1, "key"},
     {24, -1, -1, "data"},
 };
 /* sqlite3.Node 3.9: pysqlite_Node (pyenv 3.9.18) */
-static const struct wk_cfield f1257[] = {
+static const struct wk_cfield f1481[] = {
     {16, -1, -1, "key"},
     {24, -1, -1, "data"},
 };
 /* sqlite3.Node 3.10: pysqlite_Node (pyenv 3.10.13) */
-static const struct wk_cfield f1258[] = {
+static const struct wk_cfield f1482[] = {
     {16, -1, -1, "key"},
     {24, -1, -1, "data"},
 };
 /* sqlite3.Row 3.8: pysqlite_Row (pyenv 3.8.18) */
-static const struct wk_cfield f1259[] = {
+static const struct wk_cfield f1483[] = {
     {16, -1, -1, "data"},
     {24, -1, -1, "description"},
 };
 /* sqlite3.Row 3.9: pysqlite_Row (pyenv 3.9.18) */
-static const struct wk_cfield f1260[] = {
+static const struct wk_cfield f1484[] = {
     {16, -1, -1, "data"},
     {24, -1, -1, "description"},
 };
 /* sqlite3.Row 3.10: pysqlite_Row (pyenv 3.10.13) */
-static const struct wk_cfield f1261[] = {
+static const struct wk_cfield f1485[] = {
     {16, -1, -1, "data"},
     {24, -1, -1, "description"},
 };
 /* sqlite3.Row 3.11: pysqlite_Row (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f1262[] = {
+static const struct wk_cfield f1486[] = {
     {16, -1, -1, "data"},
     {24, -1, -1, "description"},
 };
 /* sqlite3.Row 3.12: pysqlite_Row (pyenv 3.12.1) */
-static const struct wk_cfield f1263[] = {
+static const struct wk_cfield f1487[] = {
     {16, -1, -1, "data"},
     {24, -1, -1, "description"},
 };
 /* sqlite3.Row 3.13: pysqlite_Row (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f1264[] = {
+static const struct wk_cfield f1488[] = {
     {16, -1, -1, "data"},
     {24, -1, -1, "description"},
 };
 /* sqlite3.Row 3.14: pysqlite_Row (Debian sid 3.14.10) */
-static const struct wk_cfield f1265[] = {
+static const struct wk_cfield f1489[] = {
     {16, -1, -1, "data"},
     {24, -1, -1, "description"},
 };
 /* sqlite3.Row 3.15: pysqlite_Row (Debian sid 3.15.2) */
-static const struct wk_cfield f1266[] = {
+static const struct wk_cfield f1490[] = {
     {16, -1, -1, "data"},
     {24, -1, -1, "description"},
 };
 /* sqlite3.Statement 3.8: pysqlite_Statement (pyenv 3.8.18) */
-static const struct wk_cfield f1267[] = {
+static const struct wk_cfield f1491[] = {
     {32, -1, -1, "sql"},
 };
 /* sqlite3.Statement 3.9: pysqlite_Statement (pyenv 3.9.18) */
-static const struct wk_cfield f1268[] = {
+static const struct wk_cfield f1492[] = {
     {32, -1, -1, "sql"},
 };
 /* sqlite3.Statement 3.10: pysqlite_Statement (pyenv 3.10.13) */
-static const struct wk_cfield f1269[] = {
+static const struct wk_cfield f1493[] = {
     {32, -1, -1, "sql"},
 };
 /* sqlite3.Statement 3.11: pysqlite_Statement (pyenv 3.11.7; Debian 12 3.11.2) */
@@ -8442,1086 +10099,1578 @@ static const struct wk_cfield f1269[] = {
 /* sqlite3.Statement 3.13: pysqlite_Statement (pyenv 3.13.0; Debian sid 3.13.18) */
 /* sqlite3.Statement 3.14: pysqlite_Statement (Debian sid 3.14.10) */
 /* sqlite3.Statement 3.15: pysqlite_Statement (Debian sid 3.15.2) */
+/* sqlite3Node 3.8: pysqlite_Node (pyenv 3.8.18) */
+static const struct wk_cfield f1499[] = {
+    {16, -1, -1, "key"},
+    {24, -1, -1, "data"},
+};
+/* sqlite3Node 3.9: pysqlite_Node (pyenv 3.9.18) */
+static const struct wk_cfield f1500[] = {
+    {16, -1, -1, "key"},
+    {24, -1, -1, "data"},
+};
+/* sqlite3Node 3.10: pysqlite_Node (pyenv 3.10.13) */
+static const struct wk_cfield f1501[] = {
+    {16, -1, -1, "key"},
+    {24, -1, -1, "data"},
+};
+/* str_ascii_iterator 3.8: unicodeiterobject (pyenv 3.8.18) */
+static const struct wk_cfield f1502[] = {
+    {24, -1, -1, "it_seq"},
+};
+/* str_ascii_iterator 3.9: unicodeiterobject (pyenv 3.9.18) */
+static const struct wk_cfield f1503[] = {
+    {24, -1, -1, "it_seq"},
+};
+/* str_ascii_iterator 3.10: unicodeiterobject (pyenv 3.10.13) */
+static const struct wk_cfield f1504[] = {
+    {24, -1, -1, "it_seq"},
+};
+/* str_ascii_iterator 3.11: unicodeiterobject (pyenv 3.11.7; Debian 12 3.11.2) */
+static const struct wk_cfield f1505[] = {
+    {24, -1, -1, "it_seq"},
+};
+/* str_ascii_iterator 3.12: unicodeiterobject (pyenv 3.12.1) */
+static const struct wk_cfield f1506[] = {
+    {24, -1, -1, "it_seq"},
+};
+/* str_ascii_iterator 3.13: unicodeiterobject (pyenv 3.13.0; Debian sid 3.13.18) */
+static const struct wk_cfield f1507[] = {
+    {24, -1, -1, "it_seq"},
+};
+/* str_ascii_iterator 3.14: unicodeiterobject (Debian sid 3.14.10) */
+static const struct wk_cfield f1508[] = {
+    {24, -1, -1, "it_seq"},
+};
+/* str_ascii_iterator 3.15: unicodeiterobject (Debian sid 3.15.2) */
+static const struct wk_cfield f1509[] = {
+    {24, -1, -1, "it_seq"},
+};
+/* str_iterator 3.8: unicodeiterobject (pyenv 3.8.18) */
+static const struct wk_cfield f1510[] = {
+    {24, -1, -1, "it_seq"},
+};
+/* str_iterator 3.9: unicodeiterobject (pyenv 3.9.18) */
+static const struct wk_cfield f1511[] = {
+    {24, -1, -1, "it_seq"},
+};
+/* str_iterator 3.10: unicodeiterobject (pyenv 3.10.13) */
+static const struct wk_cfield f1512[] = {
+    {24, -1, -1, "it_seq"},
+};
+/* str_iterator 3.11: unicodeiterobject (pyenv 3.11.7; Debian 12 3.11.2) */
+static const struct wk_cfield f1513[] = {
+    {24, -1, -1, "it_seq"},
+};
+/* str_iterator 3.12: unicodeiterobject (pyenv 3.12.1) */
+static const struct wk_cfield f1514[] = {
+    {24, -1, -1, "it_seq"},
+};
+/* str_iterator 3.13: unicodeiterobject (pyenv 3.13.0; Debian sid 3.13.18) */
+static const struct wk_cfield f1515[] = {
+    {24, -1, -1, "it_seq"},
+};
+/* str_iterator 3.14: unicodeiterobject (Debian sid 3.14.10) */
+static const struct wk_cfield f1516[] = {
+    {24, -1, -1, "it_seq"},
+};
+/* str_iterator 3.15: unicodeiterobject (Debian sid 3.15.2) */
+static const struct wk_cfield f1517[] = {
+    {24, -1, -1, "it_seq"},
+};
 /* super 3.8: superobject (pyenv 3.8.18) */
-static const struct wk_cfield f1275[] = {
+static const struct wk_cfield f1518[] = {
     {16, -1, -1, "type"},
     {24, -1, -1, "obj"},
     {32, -1, -1, "obj_type"},
 };
 /* super 3.9: superobject (pyenv 3.9.18) */
-static const struct wk_cfield f1276[] = {
+static const struct wk_cfield f1519[] = {
     {16, -1, -1, "type"},
     {24, -1, -1, "obj"},
     {32, -1, -1, "obj_type"},
 };
 /* super 3.10: superobject (pyenv 3.10.13) */
-static const struct wk_cfield f1277[] = {
+static const struct wk_cfield f1520[] = {
     {16, -1, -1, "type"},
     {24, -1, -1, "obj"},
     {32, -1, -1, "obj_type"},
 };
 /* super 3.11: superobject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f1278[] = {
+static const struct wk_cfield f1521[] = {
     {16, -1, -1, "type"},
     {24, -1, -1, "obj"},
     {32, -1, -1, "obj_type"},
 };
 /* super 3.12: superobject (pyenv 3.12.1) */
-static const struct wk_cfield f1279[] = {
+static const struct wk_cfield f1522[] = {
     {16, -1, -1, "type"},
     {24, -1, -1, "obj"},
     {32, -1, -1, "obj_type"},
 };
 /* super 3.13: superobject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f1280[] = {
+static const struct wk_cfield f1523[] = {
     {16, -1, -1, "type"},
     {24, -1, -1, "obj"},
     {32, -1, -1, "obj_type"},
 };
 /* super 3.14: superobject (Debian sid 3.14.10) */
-static const struct wk_cfield f1281[] = {
+static const struct wk_cfield f1524[] = {
     {16, -1, -1, "type"},
     {24, -1, -1, "obj"},
     {32, -1, -1, "obj_type"},
 };
 /* super 3.15: superobject (Debian sid 3.15.2) */
-static const struct wk_cfield f1282[] = {
+static const struct wk_cfield f1525[] = {
     {16, -1, -1, "type"},
     {24, -1, -1, "obj"},
     {32, -1, -1, "obj_type"},
 };
 /* termios 3.9: termiosmodulestate (pyenv 3.9.18) */
-static const struct wk_cfield f1283[] = {
+static const struct wk_cfield f1526[] = {
     {0, -1, -1, "TermiosError"},
 };
 /* termios 3.10: termiosmodulestate (pyenv 3.10.13) */
-static const struct wk_cfield f1284[] = {
+static const struct wk_cfield f1527[] = {
     {0, -1, -1, "TermiosError"},
 };
 /* termios 3.11: termiosmodulestate (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f1285[] = {
+static const struct wk_cfield f1528[] = {
     {0, -1, -1, "TermiosError"},
 };
 /* termios 3.12: termiosmodulestate (pyenv 3.12.1) */
-static const struct wk_cfield f1286[] = {
+static const struct wk_cfield f1529[] = {
     {0, -1, -1, "TermiosError"},
 };
 /* termios 3.13: termiosmodulestate (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f1287[] = {
+static const struct wk_cfield f1530[] = {
     {0, -1, -1, "TermiosError"},
 };
 /* termios 3.14: termiosmodulestate (Debian sid 3.14.10) */
-static const struct wk_cfield f1288[] = {
+static const struct wk_cfield f1531[] = {
     {0, -1, -1, "TermiosError"},
 };
 /* termios 3.15: termiosmodulestate (Debian sid 3.15.2) */
-static const struct wk_cfield f1289[] = {
+static const struct wk_cfield f1532[] = {
     {0, -1, -1, "TermiosError"},
 };
 /* time 3.11: time_module_state (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f1290[] = {
+static const struct wk_cfield f1533[] = {
     {0, -1, -1, "struct_time_type"},
 };
 /* time 3.12: time_module_state (pyenv 3.12.1) */
-static const struct wk_cfield f1291[] = {
+static const struct wk_cfield f1534[] = {
     {0, -1, -1, "struct_time_type"},
 };
 /* time 3.13: time_module_state (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f1292[] = {
+static const struct wk_cfield f1535[] = {
     {0, -1, -1, "struct_time_type"},
 };
 /* time 3.14: time_module_state (Debian sid 3.14.10) */
-static const struct wk_cfield f1293[] = {
+static const struct wk_cfield f1536[] = {
     {0, -1, -1, "struct_time_type"},
 };
 /* time 3.15: time_module_state (Debian sid 3.15.2) */
-static const struct wk_cfield f1294[] = {
+static const struct wk_cfield f1537[] = {
     {0, -1, -1, "struct_time_type"},
 };
 /* tuple_iterator 3.8: tupleiterobject (pyenv 3.8.18) */
-static const struct wk_cfield f1295[] = {
+static const struct wk_cfield f1538[] = {
     {24, -1, -1, "it_seq"},
 };
 /* tuple_iterator 3.9: tupleiterobject (pyenv 3.9.18) */
-static const struct wk_cfield f1296[] = {
+static const struct wk_cfield f1539[] = {
     {24, -1, -1, "it_seq"},
 };
 /* tuple_iterator 3.10: tupleiterobject (pyenv 3.10.13) */
-static const struct wk_cfield f1297[] = {
+static const struct wk_cfield f1540[] = {
     {24, -1, -1, "it_seq"},
 };
 /* tuple_iterator 3.11: tupleiterobject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f1298[] = {
+static const struct wk_cfield f1541[] = {
     {24, -1, -1, "it_seq"},
 };
 /* tuple_iterator 3.12: _PyTupleIterObject (pyenv 3.12.1) */
-static const struct wk_cfield f1299[] = {
+static const struct wk_cfield f1542[] = {
     {24, -1, -1, "it_seq"},
 };
 /* tuple_iterator 3.13: _PyTupleIterObject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f1300[] = {
+static const struct wk_cfield f1543[] = {
     {24, -1, -1, "it_seq"},
 };
 /* tuple_iterator 3.14: _PyTupleIterObject (Debian sid 3.14.10) */
-static const struct wk_cfield f1301[] = {
+static const struct wk_cfield f1544[] = {
     {24, -1, -1, "it_seq"},
 };
 /* tuple_iterator 3.15: _PyTupleIterObject (Debian sid 3.15.2) */
-static const struct wk_cfield f1302[] = {
+static const struct wk_cfield f1545[] = {
     {24, -1, -1, "it_seq"},
 };
 /* types.GenericAlias 3.9: gaobject (pyenv 3.9.18) */
-static const struct wk_cfield f1303[] = {
+static const struct wk_cfield f1546[] = {
     {16, -1, -1, "origin"},
     {24, -1, -1, "args"},
     {32, -1, -1, "parameters"},
 };
 /* types.GenericAlias 3.10: gaobject (pyenv 3.10.13) */
-static const struct wk_cfield f1304[] = {
+static const struct wk_cfield f1547[] = {
     {16, -1, -1, "origin"},
     {24, -1, -1, "args"},
     {32, -1, -1, "parameters"},
 };
 /* types.GenericAlias 3.11: gaobject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f1305[] = {
+static const struct wk_cfield f1548[] = {
     {16, -1, -1, "origin"},
     {24, -1, -1, "args"},
     {32, -1, -1, "parameters"},
 };
 /* types.GenericAlias 3.12: gaobject (pyenv 3.12.1) */
-static const struct wk_cfield f1306[] = {
+static const struct wk_cfield f1549[] = {
     {16, -1, -1, "origin"},
     {24, -1, -1, "args"},
     {32, -1, -1, "parameters"},
 };
 /* types.GenericAlias 3.13: gaobject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f1307[] = {
+static const struct wk_cfield f1550[] = {
     {16, -1, -1, "origin"},
     {24, -1, -1, "args"},
     {32, -1, -1, "parameters"},
 };
 /* types.GenericAlias 3.14: gaobject (Debian sid 3.14.10) */
-static const struct wk_cfield f1308[] = {
+static const struct wk_cfield f1551[] = {
     {16, -1, -1, "origin"},
     {24, -1, -1, "args"},
     {32, -1, -1, "parameters"},
 };
 /* types.GenericAlias 3.15: gaobject (Debian sid 3.15.2) */
-static const struct wk_cfield f1309[] = {
+static const struct wk_cfield f1552[] = {
     {16, -1, -1, "origin"},
     {24, -1, -1, "args"},
     {32, -1, -1, "parameters"},
 };
+/* types.LazyImportType 3.15: PyLazyImportObject (Debian sid 3.15.2) */
+static const struct wk_cfield f1553[] = {
+    {16, -1, -1, "lz_builtins"},
+    {24, -1, -1, "lz_from"},
+    {32, -1, -1, "lz_attr"},
+    {40, -1, -1, "lz_code"},
+};
 /* types.SimpleNamespace 3.8: _PyNamespaceObject (pyenv 3.8.18) */
-static const struct wk_cfield f1310[] = {
+static const struct wk_cfield f1554[] = {
     {16, -1, -1, "ns_dict"},
 };
 /* types.SimpleNamespace 3.9: _PyNamespaceObject (pyenv 3.9.18) */
-static const struct wk_cfield f1311[] = {
+static const struct wk_cfield f1555[] = {
     {16, -1, -1, "ns_dict"},
 };
 /* types.SimpleNamespace 3.10: _PyNamespaceObject (pyenv 3.10.13) */
-static const struct wk_cfield f1312[] = {
+static const struct wk_cfield f1556[] = {
     {16, -1, -1, "ns_dict"},
 };
 /* types.SimpleNamespace 3.11: _PyNamespaceObject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f1313[] = {
+static const struct wk_cfield f1557[] = {
     {16, -1, -1, "ns_dict"},
 };
 /* types.SimpleNamespace 3.12: _PyNamespaceObject (pyenv 3.12.1) */
-static const struct wk_cfield f1314[] = {
+static const struct wk_cfield f1558[] = {
     {16, -1, -1, "ns_dict"},
 };
 /* types.SimpleNamespace 3.13: _PyNamespaceObject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f1315[] = {
+static const struct wk_cfield f1559[] = {
     {16, -1, -1, "ns_dict"},
 };
 /* types.SimpleNamespace 3.14: _PyNamespaceObject (Debian sid 3.14.10) */
-static const struct wk_cfield f1316[] = {
+static const struct wk_cfield f1560[] = {
     {16, -1, -1, "ns_dict"},
 };
 /* types.SimpleNamespace 3.15: _PyNamespaceObject (Debian sid 3.15.2) */
-static const struct wk_cfield f1317[] = {
+static const struct wk_cfield f1561[] = {
     {16, -1, -1, "ns_dict"},
 };
+/* types.UnionType 3.10: unionobject (pyenv 3.10.13) */
+static const struct wk_cfield f1562[] = {
+    {16, -1, -1, "args"},
+    {24, -1, -1, "parameters"},
+};
+/* types.UnionType 3.11: unionobject (pyenv 3.11.7; Debian 12 3.11.2) */
+static const struct wk_cfield f1563[] = {
+    {16, -1, -1, "args"},
+    {24, -1, -1, "parameters"},
+};
+/* types.UnionType 3.12: unionobject (pyenv 3.12.1) */
+static const struct wk_cfield f1564[] = {
+    {16, -1, -1, "args"},
+    {24, -1, -1, "parameters"},
+};
+/* types.UnionType 3.13: unionobject (pyenv 3.13.0; Debian sid 3.13.18) */
+static const struct wk_cfield f1565[] = {
+    {16, -1, -1, "args"},
+    {24, -1, -1, "parameters"},
+};
+/* types.UnionType 3.14: unionobject (Debian sid 3.14.10) */
+static const struct wk_cfield f1566[] = {
+    {16, -1, -1, "args"},
+    {24, -1, -1, "hashable_args"},
+    {32, -1, -1, "unhashable_args"},
+    {40, -1, -1, "parameters"},
+};
+/* types.UnionType 3.15: unionobject (Debian sid 3.15.2) */
+static const struct wk_cfield f1567[] = {
+    {16, -1, -1, "args"},
+    {24, -1, -1, "hashable_args"},
+    {32, -1, -1, "unhashable_args"},
+    {40, -1, -1, "parameters"},
+};
+/* typing.ParamSpec 3.12: paramspecobject (pyenv 3.12.1) */
+static const struct wk_cfield f1568[] = {
+    {16, -1, -1, "name"},
+    {24, -1, -1, "bound"},
+};
+/* typing.ParamSpec 3.13: paramspecobject (pyenv 3.13.0; Debian sid 3.13.18) */
+static const struct wk_cfield f1569[] = {
+    {16, -1, -1, "name"},
+    {24, -1, -1, "bound"},
+    {32, -1, -1, "default_value"},
+    {40, -1, -1, "evaluate_default"},
+};
+/* typing.ParamSpec 3.14: paramspecobject (Debian sid 3.14.10) */
+static const struct wk_cfield f1570[] = {
+    {16, -1, -1, "name"},
+    {24, -1, -1, "bound"},
+    {32, -1, -1, "default_value"},
+    {40, -1, -1, "evaluate_default"},
+};
+/* typing.ParamSpec 3.15: paramspecobject (Debian sid 3.15.2) */
+static const struct wk_cfield f1571[] = {
+    {16, -1, -1, "name"},
+    {24, -1, -1, "bound"},
+    {32, -1, -1, "default_value"},
+    {40, -1, -1, "evaluate_default"},
+};
+/* typing.ParamSpecArgs 3.12: paramspecattrobject (pyenv 3.12.1) */
+static const struct wk_cfield f1572[] = {
+    {16, -1, -1, "__origin__"},
+};
+/* typing.ParamSpecArgs 3.13: paramspecattrobject (pyenv 3.13.0; Debian sid 3.13.18) */
+static const struct wk_cfield f1573[] = {
+    {16, -1, -1, "__origin__"},
+};
+/* typing.ParamSpecArgs 3.14: paramspecattrobject (Debian sid 3.14.10) */
+static const struct wk_cfield f1574[] = {
+    {16, -1, -1, "__origin__"},
+};
+/* typing.ParamSpecArgs 3.15: paramspecattrobject (Debian sid 3.15.2) */
+static const struct wk_cfield f1575[] = {
+    {16, -1, -1, "__origin__"},
+};
+/* typing.ParamSpecKwargs 3.12: paramspecattrobject (pyenv 3.12.1) */
+static const struct wk_cfield f1576[] = {
+    {16, -1, -1, "__origin__"},
+};
+/* typing.ParamSpecKwargs 3.13: paramspecattrobject (pyenv 3.13.0; Debian sid 3.13.18) */
+static const struct wk_cfield f1577[] = {
+    {16, -1, -1, "__origin__"},
+};
+/* typing.ParamSpecKwargs 3.14: paramspecattrobject (Debian sid 3.14.10) */
+static const struct wk_cfield f1578[] = {
+    {16, -1, -1, "__origin__"},
+};
+/* typing.ParamSpecKwargs 3.15: paramspecattrobject (Debian sid 3.15.2) */
+static const struct wk_cfield f1579[] = {
+    {16, -1, -1, "__origin__"},
+};
+/* typing.TypeAliasType 3.12: typealiasobject (pyenv 3.12.1) */
+static const struct wk_cfield f1580[] = {
+    {16, -1, -1, "name"},
+    {24, -1, -1, "type_params"},
+    {32, -1, -1, "compute_value"},
+    {40, -1, -1, "value"},
+    {48, -1, -1, "module"},
+};
+/* typing.TypeAliasType 3.13: typealiasobject (pyenv 3.13.0; Debian sid 3.13.18) */
+static const struct wk_cfield f1581[] = {
+    {16, -1, -1, "name"},
+    {24, -1, -1, "type_params"},
+    {32, -1, -1, "compute_value"},
+    {40, -1, -1, "value"},
+    {48, -1, -1, "module"},
+};
+/* typing.TypeAliasType 3.14: typealiasobject (Debian sid 3.14.10) */
+static const struct wk_cfield f1582[] = {
+    {16, -1, -1, "name"},
+    {24, -1, -1, "type_params"},
+    {32, -1, -1, "compute_value"},
+    {40, -1, -1, "value"},
+    {48, -1, -1, "module"},
+};
+/* typing.TypeAliasType 3.15: typealiasobject (Debian sid 3.15.2) */
+static const struct wk_cfield f1583[] = {
+    {16, -1, -1, "name"},
+    {24, -1, -1, "qualname"},
+    {32, -1, -1, "type_params"},
+    {40, -1, -1, "compute_value"},
+    {48, -1, -1, "value"},
+    {56, -1, -1, "module"},
+};
+/* typing.TypeVar 3.12: typevarobject (pyenv 3.12.1) */
+static const struct wk_cfield f1584[] = {
+    {16, -1, -1, "name"},
+    {24, -1, -1, "bound"},
+    {32, -1, -1, "evaluate_bound"},
+    {40, -1, -1, "constraints"},
+    {48, -1, -1, "evaluate_constraints"},
+};
+/* typing.TypeVar 3.13: typevarobject (pyenv 3.13.0; Debian sid 3.13.18) */
+static const struct wk_cfield f1585[] = {
+    {16, -1, -1, "name"},
+    {24, -1, -1, "bound"},
+    {32, -1, -1, "evaluate_bound"},
+    {40, -1, -1, "constraints"},
+    {48, -1, -1, "evaluate_constraints"},
+    {56, -1, -1, "default_value"},
+    {64, -1, -1, "evaluate_default"},
+};
+/* typing.TypeVar 3.14: typevarobject (Debian sid 3.14.10) */
+static const struct wk_cfield f1586[] = {
+    {16, -1, -1, "name"},
+    {24, -1, -1, "bound"},
+    {32, -1, -1, "evaluate_bound"},
+    {40, -1, -1, "constraints"},
+    {48, -1, -1, "evaluate_constraints"},
+    {56, -1, -1, "default_value"},
+    {64, -1, -1, "evaluate_default"},
+};
+/* typing.TypeVar 3.15: typevarobject (Debian sid 3.15.2) */
+static const struct wk_cfield f1587[] = {
+    {16, -1, -1, "name"},
+    {24, -1, -1, "bound"},
+    {32, -1, -1, "evaluate_bound"},
+    {40, -1, -1, "constraints"},
+    {48, -1, -1, "evaluate_constraints"},
+    {56, -1, -1, "default_value"},
+    {64, -1, -1, "evaluate_default"},
+};
+/* typing.TypeVarTuple 3.12: typevartupleobject (pyenv 3.12.1) */
+static const struct wk_cfield f1588[] = {
+    {16, -1, -1, "name"},
+};
+/* typing.TypeVarTuple 3.13: typevartupleobject (pyenv 3.13.0; Debian sid 3.13.18) */
+static const struct wk_cfield f1589[] = {
+    {16, -1, -1, "name"},
+    {24, -1, -1, "default_value"},
+    {32, -1, -1, "evaluate_default"},
+};
+/* typing.TypeVarTuple 3.14: typevartupleobject (Debian sid 3.14.10) */
+static const struct wk_cfield f1590[] = {
+    {16, -1, -1, "name"},
+    {24, -1, -1, "default_value"},
+    {32, -1, -1, "evaluate_default"},
+};
+/* typing.TypeVarTuple 3.15: typevartupleobject (Debian sid 3.15.2) */
+static const struct wk_cfield f1591[] = {
+    {16, -1, -1, "name"},
+    {24, -1, -1, "bound"},
+    {32, -1, -1, "default_value"},
+    {40, -1, -1, "evaluate_default"},
+};
+/* typing.Union 3.10: unionobject (pyenv 3.10.13) */
+static const struct wk_cfield f1592[] = {
+    {16, -1, -1, "args"},
+    {24, -1, -1, "parameters"},
+};
+/* typing.Union 3.11: unionobject (pyenv 3.11.7; Debian 12 3.11.2) */
+static const struct wk_cfield f1593[] = {
+    {16, -1, -1, "args"},
+    {24, -1, -1, "parameters"},
+};
+/* typing.Union 3.12: unionobject (pyenv 3.12.1) */
+static const struct wk_cfield f1594[] = {
+    {16, -1, -1, "args"},
+    {24, -1, -1, "parameters"},
+};
+/* typing.Union 3.13: unionobject (pyenv 3.13.0; Debian sid 3.13.18) */
+static const struct wk_cfield f1595[] = {
+    {16, -1, -1, "args"},
+    {24, -1, -1, "parameters"},
+};
+/* typing.Union 3.14: unionobject (Debian sid 3.14.10) */
+static const struct wk_cfield f1596[] = {
+    {16, -1, -1, "args"},
+    {24, -1, -1, "hashable_args"},
+    {32, -1, -1, "unhashable_args"},
+    {40, -1, -1, "parameters"},
+};
+/* typing.Union 3.15: unionobject (Debian sid 3.15.2) */
+static const struct wk_cfield f1597[] = {
+    {16, -1, -1, "args"},
+    {24, -1, -1, "hashable_args"},
+    {32, -1, -1, "unhashable_args"},
+    {40, -1, -1, "parameters"},
+};
+/* unicodedata 3.15: unicodedatastate (Debian sid 3.15.2) */
+static const struct wk_cfield f1598[] = {
+    {0, -1, -1, "SegmentType"},
+    {8, -1, -1, "GraphemeBreakIteratorType"},
+};
 /* weakcallableproxy 3.8: PyWeakReference (pyenv 3.8.18) */
-static const struct wk_cfield f1318[] = {
+static const struct wk_cfield f1599[] = {
     {24, -1, -1, "wr_callback"},
 };
 /* weakcallableproxy 3.9: PyWeakReference (pyenv 3.9.18) */
-static const struct wk_cfield f1319[] = {
+static const struct wk_cfield f1600[] = {
     {24, -1, -1, "wr_callback"},
 };
 /* weakcallableproxy 3.10: PyWeakReference (pyenv 3.10.13) */
-static const struct wk_cfield f1320[] = {
+static const struct wk_cfield f1601[] = {
     {24, -1, -1, "wr_callback"},
 };
 /* weakcallableproxy 3.11: PyWeakReference (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f1321[] = {
+static const struct wk_cfield f1602[] = {
     {24, -1, -1, "wr_callback"},
 };
 /* weakcallableproxy 3.12: PyWeakReference (pyenv 3.12.1) */
-static const struct wk_cfield f1322[] = {
+static const struct wk_cfield f1603[] = {
     {24, -1, -1, "wr_callback"},
 };
 /* weakcallableproxy 3.13: PyWeakReference (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f1323[] = {
+static const struct wk_cfield f1604[] = {
     {24, -1, -1, "wr_callback"},
 };
 /* weakcallableproxy 3.14: PyWeakReference (Debian sid 3.14.10) */
-static const struct wk_cfield f1324[] = {
+static const struct wk_cfield f1605[] = {
     {24, -1, -1, "wr_callback"},
 };
 /* weakcallableproxy 3.15: PyWeakReference (Debian sid 3.15.2) */
-static const struct wk_cfield f1325[] = {
+static const struct wk_cfield f1606[] = {
     {24, -1, -1, "wr_callback"},
 };
 /* weakproxy 3.8: PyWeakReference (pyenv 3.8.18) */
-static const struct wk_cfield f1326[] = {
+static const struct wk_cfield f1607[] = {
     {24, -1, -1, "wr_callback"},
 };
 /* weakproxy 3.9: PyWeakReference (pyenv 3.9.18) */
-static const struct wk_cfield f1327[] = {
+static const struct wk_cfield f1608[] = {
     {24, -1, -1, "wr_callback"},
 };
 /* weakproxy 3.10: PyWeakReference (pyenv 3.10.13) */
-static const struct wk_cfield f1328[] = {
+static const struct wk_cfield f1609[] = {
     {24, -1, -1, "wr_callback"},
 };
 /* weakproxy 3.11: PyWeakReference (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f1329[] = {
+static const struct wk_cfield f1610[] = {
     {24, -1, -1, "wr_callback"},
 };
 /* weakproxy 3.12: PyWeakReference (pyenv 3.12.1) */
-static const struct wk_cfield f1330[] = {
+static const struct wk_cfield f1611[] = {
     {24, -1, -1, "wr_callback"},
 };
 /* weakproxy 3.13: PyWeakReference (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f1331[] = {
+static const struct wk_cfield f1612[] = {
     {24, -1, -1, "wr_callback"},
 };
 /* weakproxy 3.14: PyWeakReference (Debian sid 3.14.10) */
-static const struct wk_cfield f1332[] = {
+static const struct wk_cfield f1613[] = {
     {24, -1, -1, "wr_callback"},
 };
 /* weakproxy 3.15: PyWeakReference (Debian sid 3.15.2) */
-static const struct wk_cfield f1333[] = {
+static const struct wk_cfield f1614[] = {
     {24, -1, -1, "wr_callback"},
 };
 /* weakref.CallableProxyType 3.8: PyWeakReference (pyenv 3.8.18) */
-static const struct wk_cfield f1334[] = {
+static const struct wk_cfield f1615[] = {
     {24, -1, -1, "wr_callback"},
 };
 /* weakref.CallableProxyType 3.9: PyWeakReference (pyenv 3.9.18) */
-static const struct wk_cfield f1335[] = {
+static const struct wk_cfield f1616[] = {
     {24, -1, -1, "wr_callback"},
 };
 /* weakref.CallableProxyType 3.10: PyWeakReference (pyenv 3.10.13) */
-static const struct wk_cfield f1336[] = {
+static const struct wk_cfield f1617[] = {
     {24, -1, -1, "wr_callback"},
 };
 /* weakref.CallableProxyType 3.11: PyWeakReference (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f1337[] = {
+static const struct wk_cfield f1618[] = {
     {24, -1, -1, "wr_callback"},
 };
 /* weakref.CallableProxyType 3.12: PyWeakReference (pyenv 3.12.1) */
-static const struct wk_cfield f1338[] = {
+static const struct wk_cfield f1619[] = {
     {24, -1, -1, "wr_callback"},
 };
 /* weakref.CallableProxyType 3.13: PyWeakReference (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f1339[] = {
+static const struct wk_cfield f1620[] = {
     {24, -1, -1, "wr_callback"},
 };
 /* weakref.CallableProxyType 3.14: PyWeakReference (Debian sid 3.14.10) */
-static const struct wk_cfield f1340[] = {
+static const struct wk_cfield f1621[] = {
     {24, -1, -1, "wr_callback"},
 };
 /* weakref.CallableProxyType 3.15: PyWeakReference (Debian sid 3.15.2) */
-static const struct wk_cfield f1341[] = {
+static const struct wk_cfield f1622[] = {
     {24, -1, -1, "wr_callback"},
 };
 /* weakref.ProxyType 3.8: PyWeakReference (pyenv 3.8.18) */
-static const struct wk_cfield f1342[] = {
+static const struct wk_cfield f1623[] = {
     {24, -1, -1, "wr_callback"},
 };
 /* weakref.ProxyType 3.9: PyWeakReference (pyenv 3.9.18) */
-static const struct wk_cfield f1343[] = {
+static const struct wk_cfield f1624[] = {
     {24, -1, -1, "wr_callback"},
 };
 /* weakref.ProxyType 3.10: PyWeakReference (pyenv 3.10.13) */
-static const struct wk_cfield f1344[] = {
+static const struct wk_cfield f1625[] = {
     {24, -1, -1, "wr_callback"},
 };
 /* weakref.ProxyType 3.11: PyWeakReference (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f1345[] = {
+static const struct wk_cfield f1626[] = {
     {24, -1, -1, "wr_callback"},
 };
 /* weakref.ProxyType 3.12: PyWeakReference (pyenv 3.12.1) */
-static const struct wk_cfield f1346[] = {
+static const struct wk_cfield f1627[] = {
     {24, -1, -1, "wr_callback"},
 };
 /* weakref.ProxyType 3.13: PyWeakReference (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f1347[] = {
+static const struct wk_cfield f1628[] = {
     {24, -1, -1, "wr_callback"},
 };
 /* weakref.ProxyType 3.14: PyWeakReference (Debian sid 3.14.10) */
-static const struct wk_cfield f1348[] = {
+static const struct wk_cfield f1629[] = {
     {24, -1, -1, "wr_callback"},
 };
 /* weakref.ProxyType 3.15: PyWeakReference (Debian sid 3.15.2) */
-static const struct wk_cfield f1349[] = {
+static const struct wk_cfield f1630[] = {
     {24, -1, -1, "wr_callback"},
 };
 /* zip 3.8: zipobject (pyenv 3.8.18) */
-static const struct wk_cfield f1350[] = {
+static const struct wk_cfield f1631[] = {
     {24, -1, -1, "ittuple"},
     {32, -1, -1, "result"},
 };
 /* zip 3.9: zipobject (pyenv 3.9.18) */
-static const struct wk_cfield f1351[] = {
+static const struct wk_cfield f1632[] = {
     {24, -1, -1, "ittuple"},
     {32, -1, -1, "result"},
 };
 /* zip 3.10: zipobject (pyenv 3.10.13) */
-static const struct wk_cfield f1352[] = {
+static const struct wk_cfield f1633[] = {
     {24, -1, -1, "ittuple"},
     {32, -1, -1, "result"},
 };
 /* zip 3.11: zipobject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f1353[] = {
+static const struct wk_cfield f1634[] = {
     {24, -1, -1, "ittuple"},
     {32, -1, -1, "result"},
 };
 /* zip 3.12: zipobject (pyenv 3.12.1) */
-static const struct wk_cfield f1354[] = {
+static const struct wk_cfield f1635[] = {
     {24, -1, -1, "ittuple"},
     {32, -1, -1, "result"},
 };
 /* zip 3.13: zipobject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f1355[] = {
+static const struct wk_cfield f1636[] = {
     {24, -1, -1, "ittuple"},
     {32, -1, -1, "result"},
 };
 /* zip 3.14: zipobject (Debian sid 3.14.10) */
-static const struct wk_cfield f1356[] = {
+static const struct wk_cfield f1637[] = {
     {24, -1, -1, "ittuple"},
     {32, -1, -1, "result"},
 };
 /* zip 3.15: zipobject (Debian sid 3.15.2) */
-static const struct wk_cfield f1357[] = {
+static const struct wk_cfield f1638[] = {
     {24, -1, -1, "ittuple"},
     {32, -1, -1, "result"},
 };
 /* zlib 3.10: zlibstate (pyenv 3.10.13) */
-static const struct wk_cfield f1358[] = {
+static const struct wk_cfield f1639[] = {
     {0, -1, -1, "Comptype"},
     {8, -1, -1, "Decomptype"},
     {16, -1, -1, "ZlibError"},
 };
 /* zlib 3.11: zlibstate (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f1359[] = {
+static const struct wk_cfield f1640[] = {
     {0, -1, -1, "Comptype"},
     {8, -1, -1, "Decomptype"},
     {16, -1, -1, "ZlibError"},
 };
 /* zlib 3.12: zlibstate (pyenv 3.12.1) */
-static const struct wk_cfield f1360[] = {
+static const struct wk_cfield f1641[] = {
     {0, -1, -1, "Comptype"},
     {8, -1, -1, "Decomptype"},
     {16, -1, -1, "ZlibDecompressorType"},
     {24, -1, -1, "ZlibError"},
 };
 /* zlib 3.13: zlibstate (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f1361[] = {
+static const struct wk_cfield f1642[] = {
     {0, -1, -1, "Comptype"},
     {8, -1, -1, "Decomptype"},
     {16, -1, -1, "ZlibDecompressorType"},
     {24, -1, -1, "ZlibError"},
 };
 /* zlib 3.14: zlibstate (Debian sid 3.14.10) */
-static const struct wk_cfield f1362[] = {
+static const struct wk_cfield f1643[] = {
     {0, -1, -1, "Comptype"},
     {8, -1, -1, "Decomptype"},
     {16, -1, -1, "ZlibDecompressorType"},
     {24, -1, -1, "ZlibError"},
 };
 /* zlib 3.15: zlibstate (Debian sid 3.15.2) */
-static const struct wk_cfield f1363[] = {
+static const struct wk_cfield f1644[] = {
     {0, -1, -1, "Comptype"},
     {8, -1, -1, "Decomptype"},
     {16, -1, -1, "ZlibDecompressorType"},
     {24, -1, -1, "ZlibError"},
 };
 /* zlib.Compress 3.8: compobject (pyenv 3.8.18) */
-static const struct wk_cfield f1364[] = {
+static const struct wk_cfield f1645[] = {
     {128, -1, -1, "unused_data"},
     {136, -1, -1, "unconsumed_tail"},
     {152, -1, -1, "zdict"},
 };
 /* zlib.Compress 3.9: compobject (pyenv 3.9.18) */
-static const struct wk_cfield f1365[] = {
+static const struct wk_cfield f1646[] = {
     {128, -1, -1, "unused_data"},
     {136, -1, -1, "unconsumed_tail"},
     {152, -1, -1, "zdict"},
 };
 /* zlib.Compress 3.10: compobject (pyenv 3.10.13) */
-static const struct wk_cfield f1366[] = {
+static const struct wk_cfield f1647[] = {
     {128, -1, -1, "unused_data"},
     {136, -1, -1, "unconsumed_tail"},
     {152, -1, -1, "zdict"},
 };
 /* zlib.Compress 3.11: compobject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f1367[] = {
+static const struct wk_cfield f1648[] = {
     {128, -1, -1, "unused_data"},
     {136, -1, -1, "unconsumed_tail"},
     {152, -1, -1, "zdict"},
 };
 /* zlib.Compress 3.12: compobject (pyenv 3.12.1) */
-static const struct wk_cfield f1368[] = {
+static const struct wk_cfield f1649[] = {
     {128, -1, -1, "unused_data"},
     {136, -1, -1, "unconsumed_tail"},
     {152, -1, -1, "zdict"},
 };
 /* zlib.Compress 3.13: compobject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f1369[] = {
+static const struct wk_cfield f1650[] = {
     {128, -1, -1, "unused_data"},
     {136, -1, -1, "unconsumed_tail"},
     {152, -1, -1, "zdict"},
 };
 /* zlib.Compress 3.14: compobject (Debian sid 3.14.10) */
-static const struct wk_cfield f1370[] = {
+static const struct wk_cfield f1651[] = {
     {128, -1, -1, "unused_data"},
     {136, -1, -1, "unconsumed_tail"},
     {152, -1, -1, "zdict"},
 };
 /* zlib.Compress 3.15: compobject (Debian sid 3.15.2) */
-static const struct wk_cfield f1371[] = {
+static const struct wk_cfield f1652[] = {
     {128, -1, -1, "unused_data"},
     {136, -1, -1, "unconsumed_tail"},
     {152, -1, -1, "zdict"},
 };
 /* zlib.Decompress 3.8: compobject (pyenv 3.8.18) */
-static const struct wk_cfield f1372[] = {
+static const struct wk_cfield f1653[] = {
     {128, -1, -1, "unused_data"},
     {136, -1, -1, "unconsumed_tail"},
     {152, -1, -1, "zdict"},
 };
 /* zlib.Decompress 3.9: compobject (pyenv 3.9.18) */
-static const struct wk_cfield f1373[] = {
+static const struct wk_cfield f1654[] = {
     {128, -1, -1, "unused_data"},
     {136, -1, -1, "unconsumed_tail"},
     {152, -1, -1, "zdict"},
 };
 /* zlib.Decompress 3.10: compobject (pyenv 3.10.13) */
-static const struct wk_cfield f1374[] = {
+static const struct wk_cfield f1655[] = {
     {128, -1, -1, "unused_data"},
     {136, -1, -1, "unconsumed_tail"},
     {152, -1, -1, "zdict"},
 };
 /* zlib.Decompress 3.11: compobject (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f1375[] = {
+static const struct wk_cfield f1656[] = {
     {128, -1, -1, "unused_data"},
     {136, -1, -1, "unconsumed_tail"},
     {152, -1, -1, "zdict"},
 };
 /* zlib.Decompress 3.12: compobject (pyenv 3.12.1) */
-static const struct wk_cfield f1376[] = {
+static const struct wk_cfield f1657[] = {
     {128, -1, -1, "unused_data"},
     {136, -1, -1, "unconsumed_tail"},
     {152, -1, -1, "zdict"},
 };
 /* zlib.Decompress 3.13: compobject (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f1377[] = {
+static const struct wk_cfield f1658[] = {
     {128, -1, -1, "unused_data"},
     {136, -1, -1, "unconsumed_tail"},
     {152, -1, -1, "zdict"},
 };
 /* zlib.Decompress 3.14: compobject (Debian sid 3.14.10) */
-static const struct wk_cfield f1378[] = {
+static const struct wk_cfield f1659[] = {
     {128, -1, -1, "unused_data"},
     {136, -1, -1, "unconsumed_tail"},
     {152, -1, -1, "zdict"},
 };
 /* zlib.Decompress 3.15: compobject (Debian sid 3.15.2) */
-static const struct wk_cfield f1379[] = {
+static const struct wk_cfield f1660[] = {
     {128, -1, -1, "unused_data"},
     {136, -1, -1, "unconsumed_tail"},
     {152, -1, -1, "zdict"},
 };
 /* zoneinfo.ZoneInfo 3.9: PyZoneInfo_ZoneInfo (pyenv 3.9.18) */
-static const struct wk_cfield f1380[] = {
+static const struct wk_cfield f1661[] = {
     {16, -1, -1, "key"},
     {24, -1, -1, "file_repr"},
     {88, 0, -1, "ttinfo_before->utcoff"},
     {88, 8, -1, "ttinfo_before->dstoff"},
     {88, 16, -1, "ttinfo_before->tzname"},
+    {96, -1, -1, "tzrule_after.std.utcoff"},
+    {104, -1, -1, "tzrule_after.std.dstoff"},
+    {112, -1, -1, "tzrule_after.std.tzname"},
+    {128, -1, -1, "tzrule_after.dst.utcoff"},
+    {136, -1, -1, "tzrule_after.dst.dstoff"},
+    {144, -1, -1, "tzrule_after.dst.tzname"},
     {192, 0, -1, "_ttinfos->utcoff"},
     {192, 8, -1, "_ttinfos->dstoff"},
     {192, 16, -1, "_ttinfos->tzname"},
 };
 /* zoneinfo.ZoneInfo 3.10: PyZoneInfo_ZoneInfo (pyenv 3.10.13) */
-static const struct wk_cfield f1381[] = {
+static const struct wk_cfield f1662[] = {
     {16, -1, -1, "key"},
     {24, -1, -1, "file_repr"},
     {88, 0, -1, "ttinfo_before->utcoff"},
     {88, 8, -1, "ttinfo_before->dstoff"},
     {88, 16, -1, "ttinfo_before->tzname"},
+    {96, -1, -1, "tzrule_after.std.utcoff"},
+    {104, -1, -1, "tzrule_after.std.dstoff"},
+    {112, -1, -1, "tzrule_after.std.tzname"},
+    {128, -1, -1, "tzrule_after.dst.utcoff"},
+    {136, -1, -1, "tzrule_after.dst.dstoff"},
+    {144, -1, -1, "tzrule_after.dst.tzname"},
     {192, 0, -1, "_ttinfos->utcoff"},
     {192, 8, -1, "_ttinfos->dstoff"},
     {192, 16, -1, "_ttinfos->tzname"},
 };
 /* zoneinfo.ZoneInfo 3.11: PyZoneInfo_ZoneInfo (pyenv 3.11.7; Debian 12 3.11.2) */
-static const struct wk_cfield f1382[] = {
+static const struct wk_cfield f1663[] = {
     {16, -1, -1, "key"},
     {24, -1, -1, "file_repr"},
     {88, 0, -1, "ttinfo_before->utcoff"},
     {88, 8, -1, "ttinfo_before->dstoff"},
     {88, 16, -1, "ttinfo_before->tzname"},
+    {96, -1, -1, "tzrule_after.std.utcoff"},
+    {104, -1, -1, "tzrule_after.std.dstoff"},
+    {112, -1, -1, "tzrule_after.std.tzname"},
+    {128, -1, -1, "tzrule_after.dst.utcoff"},
+    {136, -1, -1, "tzrule_after.dst.dstoff"},
+    {144, -1, -1, "tzrule_after.dst.tzname"},
     {192, 0, -1, "_ttinfos->utcoff"},
     {192, 8, -1, "_ttinfos->dstoff"},
     {192, 16, -1, "_ttinfos->tzname"},
 };
 /* zoneinfo.ZoneInfo 3.12: PyZoneInfo_ZoneInfo (pyenv 3.12.1) */
-static const struct wk_cfield f1383[] = {
+static const struct wk_cfield f1664[] = {
     {16, -1, -1, "key"},
     {24, -1, -1, "file_repr"},
     {88, 0, -1, "ttinfo_before->utcoff"},
     {88, 8, -1, "ttinfo_before->dstoff"},
     {88, 16, -1, "ttinfo_before->tzname"},
+    {96, -1, -1, "tzrule_after.std.utcoff"},
+    {104, -1, -1, "tzrule_after.std.dstoff"},
+    {112, -1, -1, "tzrule_after.std.tzname"},
+    {128, -1, -1, "tzrule_after.dst.utcoff"},
+    {136, -1, -1, "tzrule_after.dst.dstoff"},
+    {144, -1, -1, "tzrule_after.dst.tzname"},
     {192, 0, -1, "_ttinfos->utcoff"},
     {192, 8, -1, "_ttinfos->dstoff"},
     {192, 16, -1, "_ttinfos->tzname"},
 };
 /* zoneinfo.ZoneInfo 3.13: PyZoneInfo_ZoneInfo (pyenv 3.13.0; Debian sid 3.13.18) */
-static const struct wk_cfield f1384[] = {
+static const struct wk_cfield f1665[] = {
     {16, -1, -1, "key"},
     {24, -1, -1, "file_repr"},
     {88, 0, -1, "ttinfo_before->utcoff"},
     {88, 8, -1, "ttinfo_before->dstoff"},
     {88, 16, -1, "ttinfo_before->tzname"},
+    {96, -1, -1, "tzrule_after.std.utcoff"},
+    {104, -1, -1, "tzrule_after.std.dstoff"},
+    {112, -1, -1, "tzrule_after.std.tzname"},
+    {128, -1, -1, "tzrule_after.dst.utcoff"},
+    {136, -1, -1, "tzrule_after.dst.dstoff"},
+    {144, -1, -1, "tzrule_after.dst.tzname"},
     {192, 0, -1, "_ttinfos->utcoff"},
     {192, 8, -1, "_ttinfos->dstoff"},
     {192, 16, -1, "_ttinfos->tzname"},
 };
 /* zoneinfo.ZoneInfo 3.14: PyZoneInfo_ZoneInfo (Debian sid 3.14.10) */
-static const struct wk_cfield f1385[] = {
+static const struct wk_cfield f1666[] = {
     {16, -1, -1, "key"},
     {24, -1, -1, "file_repr"},
     {88, 0, -1, "ttinfo_before->utcoff"},
     {88, 8, -1, "ttinfo_before->dstoff"},
     {88, 16, -1, "ttinfo_before->tzname"},
+    {96, -1, -1, "tzrule_after.std.utcoff"},
+    {104, -1, -1, "tzrule_after.std.dstoff"},
+    {112, -1, -1, "tzrule_after.std.tzname"},
+    {128, -1, -1, "tzrule_after.dst.utcoff"},
+    {136, -1, -1, "tzrule_after.dst.dstoff"},
+    {144, -1, -1, "tzrule_after.dst.tzname"},
     {192, 0, -1, "_ttinfos->utcoff"},
     {192, 8, -1, "_ttinfos->dstoff"},
     {192, 16, -1, "_ttinfos->tzname"},
 };
 /* zoneinfo.ZoneInfo 3.15: PyZoneInfo_ZoneInfo (Debian sid 3.15.2) */
-static const struct wk_cfield f1386[] = {
+static const struct wk_cfield f1667[] = {
     {16, -1, -1, "key"},
     {24, -1, -1, "file_repr"},
     {88, 0, -1, "ttinfo_before->utcoff"},
     {88, 8, -1, "ttinfo_before->dstoff"},
     {88, 16, -1, "ttinfo_before->tzname"},
+    {96, -1, -1, "tzrule_after.std.utcoff"},
+    {104, -1, -1, "tzrule_after.std.dstoff"},
+    {112, -1, -1, "tzrule_after.std.tzname"},
+    {128, -1, -1, "tzrule_after.dst.utcoff"},
+    {136, -1, -1, "tzrule_after.dst.dstoff"},
+    {144, -1, -1, "tzrule_after.dst.tzname"},
     {192, 0, -1, "_ttinfos->utcoff"},
     {192, 8, -1, "_ttinfos->dstoff"},
     {192, 16, -1, "_ttinfos->tzname"},
 };
 
 const struct wk_cstruct wk_cstructs[] = {
-    {"CArgObject", 8, 0, 0, 64, 1, f0},
-    {"CArgObject", 9, 0, 0, 64, 1, f1},
-    {"CArgObject", 10, 0, 0, 64, 1, f2},
-    {"CArgObject", 11, 0, 0, 64, 1, f3},
-    {"CArgObject", 12, 0, 0, 64, 1, f4},
-    {"CArgObject", 13, 0, 0, 64, 1, f5},
-    {"CArgObject", 14, 0, 0, 80, 1, f6},
-    {"CArgObject", 15, 0, 0, 80, 1, f7},
-    {"CThunkObject", 8, 0, 0, 128, 3, f8},
-    {"CThunkObject", 9, 0, 0, 128, 3, f9},
-    {"CThunkObject", 10, 0, 0, 128, 3, f10},
-    {"CThunkObject", 11, 0, 0, 128, 3, f11},
-    {"CThunkObject", 12, 0, 0, 128, 3, f12},
-    {"CThunkObject", 13, 0, 0, 128, 3, f13},
-    {"CThunkObject", 14, 0, 0, 128, 3, f14},
-    {"CThunkObject", 15, 0, 0, 128, 3, f15},
-    {"TaskStepMethWrapper", 8, 0, 0, 32, 2, f16},
-    {"TaskStepMethWrapper", 9, 0, 0, 32, 2, f17},
-    {"TaskStepMethWrapper", 10, 0, 0, 32, 2, f18},
-    {"TaskStepMethWrapper", 11, 0, 0, 32, 2, f19},
-    {"TaskStepMethWrapper", 12, 0, 0, 32, 2, f20},
-    {"TaskStepMethWrapper", 13, 0, 0, 32, 2, f21},
-    {"TaskStepMethWrapper", 14, 0, 0, 32, 2, f22},
-    {"TaskStepMethWrapper", 15, 0, 0, 32, 2, f23},
-    {"TaskWakeupMethWrapper", 8, 0, 0, 24, 1, f24},
-    {"TaskWakeupMethWrapper", 9, 0, 0, 24, 1, f25},
-    {"_abc", 9, 1, 0, 16, 1, f26},
-    {"_abc", 10, 1, 0, 16, 1, f27},
-    {"_abc", 11, 1, 0, 16, 1, f28},
-    {"_abc", 12, 1, 0, 16, 1, f29},
-    {"_abc", 13, 1, 0, 16, 1, f30},
-    {"_abc", 14, 1, 0, 16, 1, f31},
-    {"_abc", 15, 1, 0, 16, 1, f32},
-    {"_asyncio", 12, 1, 0, 192, 21, f33},
-    {"_asyncio", 13, 1, 0, 176, 20, f34},
-    {"_asyncio", 14, 1, 0, 160, 18, f35},
-    {"_asyncio", 15, 1, 0, 160, 18, f36},
-    {"_asyncio.FutureIter", 8, 0, 0, 24, 1, f37},
-    {"_asyncio.FutureIter", 9, 0, 0, 24, 1, f38},
-    {"_asyncio.FutureIter", 10, 0, 0, 24, 1, f39},
-    {"_asyncio.FutureIter", 11, 0, 0, 24, 1, f40},
-    {"_asyncio.FutureIter", 12, 0, 0, 24, 1, f41},
-    {"_asyncio.FutureIter", 13, 0, 0, 24, 1, f42},
-    {"_asyncio.FutureIter", 14, 0, 0, 24, 1, f43},
-    {"_asyncio.FutureIter", 15, 0, 0, 24, 1, f44},
-    {"_asyncio._RunningLoopHolder", 8, 0, 0, 32, 1, f45},
-    {"_asyncio._RunningLoopHolder", 9, 0, 0, 32, 1, f46},
-    {"_asyncio._RunningLoopHolder", 10, 0, 0, 32, 1, f47},
-    {"_asyncio._RunningLoopHolder", 11, 0, 0, 32, 1, f48},
-    {"_bisect", 11, 1, 0, 8, 1, f49},
-    {"_bisect", 12, 1, 0, 8, 1, f50},
-    {"_bisect", 13, 1, 0, 8, 1, f51},
-    {"_bisect", 14, 1, 0, 8, 1, f52},
-    {"_bisect", 15, 1, 0, 8, 1, f53},
-    {"_blake2", 10, 1, 0, 16, 2, f54},
-    {"_blake2", 11, 1, 0, 16, 2, f55},
-    {"_blake2", 12, 1, 0, 16, 2, f56},
-    {"_blake2", 13, 1, 0, 16, 2, f57},
-    {"_blake2", 14, 1, 0, 32, 2, f58},
-    {"_blake2", 15, 1, 0, 24, 2, f59},
-    {"_bz2", 10, 1, 0, 16, 2, f60},
-    {"_bz2", 11, 1, 0, 16, 2, f61},
-    {"_bz2", 12, 1, 0, 16, 2, f62},
-    {"_bz2", 13, 1, 0, 16, 2, f63},
-    {"_bz2", 14, 1, 0, 16, 2, f64},
-    {"_bz2", 15, 1, 0, 16, 2, f65},
-    {"_collections", 12, 1, 0, 40, 5, f66},
-    {"_collections", 13, 1, 0, 40, 5, f67},
-    {"_collections", 14, 1, 0, 40, 5, f68},
-    {"_collections", 15, 1, 0, 40, 5, f69},
-    {"_collections._deque_iterator", 8, 0, 0, 56, 1, f70},
-    {"_collections._deque_iterator", 9, 0, 0, 56, 1, f71},
-    {"_collections._deque_iterator", 10, 0, 0, 56, 1, f72},
-    {"_collections._deque_iterator", 11, 0, 0, 56, 1, f73},
-    {"_collections._deque_iterator", 12, 0, 0, 56, 1, f74},
-    {"_collections._deque_iterator", 13, 0, 0, 56, 1, f75},
-    {"_collections._deque_iterator", 14, 0, 0, 56, 1, f76},
-    {"_collections._deque_iterator", 15, 0, 0, 56, 1, f77},
-    {"_collections._deque_reverse_iterator", 8, 0, 0, 56, 1, f78},
-    {"_collections._deque_reverse_iterator", 9, 0, 0, 56, 1, f79},
-    {"_collections._deque_reverse_iterator", 10, 0, 0, 56, 1, f80},
-    {"_collections._deque_reverse_iterator", 11, 0, 0, 56, 1, f81},
-    {"_collections._deque_reverse_iterator", 12, 0, 0, 56, 1, f82},
-    {"_collections._deque_reverse_iterator", 13, 0, 0, 56, 1, f83},
-    {"_collections._deque_reverse_iterator", 14, 0, 0, 56, 1, f84},
-    {"_collections._deque_reverse_iterator", 15, 0, 0, 56, 1, f85},
-    {"_collections._tuplegetter", 8, 0, 0, 32, 1, f86},
-    {"_collections._tuplegetter", 9, 0, 0, 32, 1, f87},
-    {"_collections._tuplegetter", 10, 0, 0, 32, 1, f88},
-    {"_collections._tuplegetter", 11, 0, 0, 32, 1, f89},
-    {"_collections._tuplegetter", 12, 0, 0, 32, 1, f90},
-    {"_collections._tuplegetter", 13, 0, 0, 32, 1, f91},
-    {"_collections._tuplegetter", 14, 0, 0, 32, 1, f92},
-    {"_collections._tuplegetter", 15, 0, 0, 32, 1, f93},
-    {"_contextvars.Context", 8, 0, 0, 48, 2, f94},
-    {"_contextvars.Context", 9, 0, 0, 48, 2, f95},
-    {"_contextvars.Context", 10, 0, 0, 48, 2, f96},
-    {"_contextvars.Context", 11, 0, 0, 48, 2, f97},
-    {"_contextvars.Context", 12, 0, 0, 48, 2, f98},
-    {"_contextvars.Context", 13, 0, 0, 48, 2, f99},
-    {"_contextvars.Context", 14, 0, 0, 48, 2, f100},
-    {"_contextvars.Context", 15, 0, 0, 48, 2, f101},
-    {"_contextvars.ContextVar", 8, 0, 0, 64, 3, f102},
-    {"_contextvars.ContextVar", 9, 0, 0, 64, 3, f103},
-    {"_contextvars.ContextVar", 10, 0, 0, 64, 3, f104},
-    {"_contextvars.ContextVar", 11, 0, 0, 64, 3, f105},
-    {"_contextvars.ContextVar", 12, 0, 0, 64, 3, f106},
-    {"_contextvars.ContextVar", 13, 0, 0, 64, 3, f107},
-    {"_contextvars.ContextVar", 14, 0, 0, 64, 3, f108},
-    {"_contextvars.ContextVar", 15, 0, 0, 64, 3, f109},
-    {"_contextvars.Token", 8, 0, 0, 48, 3, f110},
-    {"_contextvars.Token", 9, 0, 0, 48, 3, f111},
-    {"_contextvars.Token", 10, 0, 0, 48, 3, f112},
-    {"_contextvars.Token", 11, 0, 0, 48, 3, f113},
-    {"_contextvars.Token", 12, 0, 0, 48, 3, f114},
-    {"_contextvars.Token", 13, 0, 0, 48, 3, f115},
-    {"_contextvars.Token", 14, 0, 0, 48, 3, f116},
-    {"_contextvars.Token", 15, 0, 0, 48, 3, f117},
-    {"_csv", 8, 1, 0, 24, 2, f118},
-    {"_csv", 9, 1, 0, 24, 2, f119},
-    {"_csv", 10, 1, 0, 48, 5, f120},
-    {"_csv", 11, 1, 0, 56, 6, f121},
-    {"_csv", 12, 1, 0, 56, 6, f122},
-    {"_csv", 13, 1, 0, 56, 6, f123},
-    {"_csv", 14, 1, 0, 56, 6, f124},
-    {"_csv", 15, 1, 0, 56, 6, f125},
-    {"_csv.Dialect", 8, 0, 0, 48, 1, f126},
-    {"_csv.Dialect", 9, 0, 0, 48, 1, f127},
-    {"_csv.Dialect", 10, 0, 0, 48, 1, f128},
-    {"_csv.Dialect", 11, 0, 0, 48, 1, f129},
-    {"_csv.Dialect", 12, 0, 0, 48, 1, f130},
-    {"_csv.Dialect", 13, 0, 0, 48, 1, f131},
-    {"_csv.Dialect", 14, 0, 0, 48, 1, f132},
-    {"_csv.Dialect", 15, 0, 0, 48, 1, f133},
-    {"_csv.reader", 8, 0, 0, 88, 3, f134},
-    {"_csv.reader", 9, 0, 0, 88, 3, f135},
-    {"_csv.reader", 10, 0, 0, 88, 3, f136},
-    {"_csv.reader", 11, 0, 0, 88, 3, f137},
-    {"_csv.reader", 12, 0, 0, 88, 3, f138},
-    {"_csv.reader", 13, 0, 0, 88, 3, f139},
-    {"_csv.reader", 14, 0, 0, 88, 3, f140},
-    {"_csv.reader", 15, 0, 0, 88, 3, f141},
-    {"_csv.writer", 8, 0, 0, 64, 2, f142},
-    {"_csv.writer", 9, 0, 0, 64, 2, f143},
-    {"_csv.writer", 10, 0, 0, 72, 3, f144},
-    {"_csv.writer", 11, 0, 0, 72, 3, f145},
-    {"_csv.writer", 12, 0, 0, 72, 3, f146},
-    {"_csv.writer", 13, 0, 0, 72, 3, f147},
-    {"_csv.writer", 14, 0, 0, 72, 3, f148},
-    {"_csv.writer", 15, 0, 0, 72, 3, f149},
-    {"_ctypes", 12, 1, 0, 40, 5, f150},
-    {"_ctypes", 13, 1, 0, 200, 25, f151},
-    {"_ctypes", 14, 1, 0, 192, 24, f152},
-    {"_ctypes", 15, 1, 0, 192, 24, f153},
-    {"_ctypes.Array", 8, 0, 0, 96, 2, f154},
-    {"_ctypes.Array", 9, 0, 0, 96, 2, f155},
-    {"_ctypes.Array", 10, 0, 0, 96, 2, f156},
-    {"_ctypes.Array", 11, 0, 0, 96, 2, f157},
-    {"_ctypes.Array", 12, 0, 0, 96, 2, f158},
-    {"_ctypes.Array", 13, 0, 0, 96, 2, f159},
-    {"_ctypes.Array", 14, 0, 0, 96, 2, f160},
-    {"_ctypes.Array", 15, 0, 0, 96, 2, f161},
-    {"_ctypes.CArgObject", 8, 0, 0, 64, 1, f162},
-    {"_ctypes.CArgObject", 9, 0, 0, 64, 1, f163},
-    {"_ctypes.CArgObject", 10, 0, 0, 64, 1, f164},
-    {"_ctypes.CArgObject", 11, 0, 0, 64, 1, f165},
-    {"_ctypes.CArgObject", 12, 0, 0, 64, 1, f166},
-    {"_ctypes.CArgObject", 13, 0, 0, 64, 1, f167},
-    {"_ctypes.CArgObject", 14, 0, 0, 80, 1, f168},
-    {"_ctypes.CArgObject", 15, 0, 0, 80, 1, f169},
-    {"_ctypes.CField", 8, 0, 0, 72, 1, f170},
-    {"_ctypes.CField", 9, 0, 0, 72, 1, f171},
-    {"_ctypes.CField", 10, 0, 0, 72, 1, f172},
-    {"_ctypes.CField", 11, 0, 0, 72, 1, f173},
-    {"_ctypes.CField", 12, 0, 0, 72, 1, f174},
-    {"_ctypes.CField", 13, 0, 0, 72, 1, f175},
-    {"_ctypes.CField", 14, 0, 0, 80, 2, f176},
-    {"_ctypes.CField", 15, 0, 0, 80, 2, f177},
-    {"_ctypes.CThunkObject", 8, 0, 0, 128, 3, f178},
-    {"_ctypes.CThunkObject", 9, 0, 0, 128, 3, f179},
-    {"_ctypes.CThunkObject", 10, 0, 0, 128, 3, f180},
-    {"_ctypes.CThunkObject", 11, 0, 0, 128, 3, f181},
-    {"_ctypes.CThunkObject", 12, 0, 0, 128, 3, f182},
-    {"_ctypes.CThunkObject", 13, 0, 0, 128, 3, f183},
-    {"_ctypes.CThunkObject", 14, 0, 0, 128, 3, f184},
-    {"_ctypes.CThunkObject", 15, 0, 0, 128, 3, f185},
-    {"_ctypes.DictRemover", 8, 0, 0, 32, 2, f186},
-    {"_ctypes.DictRemover", 9, 0, 0, 32, 2, f187},
-    {"_ctypes.DictRemover", 10, 0, 0, 32, 2, f188},
-    {"_ctypes.DictRemover", 11, 0, 0, 32, 2, f189},
-    {"_ctypes.DictRemover", 12, 0, 0, 32, 2, f190},
-    {"_ctypes.DictRemover", 13, 0, 0, 32, 2, f191},
-    {"_ctypes.DictRemover", 14, 0, 0, 32, 2, f192},
-    {"_ctypes.DictRemover", 15, 0, 0, 32, 2, f193},
-    {"_ctypes.PyCFuncPtr", 8, 0, 0, 160, 10, f194},
-    {"_ctypes.PyCFuncPtr", 9, 0, 0, 160, 10, f195},
-    {"_ctypes.PyCFuncPtr", 10, 0, 0, 160, 10, f196},
-    {"_ctypes.PyCFuncPtr", 11, 0, 0, 160, 10, f197},
-    {"_ctypes.PyCFuncPtr", 12, 0, 0, 160, 10, f198},
-    {"_ctypes.PyCFuncPtr", 13, 0, 0, 160, 10, f199},
-    {"_ctypes.PyCFuncPtr", 14, 0, 0, 160, 10, f200},
-    {"_ctypes.PyCFuncPtr", 15, 0, 0, 160, 10, f201},
-    {"_ctypes.StgDict", 8, 0, 0, 192, 5, f202},
-    {"_ctypes.StgDict", 9, 0, 0, 192, 5, f203},
-    {"_ctypes.StgDict", 10, 0, 0, 192, 5, f204},
-    {"_ctypes.StgDict", 11, 0, 0, 192, 5, f205},
-    {"_ctypes.StgDict", 12, 0, 0, 192, 5, f206},
-    {"_ctypes.Structure", 8, 0, 0, 96, 2, f207},
-    {"_ctypes.Structure", 9, 0, 0, 96, 2, f208},
-    {"_ctypes.Structure", 10, 0, 0, 96, 2, f209},
-    {"_ctypes.Structure", 11, 0, 0, 96, 2, f210},
-    {"_ctypes.Structure", 12, 0, 0, 96, 2, f211},
-    {"_ctypes.Structure", 13, 0, 0, 96, 2, f212},
-    {"_ctypes.Structure", 14, 0, 0, 96, 2, f213},
-    {"_ctypes.Structure", 15, 0, 0, 96, 2, f214},
-    {"_ctypes.Union", 8, 0, 0, 96, 2, f215},
-    {"_ctypes.Union", 9, 0, 0, 96, 2, f216},
-    {"_ctypes.Union", 10, 0, 0, 96, 2, f217},
-    {"_ctypes.Union", 11, 0, 0, 96, 2, f218},
-    {"_ctypes.Union", 12, 0, 0, 96, 2, f219},
-    {"_ctypes.Union", 13, 0, 0, 96, 2, f220},
-    {"_ctypes.Union", 14, 0, 0, 96, 2, f221},
-    {"_ctypes.Union", 15, 0, 0, 96, 2, f222},
-    {"_ctypes._Pointer", 8, 0, 0, 96, 2, f223},
-    {"_ctypes._Pointer", 9, 0, 0, 96, 2, f224},
-    {"_ctypes._Pointer", 10, 0, 0, 96, 2, f225},
-    {"_ctypes._Pointer", 11, 0, 0, 96, 2, f226},
-    {"_ctypes._Pointer", 12, 0, 0, 96, 2, f227},
-    {"_ctypes._Pointer", 13, 0, 0, 96, 2, f228},
-    {"_ctypes._Pointer", 14, 0, 0, 96, 2, f229},
-    {"_ctypes._Pointer", 15, 0, 0, 96, 2, f230},
-    {"_ctypes._SimpleCData", 8, 0, 0, 96, 2, f231},
-    {"_ctypes._SimpleCData", 9, 0, 0, 96, 2, f232},
-    {"_ctypes._SimpleCData", 10, 0, 0, 96, 2, f233},
-    {"_ctypes._SimpleCData", 11, 0, 0, 96, 2, f234},
-    {"_ctypes._SimpleCData", 12, 0, 0, 96, 2, f235},
-    {"_ctypes._SimpleCData", 13, 0, 0, 96, 2, f236},
-    {"_ctypes._SimpleCData", 14, 0, 0, 96, 2, f237},
-    {"_ctypes._SimpleCData", 15, 0, 0, 96, 2, f238},
-    {"_curses", 14, 1, 0, 16, 2, f239},
-    {"_curses", 15, 1, 0, 16, 2, f240},
-    {"_datetime", 13, 1, 0, 72, 9, f241},
-    {"_datetime", 14, 1, 0, 72, 9, f242},
-    {"_datetime", 15, 1, 0, 72, 9, f243},
-    {"_decimal", 13, 1, 0, 240, 22, f244},
-    {"_decimal", 14, 1, 0, 240, 22, f245},
-    {"_decimal", 15, 1, 0, 240, 22, f246},
-    {"_elementtree", 8, 1, 0, 40, 5, f247},
-    {"_elementtree", 9, 1, 0, 40, 5, f248},
-    {"_elementtree", 10, 1, 0, 40, 5, f249},
-    {"_elementtree", 11, 1, 0, 40, 5, f250},
-    {"_elementtree", 12, 1, 0, 144, 17, f251},
-    {"_elementtree", 13, 1, 0, 152, 18, f252},
-    {"_elementtree", 14, 1, 0, 152, 18, f253},
-    {"_elementtree", 15, 1, 0, 152, 18, f254},
-    {"_functools", 10, 1, 0, 32, 4, f255},
-    {"_functools", 11, 1, 0, 32, 4, f256},
-    {"_functools", 12, 1, 0, 32, 4, f257},
-    {"_functools", 13, 1, 0, 32, 4, f258},
-    {"_functools", 14, 1, 0, 48, 6, f259},
-    {"_functools", 15, 1, 0, 48, 6, f260},
-    {"_hashlib", 9, 1, 0, 32, 3, f261},
-    {"_hashlib", 10, 1, 0, 48, 5, f262},
-    {"_hashlib", 11, 1, 0, 48, 5, f263},
-    {"_hashlib", 12, 1, 0, 48, 5, f264},
-    {"_hashlib", 13, 1, 0, 48, 5, f265},
-    {"_hashlib", 14, 1, 0, 48, 5, f266},
-    {"_hashlib", 15, 1, 0, 56, 5, f267},
-    {"_io", 8, 1, 0, 24, 2, f268},
-    {"_io", 9, 1, 0, 24, 2, f269},
-    {"_io", 10, 1, 0, 24, 2, f270},
-    {"_io", 11, 1, 0, 24, 2, f271},
-    {"_io", 12, 1, 0, 128, 15, f272},
-    {"_io", 13, 1, 0, 128, 15, f273},
-    {"_io", 14, 1, 0, 128, 15, f274},
-    {"_io", 15, 1, 0, 128, 15, f275},
-    {"_io.BufferedRWPair", 8, 0, 0, 48, 3, f276},
-    {"_io.BufferedRWPair", 9, 0, 0, 48, 3, f277},
-    {"_io.BufferedRWPair", 10, 0, 0, 48, 3, f278},
-    {"_io.BufferedRWPair", 11, 0, 0, 48, 3, f279},
-    {"_io.BufferedRWPair", 12, 0, 0, 48, 3, f280},
-    {"_io.BufferedRWPair", 13, 0, 0, 48, 3, f281},
-    {"_io.BufferedRWPair", 14, 0, 0, 48, 3, f282},
-    {"_io.BufferedRWPair", 15, 0, 0, 48, 3, f283},
-    {"_io.BytesIO", 8, 0, 0, 64, 2, f284},
-    {"_io.BytesIO", 9, 0, 0, 64, 2, f285},
-    {"_io.BytesIO", 10, 0, 0, 64, 2, f286},
-    {"_io.BytesIO", 11, 0, 0, 64, 2, f287},
-    {"_io.BytesIO", 12, 0, 0, 64, 2, f288},
-    {"_io.BytesIO", 13, 0, 0, 64, 2, f289},
-    {"_io.BytesIO", 14, 0, 0, 64, 2, f290},
-    {"_io.BytesIO", 15, 0, 0, 64, 2, f291},
-    {"_io.FileIO", 8, 0, 0, 48, 1, f292},
-    {"_io.FileIO", 9, 0, 0, 48, 1, f293},
-    {"_io.FileIO", 10, 0, 0, 48, 1, f294},
-    {"_io.FileIO", 11, 0, 0, 48, 1, f295},
-    {"_io.FileIO", 12, 0, 0, 48, 1, f296},
-    {"_io.FileIO", 13, 0, 0, 48, 1, f297},
-    {"_io.FileIO", 14, 0, 0, 48, 1, f298},
-    {"_io.FileIO", 15, 0, 0, 48, 1, f299},
-    {"_io.IncrementalNewlineDecoder", 8, 0, 0, 40, 2, f300},
-    {"_io.IncrementalNewlineDecoder", 9, 0, 0, 40, 2, f301},
-    {"_io.IncrementalNewlineDecoder", 10, 0, 0, 40, 2, f302},
-    {"_io.IncrementalNewlineDecoder", 11, 0, 0, 40, 2, f303},
-    {"_io.IncrementalNewlineDecoder", 12, 0, 0, 40, 2, f304},
-    {"_io.IncrementalNewlineDecoder", 13, 0, 0, 40, 2, f305},
-    {"_io.IncrementalNewlineDecoder", 14, 0, 0, 40, 2, f306},
-    {"_io.IncrementalNewlineDecoder", 15, 0, 0, 40, 2, f307},
-    {"_io.StringIO", 8, 0, 0, 120, 4, f308},
-    {"_io.StringIO", 9, 0, 0, 120, 4, f309},
-    {"_io.StringIO", 10, 0, 0, 120, 4, f310},
-    {"_io.StringIO", 11, 0, 0, 120, 4, f311},
-    {"_io.StringIO", 12, 0, 0, 168, 4, f312},
-    {"_io.StringIO", 13, 0, 0, 168, 4, f313},
-    {"_io.StringIO", 14, 0, 0, 120, 4, f314},
-    {"_io.StringIO", 15, 0, 0, 120, 4, f315},
-    {"_io.TextIOWrapper", 8, 0, 0, 192, 11, f316},
-    {"_io.TextIOWrapper", 9, 0, 0, 192, 11, f317},
-    {"_io.TextIOWrapper", 10, 0, 0, 192, 11, f318},
-    {"_io.TextIOWrapper", 11, 0, 0, 192, 11, f319},
-    {"_io.TextIOWrapper", 12, 0, 0, 200, 11, f320},
-    {"_io.TextIOWrapper", 13, 0, 0, 200, 11, f321},
-    {"_io.TextIOWrapper", 14, 0, 0, 200, 11, f322},
-    {"_io.TextIOWrapper", 15, 0, 0, 200, 11, f323},
-    {"_io._BytesIOBuffer", 8, 0, 0, 24, 1, f324},
-    {"_io._BytesIOBuffer", 9, 0, 0, 24, 1, f325},
-    {"_io._BytesIOBuffer", 10, 0, 0, 24, 1, f326},
-    {"_io._BytesIOBuffer", 11, 0, 0, 24, 1, f327},
-    {"_io._BytesIOBuffer", 12, 0, 0, 24, 1, f328},
-    {"_io._BytesIOBuffer", 13, 0, 0, 24, 1, f329},
-    {"_io._BytesIOBuffer", 14, 0, 0, 24, 1, f330},
-    {"_io._BytesIOBuffer", 15, 0, 0, 24, 1, f331},
-    {"_json", 9, 1, 0, 16, 2, f332},
-    {"_json", 10, 1, 0, 16, 2, f333},
-    {"_json", 11, 1, 0, 16, 2, f334},
-    {"_json.Encoder", 8, 0, 0, 80, 6, f335},
-    {"_json.Encoder", 9, 0, 0, 80, 6, f336},
-    {"_json.Encoder", 10, 0, 0, 80, 6, f337},
-    {"_json.Encoder", 11, 0, 0, 80, 6, f338},
-    {"_json.Encoder", 12, 0, 0, 80, 6, f339},
-    {"_json.Encoder", 13, 0, 0, 80, 6, f340},
-    {"_json.Encoder", 14, 0, 0, 80, 6, f341},
-    {"_json.Encoder", 15, 0, 0, 80, 6, f342},
-    {"_json.Scanner", 8, 0, 0, 72, 6, f343},
-    {"_json.Scanner", 9, 0, 0, 72, 6, f344},
-    {"_json.Scanner", 10, 0, 0, 72, 6, f345},
-    {"_json.Scanner", 11, 0, 0, 72, 6, f346},
-    {"_json.Scanner", 12, 0, 0, 72, 6, f347},
-    {"_json.Scanner", 13, 0, 0, 64, 5, f348},
-    {"_json.Scanner", 14, 0, 0, 64, 5, f349},
-    {"_json.Scanner", 15, 0, 0, 72, 6, f350},
-    {"_locale", 9, 1, 0, 8, 1, f351},
-    {"_locale", 10, 1, 0, 8, 1, f352},
-    {"_locale", 11, 1, 0, 8, 1, f353},
-    {"_locale", 12, 1, 0, 8, 1, f354},
-    {"_locale", 13, 1, 0, 8, 1, f355},
-    {"_locale", 14, 1, 0, 8, 1, f356},
-    {"_locale", 15, 1, 0, 8, 1, f357},
-    {"_lsprof", 10, 1, 0, 24, 3, f358},
-    {"_lsprof", 11, 1, 0, 24, 3, f359},
-    {"_lsprof", 12, 1, 0, 24, 3, f360},
-    {"_lsprof", 13, 1, 0, 24, 3, f361},
-    {"_lsprof", 14, 1, 0, 24, 3, f362},
-    {"_lsprof", 15, 1, 0, 24, 3, f363},
-    {"_lzma", 10, 1, 0, 32, 4, f364},
-    {"_lzma", 11, 1, 0, 32, 4, f365},
-    {"_lzma", 12, 1, 0, 32, 4, f366},
-    {"_lzma", 13, 1, 0, 32, 4, f367},
-    {"_lzma", 14, 1, 0, 32, 4, f368},
-    {"_lzma", 15, 1, 0, 32, 4, f369},
-    {"_md5", 10, 1, 0, 8, 1, f370},
-    {"_md5", 11, 1, 0, 8, 1, f371},
-    {"_md5", 12, 1, 0, 8, 1, f372},
-    {"_md5", 13, 1, 0, 8, 1, f373},
-    {"_md5", 14, 1, 0, 8, 1, f374},
-    {"_md5", 15, 1, 0, 8, 1, f375},
-    {"_multibytecodec", 10, 1, 0, 40, 5, f376},
-    {"_multibytecodec", 11, 1, 0, 48, 6, f377},
-    {"_operator", 10, 1, 0, 24, 3, f378},
-    {"_operator", 11, 1, 0, 24, 3, f379},
-    {"_operator", 12, 1, 0, 24, 3, f380},
-    {"_operator", 13, 1, 0, 24, 3, f381},
-    {"_operator", 14, 1, 0, 24, 3, f382},
-    {"_operator", 15, 1, 0, 24, 3, f383},
-    {"_pickle", 8, 1, 0, 112, 14, f384},
-    {"_pickle", 9, 1, 0, 112, 14, f385},
-    {"_pickle", 10, 1, 0, 112, 14, f386},
-    {"_pickle", 11, 1, 0, 112, 14, f387},
-    {"_pickle", 12, 1, 0, 152, 19, f388},
-    {"_pickle", 13, 1, 0, 152, 19, f389},
-    {"_pickle", 14, 1, 0, 152, 19, f390},
-    {"_pickle", 15, 1, 0, 152, 19, f391},
-    {"_pickle.Pickler", 8, 0, 0, 152, 8, f392},
-    {"_pickle.Pickler", 9, 0, 0, 152, 8, f393},
-    {"_pickle.Pickler", 10, 0, 0, 152, 8, f394},
-    {"_pickle.Pickler", 11, 0, 0, 152, 8, f395},
-    {"_pickle.Pickler", 12, 0, 0, 152, 8, f396},
-    {"_pickle.Pickler", 13, 0, 0, 144, 7, f397},
-    {"_pickle.Pickler", 13, 0, 0, 152, 8, f398},
-    {"_pickle.Pickler", 14, 0, 0, 152, 8, f399},
-    {"_pickle.Pickler", 15, 0, 0, 152, 8, f400},
-    {"_pickle.PicklerMemoProxy", 8, 0, 0, 24, 1, f401},
-    {"_pickle.PicklerMemoProxy", 9, 0, 0, 24, 1, f402},
-    {"_pickle.PicklerMemoProxy", 10, 0, 0, 24, 1, f403},
-    {"_pickle.PicklerMemoProxy", 11, 0, 0, 24, 1, f404},
-    {"_pickle.PicklerMemoProxy", 12, 0, 0, 24, 1, f405},
-    {"_pickle.PicklerMemoProxy", 13, 0, 0, 24, 1, f406},
-    {"_pickle.PicklerMemoProxy", 14, 0, 0, 24, 1, f407},
-    {"_pickle.PicklerMemoProxy", 15, 0, 0, 24, 1, f408},
-    {"_pickle.Unpickler", 8, 0, 0, 272, 9, f409},
-    {"_pickle.Unpickler", 9, 0, 0, 272, 9, f410},
-    {"_pickle.Unpickler", 10, 0, 0, 272, 9, f411},
-    {"_pickle.Unpickler", 11, 0, 0, 272, 9, f412},
-    {"_pickle.Unpickler", 12, 0, 0, 272, 9, f413},
-    {"_pickle.Unpickler", 13, 0, 0, 264, 8, f414},
-    {"_pickle.Unpickler", 13, 0, 0, 296, 9, f415},
-    {"_pickle.Unpickler", 14, 0, 0, 296, 9, f416},
-    {"_pickle.Unpickler", 15, 0, 0, 304, 10, f417},
-    {"_pickle.UnpicklerMemoProxy", 8, 0, 0, 24, 1, f418},
-    {"_pickle.UnpicklerMemoProxy", 9, 0, 0, 24, 1, f419},
-    {"_pickle.UnpicklerMemoProxy", 10, 0, 0, 24, 1, f420},
-    {"_pickle.UnpicklerMemoProxy", 11, 0, 0, 24, 1, f421},
-    {"_pickle.UnpicklerMemoProxy", 12, 0, 0, 24, 1, f422},
-    {"_pickle.UnpicklerMemoProxy", 13, 0, 0, 24, 1, f423},
-    {"_pickle.UnpicklerMemoProxy", 14, 0, 0, 24, 1, f424},
-    {"_pickle.UnpicklerMemoProxy", 15, 0, 0, 24, 1, f425},
-    {"_posixsubprocess", 9, 1, 0, 24, 3, f426},
-    {"_queue", 10, 1, 0, 16, 2, f427},
-    {"_queue", 11, 1, 0, 16, 2, f428},
-    {"_queue", 12, 1, 0, 16, 2, f429},
-    {"_queue", 13, 1, 0, 16, 2, f430},
-    {"_queue", 14, 1, 0, 16, 2, f431},
-    {"_queue", 15, 1, 0, 16, 2, f432},
-    {"_random", 9, 1, 0, 16, 2, f433},
-    {"_random", 10, 1, 0, 16, 2, f434},
-    {"_random", 11, 1, 0, 16, 2, f435},
-    {"_random", 12, 1, 0, 16, 2, f436},
-    {"_random", 13, 1, 0, 16, 2, f437},
-    {"_random", 14, 1, 0, 16, 2, f438},
-    {"_random", 15, 1, 0, 16, 2, f439},
-    {"_sha1", 10, 1, 0, 8, 1, f440},
-    {"_sha1", 11, 1, 0, 8, 1, f441},
-    {"_sha1", 12, 1, 0, 8, 1, f442},
-    {"_sha1", 13, 1, 0, 8, 1, f443},
-    {"_sha1", 14, 1, 0, 8, 1, f444},
-    {"_sha1", 15, 1, 0, 8, 1, f445},
-    {"_sha2", 12, 1, 0, 32, 4, f446},
-    {"_sha2", 13, 1, 0, 32, 4, f447},
-    {"_sha2", 14, 1, 0, 32, 4, f448},
-    {"_sha2", 15, 1, 0, 32, 4, f449},
-    {"_sha3", 10, 1, 0, 48, 6, f450},
-    {"_sha3", 11, 1, 0, 48, 6, f451},
-    {"_sha3", 12, 1, 0, 48, 6, f452},
-    {"_sha3", 13, 1, 0, 48, 6, f453},
-    {"_sha3", 14, 1, 0, 48, 6, f454},
-    {"_sha3", 15, 1, 0, 48, 6, f455},
-    {"_sha512", 10, 1, 0, 16, 2, f456},
-    {"_sha512", 11, 1, 0, 16, 2, f457},
-    {"_signal", 10, 1, 0, 24, 3, f458},
-    {"_signal", 11, 1, 0, 32, 4, f459},
-    {"_signal", 12, 1, 0, 32, 4, f460},
-    {"_signal", 13, 1, 0, 32, 4, f461},
-    {"_signal", 14, 1, 0, 32, 4, f462},
-    {"_signal", 15, 1, 0, 32, 4, f463},
-    {"_socket", 12, 1, 0, 40, 3, f464},
-    {"_socket", 13, 1, 0, 40, 3, f465},
-    {"_socket", 14, 1, 0, 32, 3, f466},
-    {"_socket", 15, 1, 0, 32, 3, f467},
-    {"_sqlite3", 11, 1, 0, 224, 27, f468},
-    {"_sqlite3", 12, 1, 0, 224, 27, f469},
-    {"_sqlite3", 13, 1, 0, 224, 27, f470},
-    {"_sqlite3", 14, 1, 0, 224, 27, f471},
-    {"_sqlite3", 15, 1, 0, 224, 27, f472},
-    {"_sre", 10, 1, 0, 24, 3, f473},
-    {"_sre", 11, 1, 0, 24, 3, f474},
-    {"_sre", 12, 1, 0, 40, 5, f475},
-    {"_sre", 13, 1, 0, 40, 5, f476},
-    {"_sre", 14, 1, 0, 40, 5, f477},
-    {"_sre", 15, 1, 0, 40, 5, f478},
-    {"_sre.SRE_Scanner", 8, 0, 0, 232, 1, f479},
-    {"_sre.SRE_Scanner", 9, 0, 0, 240, 1, f480},
-    {"_sre.SRE_Scanner", 10, 0, 0, 240, 1, f481},
-    {"_sre.SRE_Scanner", 11, 0, 0, 232, 1, f482},
-    {"_sre.SRE_Scanner", 11, 0, 0, 240, 1, f483},
-    {"_sre.SRE_Scanner", 12, 0, 0, 240, 1, f484},
-    {"_sre.SRE_Scanner", 13, 0, 0, 248, 1, f485},
-    {"_sre.SRE_Scanner", 13, 0, 0, 264, 1, f486},
-    {"_sre.SRE_Scanner", 14, 0, 0, 264, 1, f487},
-    {"_sre.SRE_Scanner", 15, 0, 0, 264, 1, f488},
-    {"_ssl", 10, 1, 0, 128, 16, f489},
-    {"_ssl", 11, 1, 0, 160, 20, f490},
-    {"_ssl", 12, 1, 0, 160, 19, f491},
-    {"_ssl", 13, 1, 0, 160, 19, f492},
-    {"_ssl", 14, 1, 0, 160, 19, f493},
-    {"_ssl", 15, 1, 0, 160, 19, f494},
+    {"AttributeError", 10, 0, 0, 80, 7, f0},
+    {"AttributeError", 11, 0, 0, 88, 8, f1},
+    {"AttributeError", 12, 0, 0, 88, 8, f2},
+    {"AttributeError", 13, 0, 0, 88, 8, f3},
+    {"AttributeError", 14, 0, 0, 88, 8, f4},
+    {"AttributeError", 15, 0, 0, 88, 8, f5},
+    {"BaseExceptionGroup", 11, 0, 0, 88, 8, f6},
+    {"BaseExceptionGroup", 12, 0, 0, 88, 8, f7},
+    {"BaseExceptionGroup", 13, 0, 0, 88, 8, f8},
+    {"BaseExceptionGroup", 13, 0, 0, 96, 9, f9},
+    {"BaseExceptionGroup", 14, 0, 0, 96, 9, f10},
+    {"BaseExceptionGroup", 15, 0, 0, 96, 9, f11},
+    {"CArgObject", 8, 0, 0, 64, 1, f12},
+    {"CArgObject", 9, 0, 0, 64, 1, f13},
+    {"CArgObject", 10, 0, 0, 64, 1, f14},
+    {"CArgObject", 11, 0, 0, 64, 1, f15},
+    {"CArgObject", 12, 0, 0, 64, 1, f16},
+    {"CArgObject", 13, 0, 0, 64, 1, f17},
+    {"CArgObject", 14, 0, 0, 80, 1, f18},
+    {"CArgObject", 15, 0, 0, 80, 1, f19},
+    {"CThunkObject", 8, 0, 0, 128, 3, f20},
+    {"CThunkObject", 9, 0, 0, 128, 3, f21},
+    {"CThunkObject", 10, 0, 0, 128, 3, f22},
+    {"CThunkObject", 11, 0, 0, 128, 3, f23},
+    {"CThunkObject", 12, 0, 0, 128, 3, f24},
+    {"CThunkObject", 13, 0, 0, 128, 3, f25},
+    {"CThunkObject", 14, 0, 0, 128, 3, f26},
+    {"CThunkObject", 15, 0, 0, 128, 3, f27},
+    {"Context", 8, 0, 0, 48, 2, f28},
+    {"Context", 9, 0, 0, 48, 2, f29},
+    {"Context", 10, 0, 0, 48, 2, f30},
+    {"Context", 11, 0, 0, 48, 2, f31},
+    {"Context", 12, 0, 0, 48, 2, f32},
+    {"Context", 13, 0, 0, 48, 2, f33},
+    {"Context", 14, 0, 0, 48, 2, f34},
+    {"Context", 15, 0, 0, 48, 2, f35},
+    {"ContextVar", 8, 0, 0, 64, 3, f36},
+    {"ContextVar", 9, 0, 0, 64, 3, f37},
+    {"ContextVar", 10, 0, 0, 64, 3, f38},
+    {"ContextVar", 11, 0, 0, 64, 3, f39},
+    {"ContextVar", 12, 0, 0, 64, 3, f40},
+    {"ContextVar", 13, 0, 0, 64, 3, f41},
+    {"ContextVar", 14, 0, 0, 64, 3, f42},
+    {"ContextVar", 15, 0, 0, 64, 3, f43},
+    {"ImportError", 8, 0, 0, 88, 8, f44},
+    {"ImportError", 9, 0, 0, 88, 8, f45},
+    {"ImportError", 10, 0, 0, 88, 8, f46},
+    {"ImportError", 11, 0, 0, 96, 9, f47},
+    {"ImportError", 12, 0, 0, 104, 10, f48},
+    {"ImportError", 13, 0, 0, 104, 10, f49},
+    {"ImportError", 14, 0, 0, 104, 10, f50},
+    {"ImportError", 15, 0, 0, 104, 10, f51},
+    {"NameError", 10, 0, 0, 72, 6, f52},
+    {"NameError", 11, 0, 0, 80, 7, f53},
+    {"NameError", 12, 0, 0, 80, 7, f54},
+    {"NameError", 13, 0, 0, 80, 7, f55},
+    {"NameError", 14, 0, 0, 80, 7, f56},
+    {"NameError", 15, 0, 0, 80, 7, f57},
+    {"OSError", 8, 0, 0, 104, 9, f58},
+    {"OSError", 9, 0, 0, 104, 9, f59},
+    {"OSError", 10, 0, 0, 104, 9, f60},
+    {"OSError", 11, 0, 0, 112, 10, f61},
+    {"OSError", 12, 0, 0, 112, 10, f62},
+    {"OSError", 13, 0, 0, 112, 10, f63},
+    {"OSError", 14, 0, 0, 112, 10, f64},
+    {"OSError", 15, 0, 0, 112, 10, f65},
+    {"StgDict", 8, 0, 0, 192, 5, f66},
+    {"StgDict", 9, 0, 0, 192, 5, f67},
+    {"StgDict", 10, 0, 0, 192, 5, f68},
+    {"StgDict", 11, 0, 0, 192, 5, f69},
+    {"StgDict", 12, 0, 0, 192, 5, f70},
+    {"StopIteration", 8, 0, 0, 72, 6, f71},
+    {"StopIteration", 9, 0, 0, 72, 6, f72},
+    {"StopIteration", 10, 0, 0, 72, 6, f73},
+    {"StopIteration", 11, 0, 0, 80, 7, f74},
+    {"StopIteration", 12, 0, 0, 80, 7, f75},
+    {"StopIteration", 13, 0, 0, 80, 7, f76},
+    {"StopIteration", 14, 0, 0, 80, 7, f77},
+    {"StopIteration", 15, 0, 0, 80, 7, f78},
+    {"SyntaxError", 8, 0, 0, 112, 11, f79},
+    {"SyntaxError", 9, 0, 0, 112, 11, f80},
+    {"SyntaxError", 10, 0, 0, 128, 13, f81},
+    {"SyntaxError", 11, 0, 0, 136, 14, f82},
+    {"SyntaxError", 12, 0, 0, 136, 14, f83},
+    {"SyntaxError", 13, 0, 0, 136, 14, f84},
+    {"SyntaxError", 14, 0, 0, 144, 15, f85},
+    {"SyntaxError", 15, 0, 0, 144, 15, f86},
+    {"SystemExit", 8, 0, 0, 72, 6, f87},
+    {"SystemExit", 9, 0, 0, 72, 6, f88},
+    {"SystemExit", 10, 0, 0, 72, 6, f89},
+    {"SystemExit", 11, 0, 0, 80, 7, f90},
+    {"SystemExit", 12, 0, 0, 80, 7, f91},
+    {"SystemExit", 13, 0, 0, 80, 7, f92},
+    {"SystemExit", 14, 0, 0, 80, 7, f93},
+    {"SystemExit", 15, 0, 0, 80, 7, f94},
+    {"TaskStepMethWrapper", 8, 0, 0, 32, 2, f95},
+    {"TaskStepMethWrapper", 9, 0, 0, 32, 2, f96},
+    {"TaskStepMethWrapper", 10, 0, 0, 32, 2, f97},
+    {"TaskStepMethWrapper", 11, 0, 0, 32, 2, f98},
+    {"TaskStepMethWrapper", 12, 0, 0, 32, 2, f99},
+    {"TaskStepMethWrapper", 13, 0, 0, 32, 2, f100},
+    {"TaskStepMethWrapper", 14, 0, 0, 32, 2, f101},
+    {"TaskStepMethWrapper", 15, 0, 0, 32, 2, f102},
+    {"TaskWakeupMethWrapper", 8, 0, 0, 24, 1, f103},
+    {"TaskWakeupMethWrapper", 9, 0, 0, 24, 1, f104},
+    {"Token", 8, 0, 0, 48, 3, f105},
+    {"Token", 9, 0, 0, 48, 3, f106},
+    {"Token", 10, 0, 0, 48, 3, f107},
+    {"Token", 11, 0, 0, 48, 3, f108},
+    {"Token", 12, 0, 0, 48, 3, f109},
+    {"Token", 13, 0, 0, 48, 3, f110},
+    {"Token", 14, 0, 0, 48, 3, f111},
+    {"Token", 15, 0, 0, 48, 3, f112},
+    {"UnicodeError", 8, 0, 0, 104, 8, f113},
+    {"UnicodeError", 9, 0, 0, 104, 8, f114},
+    {"UnicodeError", 10, 0, 0, 104, 8, f115},
+    {"UnicodeError", 11, 0, 0, 112, 9, f116},
+    {"UnicodeError", 12, 0, 0, 112, 9, f117},
+    {"UnicodeError", 13, 0, 0, 112, 9, f118},
+    {"UnicodeError", 14, 0, 0, 112, 9, f119},
+    {"UnicodeError", 15, 0, 0, 112, 9, f120},
+    {"_RunningLoopHolder", 8, 0, 0, 32, 1, f121},
+    {"_RunningLoopHolder", 9, 0, 0, 32, 1, f122},
+    {"_RunningLoopHolder", 10, 0, 0, 32, 1, f123},
+    {"_RunningLoopHolder", 11, 0, 0, 32, 1, f124},
+    {"_abc", 9, 1, 0, 16, 1, f125},
+    {"_abc", 10, 1, 0, 16, 1, f126},
+    {"_abc", 11, 1, 0, 16, 1, f127},
+    {"_abc", 12, 1, 0, 16, 1, f128},
+    {"_abc", 13, 1, 0, 16, 1, f129},
+    {"_abc", 14, 1, 0, 16, 1, f130},
+    {"_abc", 15, 1, 0, 16, 1, f131},
+    {"_abc._abc_data", 8, 0, 0, 48, 3, f132},
+    {"_abc._abc_data", 9, 0, 0, 48, 3, f133},
+    {"_abc._abc_data", 10, 0, 0, 48, 3, f134},
+    {"_abc._abc_data", 11, 0, 0, 48, 3, f135},
+    {"_abc._abc_data", 12, 0, 0, 48, 3, f136},
+    {"_abc._abc_data", 13, 0, 0, 48, 3, f137},
+    {"_abc._abc_data", 14, 0, 0, 48, 3, f138},
+    {"_abc._abc_data", 15, 0, 0, 48, 3, f139},
+    {"_abc_data", 8, 0, 0, 48, 3, f140},
+    {"_abc_data", 9, 0, 0, 48, 3, f141},
+    {"_abc_data", 10, 0, 0, 48, 3, f142},
+    {"_abc_data", 11, 0, 0, 48, 3, f143},
+    {"_abc_data", 12, 0, 0, 48, 3, f144},
+    {"_abc_data", 13, 0, 0, 48, 3, f145},
+    {"_abc_data", 14, 0, 0, 48, 3, f146},
+    {"_abc_data", 15, 0, 0, 48, 3, f147},
+    {"_asyncio", 12, 1, 0, 192, 21, f148},
+    {"_asyncio", 13, 1, 0, 176, 20, f149},
+    {"_asyncio", 14, 1, 0, 160, 18, f150},
+    {"_asyncio", 15, 1, 0, 160, 18, f151},
+    {"_asyncio.FutureIter", 8, 0, 0, 24, 1, f152},
+    {"_asyncio.FutureIter", 9, 0, 0, 24, 1, f153},
+    {"_asyncio.FutureIter", 10, 0, 0, 24, 1, f154},
+    {"_asyncio.FutureIter", 11, 0, 0, 24, 1, f155},
+    {"_asyncio.FutureIter", 12, 0, 0, 24, 1, f156},
+    {"_asyncio.FutureIter", 13, 0, 0, 24, 1, f157},
+    {"_asyncio.FutureIter", 14, 0, 0, 24, 1, f158},
+    {"_asyncio.FutureIter", 15, 0, 0, 24, 1, f159},
+    {"_asyncio._RunningLoopHolder", 8, 0, 0, 32, 1, f160},
+    {"_asyncio._RunningLoopHolder", 9, 0, 0, 32, 1, f161},
+    {"_asyncio._RunningLoopHolder", 10, 0, 0, 32, 1, f162},
+    {"_asyncio._RunningLoopHolder", 11, 0, 0, 32, 1, f163},
+    {"_bisect", 11, 1, 0, 8, 1, f164},
+    {"_bisect", 12, 1, 0, 8, 1, f165},
+    {"_bisect", 13, 1, 0, 8, 1, f166},
+    {"_bisect", 14, 1, 0, 8, 1, f167},
+    {"_bisect", 15, 1, 0, 8, 1, f168},
+    {"_blake2", 10, 1, 0, 16, 2, f169},
+    {"_blake2", 11, 1, 0, 16, 2, f170},
+    {"_blake2", 12, 1, 0, 16, 2, f171},
+    {"_blake2", 13, 1, 0, 16, 2, f172},
+    {"_blake2", 14, 1, 0, 32, 2, f173},
+    {"_blake2", 15, 1, 0, 24, 2, f174},
+    {"_bz2", 10, 1, 0, 16, 2, f175},
+    {"_bz2", 11, 1, 0, 16, 2, f176},
+    {"_bz2", 12, 1, 0, 16, 2, f177},
+    {"_bz2", 13, 1, 0, 16, 2, f178},
+    {"_bz2", 14, 1, 0, 16, 2, f179},
+    {"_bz2", 15, 1, 0, 16, 2, f180},
+    {"_collections", 12, 1, 0, 40, 5, f181},
+    {"_collections", 13, 1, 0, 40, 5, f182},
+    {"_collections", 14, 1, 0, 40, 5, f183},
+    {"_collections", 15, 1, 0, 40, 5, f184},
+    {"_collections._deque_iterator", 8, 0, 0, 56, 1, f185},
+    {"_collections._deque_iterator", 9, 0, 0, 56, 1, f186},
+    {"_collections._deque_iterator", 10, 0, 0, 56, 1, f187},
+    {"_collections._deque_iterator", 11, 0, 0, 56, 1, f188},
+    {"_collections._deque_iterator", 12, 0, 0, 56, 1, f189},
+    {"_collections._deque_iterator", 13, 0, 0, 56, 1, f190},
+    {"_collections._deque_iterator", 14, 0, 0, 56, 1, f191},
+    {"_collections._deque_iterator", 15, 0, 0, 56, 1, f192},
+    {"_collections._deque_reverse_iterator", 8, 0, 0, 56, 1, f193},
+    {"_collections._deque_reverse_iterator", 9, 0, 0, 56, 1, f194},
+    {"_collections._deque_reverse_iterator", 10, 0, 0, 56, 1, f195},
+    {"_collections._deque_reverse_iterator", 11, 0, 0, 56, 1, f196},
+    {"_collections._deque_reverse_iterator", 12, 0, 0, 56, 1, f197},
+    {"_collections._deque_reverse_iterator", 13, 0, 0, 56, 1, f198},
+    {"_collections._deque_reverse_iterator", 14, 0, 0, 56, 1, f199},
+    {"_collections._deque_reverse_iterator", 15, 0, 0, 56, 1, f200},
+    {"_collections._tuplegetter", 8, 0, 0, 32, 1, f201},
+    {"_collections._tuplegetter", 9, 0, 0, 32, 1, f202},
+    {"_collections._tuplegetter", 10, 0, 0, 32, 1, f203},
+    {"_collections._tuplegetter", 11, 0, 0, 32, 1, f204},
+    {"_collections._tuplegetter", 12, 0, 0, 32, 1, f205},
+    {"_collections._tuplegetter", 13, 0, 0, 32, 1, f206},
+    {"_collections._tuplegetter", 14, 0, 0, 32, 1, f207},
+    {"_collections._tuplegetter", 15, 0, 0, 32, 1, f208},
+    {"_contextvars.Context", 8, 0, 0, 48, 2, f209},
+    {"_contextvars.Context", 9, 0, 0, 48, 2, f210},
+    {"_contextvars.Context", 10, 0, 0, 48, 2, f211},
+    {"_contextvars.Context", 11, 0, 0, 48, 2, f212},
+    {"_contextvars.Context", 12, 0, 0, 48, 2, f213},
+    {"_contextvars.Context", 13, 0, 0, 48, 2, f214},
+    {"_contextvars.Context", 14, 0, 0, 48, 2, f215},
+    {"_contextvars.Context", 15, 0, 0, 48, 2, f216},
+    {"_contextvars.ContextVar", 8, 0, 0, 64, 3, f217},
+    {"_contextvars.ContextVar", 9, 0, 0, 64, 3, f218},
+    {"_contextvars.ContextVar", 10, 0, 0, 64, 3, f219},
+    {"_contextvars.ContextVar", 11, 0, 0, 64, 3, f220},
+    {"_contextvars.ContextVar", 12, 0, 0, 64, 3, f221},
+    {"_contextvars.ContextVar", 13, 0, 0, 64, 3, f222},
+    {"_contextvars.ContextVar", 14, 0, 0, 64, 3, f223},
+    {"_contextvars.ContextVar", 15, 0, 0, 64, 3, f224},
+    {"_contextvars.Token", 8, 0, 0, 48, 3, f225},
+    {"_contextvars.Token", 9, 0, 0, 48, 3, f226},
+    {"_contextvars.Token", 10, 0, 0, 48, 3, f227},
+    {"_contextvars.Token", 11, 0, 0, 48, 3, f228},
+    {"_contextvars.Token", 12, 0, 0, 48, 3, f229},
+    {"_contextvars.Token", 13, 0, 0, 48, 3, f230},
+    {"_contextvars.Token", 14, 0, 0, 48, 3, f231},
+    {"_contextvars.Token", 15, 0, 0, 48, 3, f232},
+    {"_csv", 8, 1, 0, 24, 2, f233},
+    {"_csv", 9, 1, 0, 24, 2, f234},
+    {"_csv", 10, 1, 0, 48, 5, f235},
+    {"_csv", 11, 1, 0, 56, 6, f236},
+    {"_csv", 12, 1, 0, 56, 6, f237},
+    {"_csv", 13, 1, 0, 56, 6, f238},
+    {"_csv", 14, 1, 0, 56, 6, f239},
+    {"_csv", 15, 1, 0, 56, 6, f240},
+    {"_csv.Dialect", 8, 0, 0, 48, 1, f241},
+    {"_csv.Dialect", 9, 0, 0, 48, 1, f242},
+    {"_csv.Dialect", 10, 0, 0, 48, 1, f243},
+    {"_csv.Dialect", 11, 0, 0, 48, 1, f244},
+    {"_csv.Dialect", 12, 0, 0, 48, 1, f245},
+    {"_csv.Dialect", 13, 0, 0, 48, 1, f246},
+    {"_csv.Dialect", 14, 0, 0, 48, 1, f247},
+    {"_csv.Dialect", 15, 0, 0, 48, 1, f248},
+    {"_csv.reader", 8, 0, 0, 88, 3, f249},
+    {"_csv.reader", 9, 0, 0, 88, 3, f250},
+    {"_csv.reader", 10, 0, 0, 88, 3, f251},
+    {"_csv.reader", 11, 0, 0, 88, 3, f252},
+    {"_csv.reader", 12, 0, 0, 88, 3, f253},
+    {"_csv.reader", 13, 0, 0, 88, 3, f254},
+    {"_csv.reader", 14, 0, 0, 88, 3, f255},
+    {"_csv.reader", 15, 0, 0, 88, 3, f256},
+    {"_csv.writer", 8, 0, 0, 64, 2, f257},
+    {"_csv.writer", 9, 0, 0, 64, 2, f258},
+    {"_csv.writer", 10, 0, 0, 72, 3, f259},
+    {"_csv.writer", 11, 0, 0, 72, 3, f260},
+    {"_csv.writer", 12, 0, 0, 72, 3, f261},
+    {"_csv.writer", 13, 0, 0, 72, 3, f262},
+    {"_csv.writer", 14, 0, 0, 72, 3, f263},
+    {"_csv.writer", 15, 0, 0, 72, 3, f264},
+    {"_ctypes", 12, 1, 0, 40, 5, f265},
+    {"_ctypes", 13, 1, 0, 200, 25, f266},
+    {"_ctypes", 14, 1, 0, 192, 24, f267},
+    {"_ctypes", 15, 1, 0, 192, 24, f268},
+    {"_ctypes.Array", 8, 0, 0, 96, 2, f269},
+    {"_ctypes.Array", 9, 0, 0, 96, 2, f270},
+    {"_ctypes.Array", 10, 0, 0, 96, 2, f271},
+    {"_ctypes.Array", 11, 0, 0, 96, 2, f272},
+    {"_ctypes.Array", 12, 0, 0, 96, 2, f273},
+    {"_ctypes.Array", 13, 0, 0, 96, 2, f274},
+    {"_ctypes.Array", 14, 0, 0, 96, 2, f275},
+    {"_ctypes.Array", 15, 0, 0, 96, 2, f276},
+    {"_ctypes.CArgObject", 8, 0, 0, 64, 1, f277},
+    {"_ctypes.CArgObject", 9, 0, 0, 64, 1, f278},
+    {"_ctypes.CArgObject", 10, 0, 0, 64, 1, f279},
+    {"_ctypes.CArgObject", 11, 0, 0, 64, 1, f280},
+    {"_ctypes.CArgObject", 12, 0, 0, 64, 1, f281},
+    {"_ctypes.CArgObject", 13, 0, 0, 64, 1, f282},
+    {"_ctypes.CArgObject", 14, 0, 0, 80, 1, f283},
+    {"_ctypes.CArgObject", 15, 0, 0, 80, 1, f284},
+    {"_ctypes.CField", 8, 0, 0, 72, 1, f285},
+    {"_ctypes.CField", 9, 0, 0, 72, 1, f286},
+    {"_ctypes.CField", 10, 0, 0, 72, 1, f287},
+    {"_ctypes.CField", 11, 0, 0, 72, 1, f288},
+    {"_ctypes.CField", 12, 0, 0, 72, 1, f289},
+    {"_ctypes.CField", 13, 0, 0, 72, 1, f290},
+    {"_ctypes.CField", 14, 0, 0, 80, 2, f291},
+    {"_ctypes.CField", 15, 0, 0, 80, 2, f292},
+    {"_ctypes.CFuncPtr", 8, 0, 0, 160, 10, f293},
+    {"_ctypes.CFuncPtr", 9, 0, 0, 160, 10, f294},
+    {"_ctypes.CFuncPtr", 10, 0, 0, 160, 10, f295},
+    {"_ctypes.CFuncPtr", 11, 0, 0, 160, 10, f296},
+    {"_ctypes.CFuncPtr", 12, 0, 0, 160, 10, f297},
+    {"_ctypes.CFuncPtr", 13, 0, 0, 160, 10, f298},
+    {"_ctypes.CFuncPtr", 14, 0, 0, 160, 10, f299},
+    {"_ctypes.CFuncPtr", 15, 0, 0, 160, 10, f300},
+    {"_ctypes.CThunkObject", 8, 0, 0, 128, 3, f301},
+    {"_ctypes.CThunkObject", 9, 0, 0, 128, 3, f302},
+    {"_ctypes.CThunkObject", 10, 0, 0, 128, 3, f303},
+    {"_ctypes.CThunkObject", 11, 0, 0, 128, 3, f304},
+    {"_ctypes.CThunkObject", 12, 0, 0, 128, 3, f305},
+    {"_ctypes.CThunkObject", 13, 0, 0, 128, 3, f306},
+    {"_ctypes.CThunkObject", 14, 0, 0, 128, 3, f307},
+    {"_ctypes.CThunkObject", 15, 0, 0, 128, 3, f308},
+    {"_ctypes.DictRemover", 8, 0, 0, 32, 2, f309},
+    {"_ctypes.DictRemover", 9, 0, 0, 32, 2, f310},
+    {"_ctypes.DictRemover", 10, 0, 0, 32, 2, f311},
+    {"_ctypes.DictRemover", 11, 0, 0, 32, 2, f312},
+    {"_ctypes.DictRemover", 12, 0, 0, 32, 2, f313},
+    {"_ctypes.DictRemover", 13, 0, 0, 32, 2, f314},
+    {"_ctypes.DictRemover", 14, 0, 0, 32, 2, f315},
+    {"_ctypes.DictRemover", 15, 0, 0, 32, 2, f316},
+    {"_ctypes.PyCFuncPtr", 8, 0, 0, 160, 10, f317},
+    {"_ctypes.PyCFuncPtr", 9, 0, 0, 160, 10, f318},
+    {"_ctypes.PyCFuncPtr", 10, 0, 0, 160, 10, f319},
+    {"_ctypes.PyCFuncPtr", 11, 0, 0, 160, 10, f320},
+    {"_ctypes.PyCFuncPtr", 12, 0, 0, 160, 10, f321},
+    {"_ctypes.PyCFuncPtr", 13, 0, 0, 160, 10, f322},
+    {"_ctypes.PyCFuncPtr", 14, 0, 0, 160, 10, f323},
+    {"_ctypes.PyCFuncPtr", 15, 0, 0, 160, 10, f324},
+    {"_ctypes.StgDict", 8, 0, 0, 192, 5, f325},
+    {"_ctypes.StgDict", 9, 0, 0, 192, 5, f326},
+    {"_ctypes.StgDict", 10, 0, 0, 192, 5, f327},
+    {"_ctypes.StgDict", 11, 0, 0, 192, 5, f328},
+    {"_ctypes.StgDict", 12, 0, 0, 192, 5, f329},
+    {"_ctypes.Structure", 8, 0, 0, 96, 2, f330},
+    {"_ctypes.Structure", 9, 0, 0, 96, 2, f331},
+    {"_ctypes.Structure", 10, 0, 0, 96, 2, f332},
+    {"_ctypes.Structure", 11, 0, 0, 96, 2, f333},
+    {"_ctypes.Structure", 12, 0, 0, 96, 2, f334},
+    {"_ctypes.Structure", 13, 0, 0, 96, 2, f335},
+    {"_ctypes.Structure", 14, 0, 0, 96, 2, f336},
+    {"_ctypes.Structure", 15, 0, 0, 96, 2, f337},
+    {"_ctypes.Union", 8, 0, 0, 96, 2, f338},
+    {"_ctypes.Union", 9, 0, 0, 96, 2, f339},
+    {"_ctypes.Union", 10, 0, 0, 96, 2, f340},
+    {"_ctypes.Union", 11, 0, 0, 96, 2, f341},
+    {"_ctypes.Union", 12, 0, 0, 96, 2, f342},
+    {"_ctypes.Union", 13, 0, 0, 96, 2, f343},
+    {"_ctypes.Union", 14, 0, 0, 96, 2, f344},
+    {"_ctypes.Union", 15, 0, 0, 96, 2, f345},
+    {"_ctypes._Pointer", 8, 0, 0, 96, 2, f346},
+    {"_ctypes._Pointer", 9, 0, 0, 96, 2, f347},
+    {"_ctypes._Pointer", 10, 0, 0, 96, 2, f348},
+    {"_ctypes._Pointer", 11, 0, 0, 96, 2, f349},
+    {"_ctypes._Pointer", 12, 0, 0, 96, 2, f350},
+    {"_ctypes._Pointer", 13, 0, 0, 96, 2, f351},
+    {"_ctypes._Pointer", 14, 0, 0, 96, 2, f352},
+    {"_ctypes._Pointer", 15, 0, 0, 96, 2, f353},
+    {"_ctypes._SimpleCData", 8, 0, 0, 96, 2, f354},
+    {"_ctypes._SimpleCData", 9, 0, 0, 96, 2, f355},
+    {"_ctypes._SimpleCData", 10, 0, 0, 96, 2, f356},
+    {"_ctypes._SimpleCData", 11, 0, 0, 96, 2, f357},
+    {"_ctypes._SimpleCData", 12, 0, 0, 96, 2, f358},
+    {"_ctypes._SimpleCData", 13, 0, 0, 96, 2, f359},
+    {"_ctypes._SimpleCData", 14, 0, 0, 96, 2, f360},
+    {"_ctypes._SimpleCData", 15, 0, 0, 96, 2, f361},
+    {"_curses", 14, 1, 0, 16, 2, f362},
+    {"_curses", 15, 1, 0, 16, 2, f363},
+    {"_datetime", 13, 1, 0, 72, 9, f364},
+    {"_datetime", 14, 1, 0, 72, 9, f365},
+    {"_datetime", 15, 1, 0, 72, 9, f366},
+    {"_decimal", 13, 1, 0, 240, 22, f367},
+    {"_decimal", 14, 1, 0, 240, 22, f368},
+    {"_decimal", 15, 1, 0, 240, 22, f369},
+    {"_elementtree", 8, 1, 0, 40, 5, f370},
+    {"_elementtree", 9, 1, 0, 40, 5, f371},
+    {"_elementtree", 10, 1, 0, 40, 5, f372},
+    {"_elementtree", 11, 1, 0, 40, 5, f373},
+    {"_elementtree", 12, 1, 0, 144, 17, f374},
+    {"_elementtree", 13, 1, 0, 152, 18, f375},
+    {"_elementtree", 14, 1, 0, 152, 18, f376},
+    {"_elementtree", 15, 1, 0, 152, 18, f377},
+    {"_functools", 10, 1, 0, 32, 4, f378},
+    {"_functools", 11, 1, 0, 32, 4, f379},
+    {"_functools", 12, 1, 0, 32, 4, f380},
+    {"_functools", 13, 1, 0, 32, 4, f381},
+    {"_functools", 14, 1, 0, 48, 6, f382},
+    {"_functools", 15, 1, 0, 48, 6, f383},
+    {"_hashlib", 9, 1, 0, 32, 3, f384},
+    {"_hashlib", 10, 1, 0, 48, 5, f385},
+    {"_hashlib", 11, 1, 0, 48, 5, f386},
+    {"_hashlib", 12, 1, 0, 48, 5, f387},
+    {"_hashlib", 13, 1, 0, 48, 5, f388},
+    {"_hashlib", 14, 1, 0, 48, 5, f389},
+    {"_hashlib", 15, 1, 0, 56, 5, f390},
+    {"_io", 8, 1, 0, 24, 2, f391},
+    {"_io", 9, 1, 0, 24, 2, f392},
+    {"_io", 10, 1, 0, 24, 2, f393},
+    {"_io", 11, 1, 0, 24, 2, f394},
+    {"_io", 12, 1, 0, 128, 15, f395},
+    {"_io", 13, 1, 0, 128, 15, f396},
+    {"_io", 14, 1, 0, 128, 15, f397},
+    {"_io", 15, 1, 0, 128, 15, f398},
+    {"_io.BufferedRWPair", 8, 0, 0, 48, 3, f399},
+    {"_io.BufferedRWPair", 9, 0, 0, 48, 3, f400},
+    {"_io.BufferedRWPair", 10, 0, 0, 48, 3, f401},
+    {"_io.BufferedRWPair", 11, 0, 0, 48, 3, f402},
+    {"_io.BufferedRWPair", 12, 0, 0, 48, 3, f403},
+    {"_io.BufferedRWPair", 13, 0, 0, 48, 3, f404},
+    {"_io.BufferedRWPair", 14, 0, 0, 48, 3, f405},
+    {"_io.BufferedRWPair", 15, 0, 0, 48, 3, f406},
+    {"_io.BytesIO", 8, 0, 0, 64, 2, f407},
+    {"_io.BytesIO", 9, 0, 0, 64, 2, f408},
+    {"_io.BytesIO", 10, 0, 0, 64, 2, f409},
+    {"_io.BytesIO", 11, 0, 0, 64, 2, f410},
+    {"_io.BytesIO", 12, 0, 0, 64, 2, f411},
+    {"_io.BytesIO", 13, 0, 0, 64, 2, f412},
+    {"_io.BytesIO", 14, 0, 0, 64, 2, f413},
+    {"_io.BytesIO", 15, 0, 0, 64, 2, f414},
+    {"_io.FileIO", 8, 0, 0, 48, 1, f415},
+    {"_io.FileIO", 9, 0, 0, 48, 1, f416},
+    {"_io.FileIO", 10, 0, 0, 48, 1, f417},
+    {"_io.FileIO", 11, 0, 0, 48, 1, f418},
+    {"_io.FileIO", 12, 0, 0, 48, 1, f419},
+    {"_io.FileIO", 13, 0, 0, 48, 1, f420},
+    {"_io.FileIO", 14, 0, 0, 48, 1, f421},
+    {"_io.FileIO", 15, 0, 0, 48, 1, f422},
+    {"_io.IncrementalNewlineDecoder", 8, 0, 0, 40, 2, f423},
+    {"_io.IncrementalNewlineDecoder", 9, 0, 0, 40, 2, f424},
+    {"_io.IncrementalNewlineDecoder", 10, 0, 0, 40, 2, f425},
+    {"_io.IncrementalNewlineDecoder", 11, 0, 0, 40, 2, f426},
+    {"_io.IncrementalNewlineDecoder", 12, 0, 0, 40, 2, f427},
+    {"_io.IncrementalNewlineDecoder", 13, 0, 0, 40, 2, f428},
+    {"_io.IncrementalNewlineDecoder", 14, 0, 0, 40, 2, f429},
+    {"_io.IncrementalNewlineDecoder", 15, 0, 0, 40, 2, f430},
+    {"_io.StringIO", 8, 0, 0, 120, 4, f431},
+    {"_io.StringIO", 9, 0, 0, 120, 4, f432},
+    {"_io.StringIO", 10, 0, 0, 120, 4, f433},
+    {"_io.StringIO", 11, 0, 0, 120, 4, f434},
+    {"_io.StringIO", 12, 0, 0, 168, 4, f435},
+    {"_io.StringIO", 13, 0, 0, 168, 4, f436},
+    {"_io.StringIO", 14, 0, 0, 120, 4, f437},
+    {"_io.StringIO", 15, 0, 0, 120, 4, f438},
+    {"_io.TextIOWrapper", 8, 0, 0, 192, 11, f439},
+    {"_io.TextIOWrapper", 9, 0, 0, 192, 11, f440},
+    {"_io.TextIOWrapper", 10, 0, 0, 192, 11, f441},
+    {"_io.TextIOWrapper", 11, 0, 0, 192, 11, f442},
+    {"_io.TextIOWrapper", 12, 0, 0, 200, 11, f443},
+    {"_io.TextIOWrapper", 13, 0, 0, 200, 11, f444},
+    {"_io.TextIOWrapper", 14, 0, 0, 200, 11, f445},
+    {"_io.TextIOWrapper", 15, 0, 0, 200, 11, f446},
+    {"_io._BytesIOBuffer", 8, 0, 0, 24, 1, f447},
+    {"_io._BytesIOBuffer", 9, 0, 0, 24, 1, f448},
+    {"_io._BytesIOBuffer", 10, 0, 0, 24, 1, f449},
+    {"_io._BytesIOBuffer", 11, 0, 0, 24, 1, f450},
+    {"_io._BytesIOBuffer", 12, 0, 0, 24, 1, f451},
+    {"_io._BytesIOBuffer", 13, 0, 0, 24, 1, f452},
+    {"_io._BytesIOBuffer", 14, 0, 0, 24, 1, f453},
+    {"_io._BytesIOBuffer", 15, 0, 0, 24, 1, f454},
+    {"_json", 9, 1, 0, 16, 2, f455},
+    {"_json", 10, 1, 0, 16, 2, f456},
+    {"_json", 11, 1, 0, 16, 2, f457},
+    {"_json.Encoder", 8, 0, 0, 80, 6, f458},
+    {"_json.Encoder", 9, 0, 0, 80, 6, f459},
+    {"_json.Encoder", 10, 0, 0, 80, 6, f460},
+    {"_json.Encoder", 11, 0, 0, 80, 6, f461},
+    {"_json.Encoder", 12, 0, 0, 80, 6, f462},
+    {"_json.Encoder", 13, 0, 0, 80, 6, f463},
+    {"_json.Encoder", 14, 0, 0, 80, 6, f464},
+    {"_json.Encoder", 15, 0, 0, 80, 6, f465},
+    {"_json.Scanner", 8, 0, 0, 72, 6, f466},
+    {"_json.Scanner", 9, 0, 0, 72, 6, f467},
+    {"_json.Scanner", 10, 0, 0, 72, 6, f468},
+    {"_json.Scanner", 11, 0, 0, 72, 6, f469},
+    {"_json.Scanner", 12, 0, 0, 72, 6, f470},
+    {"_json.Scanner", 13, 0, 0, 64, 5, f471},
+    {"_json.Scanner", 14, 0, 0, 64, 5, f472},
+    {"_json.Scanner", 15, 0, 0, 72, 6, f473},
+    {"_locale", 9, 1, 0, 8, 1, f474},
+    {"_locale", 10, 1, 0, 8, 1, f475},
+    {"_locale", 11, 1, 0, 8, 1, f476},
+    {"_locale", 12, 1, 0, 8, 1, f477},
+    {"_locale", 13, 1, 0, 8, 1, f478},
+    {"_locale", 14, 1, 0, 8, 1, f479},
+    {"_locale", 15, 1, 0, 8, 1, f480},
+    {"_lsprof", 10, 1, 0, 24, 3, f481},
+    {"_lsprof", 11, 1, 0, 24, 3, f482},
+    {"_lsprof", 12, 1, 0, 24, 3, f483},
+    {"_lsprof", 13, 1, 0, 24, 3, f484},
+    {"_lsprof", 14, 1, 0, 24, 3, f485},
+    {"_lsprof", 15, 1, 0, 24, 3, f486},
+    {"_lzma", 10, 1, 0, 32, 4, f487},
+    {"_lzma", 11, 1, 0, 32, 4, f488},
+    {"_lzma", 12, 1, 0, 32, 4, f489},
+    {"_lzma", 13, 1, 0, 32, 4, f490},
+    {"_lzma", 14, 1, 0, 32, 4, f491},
+    {"_lzma", 15, 1, 0, 32, 4, f492},
+    {"_md5", 10, 1, 0, 8, 1, f493},
+    {"_md5", 11, 1, 0, 8, 1, f494},
+    {"_md5", 12, 1, 0, 8, 1, f495},
+    {"_md5", 13, 1, 0, 8, 1, f496},
+    {"_md5", 14, 1, 0, 8, 1, f497},
+    {"_md5", 15, 1, 0, 8, 1, f498},
+    {"_multibytecodec", 10, 1, 0, 40, 5, f499},
+    {"_multibytecodec", 11, 1, 0, 48, 6, f500},
+    {"_operator", 10, 1, 0, 24, 3, f501},
+    {"_operator", 11, 1, 0, 24, 3, f502},
+    {"_operator", 12, 1, 0, 24, 3, f503},
+    {"_operator", 13, 1, 0, 24, 3, f504},
+    {"_operator", 14, 1, 0, 24, 3, f505},
+    {"_operator", 15, 1, 0, 24, 3, f506},
+    {"_pickle", 8, 1, 0, 112, 14, f507},
+    {"_pickle", 9, 1, 0, 112, 14, f508},
+    {"_pickle", 10, 1, 0, 112, 14, f509},
+    {"_pickle", 11, 1, 0, 112, 14, f510},
+    {"_pickle", 12, 1, 0, 152, 19, f511},
+    {"_pickle", 13, 1, 0, 152, 19, f512},
+    {"_pickle", 14, 1, 0, 152, 19, f513},
+    {"_pickle", 15, 1, 0, 152, 19, f514},
+    {"_pickle.Pickler", 8, 0, 0, 152, 9, f515},
+    {"_pickle.Pickler", 9, 0, 0, 152, 9, f516},
+    {"_pickle.Pickler", 10, 0, 0, 152, 9, f517},
+    {"_pickle.Pickler", 11, 0, 0, 152, 9, f518},
+    {"_pickle.Pickler", 12, 0, 0, 152, 9, f519},
+    {"_pickle.Pickler", 13, 0, 0, 144, 8, f520},
+    {"_pickle.Pickler", 13, 0, 0, 152, 9, f521},
+    {"_pickle.Pickler", 14, 0, 0, 152, 9, f522},
+    {"_pickle.Pickler", 15, 0, 0, 152, 9, f523},
+    {"_pickle.PicklerMemoProxy", 8, 0, 0, 24, 1, f524},
+    {"_pickle.PicklerMemoProxy", 9, 0, 0, 24, 1, f525},
+    {"_pickle.PicklerMemoProxy", 10, 0, 0, 24, 1, f526},
+    {"_pickle.PicklerMemoProxy", 11, 0, 0, 24, 1, f527},
+    {"_pickle.PicklerMemoProxy", 12, 0, 0, 24, 1, f528},
+    {"_pickle.PicklerMemoProxy", 13, 0, 0, 24, 1, f529},
+    {"_pickle.PicklerMemoProxy", 14, 0, 0, 24, 1, f530},
+    {"_pickle.PicklerMemoProxy", 15, 0, 0, 24, 1, f531},
+    {"_pickle.Unpickler", 8, 0, 0, 272, 16, f532},
+    {"_pickle.Unpickler", 9, 0, 0, 272, 16, f533},
+    {"_pickle.Unpickler", 10, 0, 0, 272, 16, f534},
+    {"_pickle.Unpickler", 11, 0, 0, 272, 16, f535},
+    {"_pickle.Unpickler", 12, 0, 0, 272, 16, f536},
+    {"_pickle.Unpickler", 13, 0, 0, 264, 15, f537},
+    {"_pickle.Unpickler", 13, 0, 0, 296, 16, f538},
+    {"_pickle.Unpickler", 14, 0, 0, 296, 16, f539},
+    {"_pickle.Unpickler", 15, 0, 0, 304, 17, f540},
+    {"_pickle.UnpicklerMemoProxy", 8, 0, 0, 24, 1, f541},
+    {"_pickle.UnpicklerMemoProxy", 9, 0, 0, 24, 1, f542},
+    {"_pickle.UnpicklerMemoProxy", 10, 0, 0, 24, 1, f543},
+    {"_pickle.UnpicklerMemoProxy", 11, 0, 0, 24, 1, f544},
+    {"_pickle.UnpicklerMemoProxy", 12, 0, 0, 24, 1, f545},
+    {"_pickle.UnpicklerMemoProxy", 13, 0, 0, 24, 1, f546},
+    {"_pickle.UnpicklerMemoProxy", 14, 0, 0, 24, 1, f547},
+    {"_pickle.UnpicklerMemoProxy", 15, 0, 0, 24, 1, f548},
+    {"_posixsubprocess", 9, 1, 0, 24, 3, f549},
+    {"_queue", 10, 1, 0, 16, 2, f550},
+    {"_queue", 11, 1, 0, 16, 2, f551},
+    {"_queue", 12, 1, 0, 16, 2, f552},
+    {"_queue", 13, 1, 0, 16, 2, f553},
+    {"_queue", 14, 1, 0, 16, 2, f554},
+    {"_queue", 15, 1, 0, 16, 2, f555},
+    {"_queue.SimpleQueue", 8, 0, 0, 56, 1, f556},
+    {"_queue.SimpleQueue", 9, 0, 0, 56, 1, f557},
+    {"_queue.SimpleQueue", 10, 0, 0, 56, 1, f558},
+    {"_queue.SimpleQueue", 11, 0, 0, 56, 1, f559},
+    {"_queue.SimpleQueue", 12, 0, 0, 56, 1, f560},
+    {"_queue.SimpleQueue", 13, 0, 0, 72, 1, f561},
+    {"_queue.SimpleQueue", 14, 0, 0, 72, 1, f562},
+    {"_queue.SimpleQueue", 15, 0, 0, 72, 1, f563},
+    {"_random", 9, 1, 0, 16, 2, f564},
+    {"_random", 10, 1, 0, 16, 2, f565},
+    {"_random", 11, 1, 0, 16, 2, f566},
+    {"_random", 12, 1, 0, 16, 2, f567},
+    {"_random", 13, 1, 0, 16, 2, f568},
+    {"_random", 14, 1, 0, 16, 2, f569},
+    {"_random", 15, 1, 0, 16, 2, f570},
+    {"_sha1", 10, 1, 0, 8, 1, f571},
+    {"_sha1", 11, 1, 0, 8, 1, f572},
+    {"_sha1", 12, 1, 0, 8, 1, f573},
+    {"_sha1", 13, 1, 0, 8, 1, f574},
+    {"_sha1", 14, 1, 0, 8, 1, f575},
+    {"_sha1", 15, 1, 0, 8, 1, f576},
+    {"_sha2", 12, 1, 0, 32, 4, f577},
+    {"_sha2", 13, 1, 0, 32, 4, f578},
+    {"_sha2", 14, 1, 0, 32, 4, f579},
+    {"_sha2", 15, 1, 0, 32, 4, f580},
+    {"_sha3", 10, 1, 0, 48, 6, f581},
+    {"_sha3", 11, 1, 0, 48, 6, f582},
+    {"_sha3", 12, 1, 0, 48, 6, f583},
+    {"_sha3", 13, 1, 0, 48, 6, f584},
+    {"_sha3", 14, 1, 0, 48, 6, f585},
+    {"_sha3", 15, 1, 0, 48, 6, f586},
+    {"_sha512", 10, 1, 0, 16, 2, f587},
+    {"_sha512", 11, 1, 0, 16, 2, f588},
+    {"_signal", 10, 1, 0, 24, 3, f589},
+    {"_signal", 11, 1, 0, 32, 4, f590},
+    {"_signal", 12, 1, 0, 32, 4, f591},
+    {"_signal", 13, 1, 0, 32, 4, f592},
+    {"_signal", 14, 1, 0, 32, 4, f593},
+    {"_signal", 15, 1, 0, 32, 4, f594},
+    {"_socket", 12, 1, 0, 40, 3, f595},
+    {"_socket", 13, 1, 0, 40, 3, f596},
+    {"_socket", 14, 1, 0, 32, 3, f597},
+    {"_socket", 15, 1, 0, 32, 3, f598},
+    {"_socket.socket", 8, 0, 0, 48, 0, NULL},
+    {"_socket.socket", 9, 0, 0, 48, 0, NULL},
+    {"_socket.socket", 10, 0, 0, 48, 0, NULL},
+    {"_socket.socket", 11, 0, 0, 48, 0, NULL},
+    {"_socket.socket", 12, 0, 0, 56, 0, NULL},
+    {"_socket.socket", 13, 0, 0, 56, 0, NULL},
+    {"_socket.socket", 14, 0, 0, 56, 0, NULL},
+    {"_socket.socket", 15, 0, 0, 56, 0, NULL},
+    {"_sqlite3", 11, 1, 0, 224, 27, f607},
+    {"_sqlite3", 12, 1, 0, 224, 27, f608},
+    {"_sqlite3", 13, 1, 0, 224, 27, f609},
+    {"_sqlite3", 14, 1, 0, 224, 27, f610},
+    {"_sqlite3", 15, 1, 0, 224, 27, f611},
+    {"_sre", 10, 1, 0, 24, 3, f612},
+    {"_sre", 11, 1, 0, 24, 3, f613},
+    {"_sre", 12, 1, 0, 40, 5, f614},
+    {"_sre", 13, 1, 0, 40, 5, f615},
+    {"_sre", 14, 1, 0, 40, 5, f616},
+    {"_sre", 15, 1, 0, 40, 5, f617},
+    {"_sre.SRE_Scanner", 8, 0, 0, 232, 3, f618},
+    {"_sre.SRE_Scanner", 9, 0, 0, 240, 3, f619},
+    {"_sre.SRE_Scanner", 10, 0, 0, 240, 3, f620},
+    {"_sre.SRE_Scanner", 11, 0, 0, 232, 3, f621},
+    {"_sre.SRE_Scanner", 11, 0, 0, 240, 3, f622},
+    {"_sre.SRE_Scanner", 12, 0, 0, 240, 3, f623},
+    {"_sre.SRE_Scanner", 13, 0, 0, 248, 3, f624},
+    {"_sre.SRE_Scanner", 13, 0, 0, 264, 3, f625},
+    {"_sre.SRE_Scanner", 14, 0, 0, 264, 3, f626},
+    {"_sre.SRE_Scanner", 15, 0, 0, 264, 3, f627},
+    {"_ssl", 10, 1, 0, 128, 16, f628},
+    {"_ssl", 11, 1, 0, 160, 20, f629},
+    {"_ssl", 12, 1, 0, 160, 19, f630},
+    {"_ssl", 13, 1, 0, 160, 19, f631},
+    {"_ssl", 14, 1, 0, 160, 19, f632},
+    {"_ssl", 15, 1, 0, 160, 19, f633},
     {"_ssl.Certificate", 10, 0, 0, 32, 0, NULL},
     {"_ssl.Certificate", 11, 0, 0, 32, 0, NULL},
     {"_ssl.Certificate", 12, 0, 0, 32, 0, NULL},
@@ -9536,52 +11685,52 @@ const struct wk_cstruct wk_cstructs[] = {
     {"_ssl.MemoryBIO", 13, 0, 0, 32, 0, NULL},
     {"_ssl.MemoryBIO", 14, 0, 0, 32, 0, NULL},
     {"_ssl.MemoryBIO", 15, 0, 0, 32, 0, NULL},
-    {"_ssl.SSLSession", 8, 0, 0, 32, 1, f509},
-    {"_ssl.SSLSession", 9, 0, 0, 32, 1, f510},
-    {"_ssl.SSLSession", 10, 0, 0, 32, 1, f511},
-    {"_ssl.SSLSession", 11, 0, 0, 32, 1, f512},
-    {"_ssl.SSLSession", 12, 0, 0, 32, 1, f513},
-    {"_ssl.SSLSession", 13, 0, 0, 32, 1, f514},
-    {"_ssl.SSLSession", 14, 0, 0, 32, 1, f515},
-    {"_ssl.SSLSession", 15, 0, 0, 32, 1, f516},
-    {"_ssl._SSLContext", 8, 0, 0, 88, 3, f517},
-    {"_ssl._SSLContext", 9, 0, 0, 88, 3, f518},
-    {"_ssl._SSLContext", 10, 0, 0, 96, 3, f519},
-    {"_ssl._SSLContext", 11, 0, 0, 96, 3, f520},
-    {"_ssl._SSLContext", 12, 0, 0, 96, 3, f521},
-    {"_ssl._SSLContext", 13, 0, 0, 112, 5, f522},
-    {"_ssl._SSLContext", 13, 0, 0, 120, 5, f523},
-    {"_ssl._SSLContext", 14, 0, 0, 120, 5, f524},
-    {"_ssl._SSLContext", 15, 0, 0, 120, 5, f525},
-    {"_ssl._SSLSocket", 8, 0, 0, 96, 7, f526},
-    {"_ssl._SSLSocket", 9, 0, 0, 96, 7, f527},
-    {"_ssl._SSLSocket", 10, 0, 0, 96, 7, f528},
-    {"_ssl._SSLSocket", 11, 0, 0, 96, 7, f529},
-    {"_ssl._SSLSocket", 12, 0, 0, 80, 5, f530},
-    {"_ssl._SSLSocket", 13, 0, 0, 80, 5, f531},
-    {"_ssl._SSLSocket", 14, 0, 0, 88, 5, f532},
-    {"_ssl._SSLSocket", 15, 0, 0, 72, 4, f533},
-    {"_struct", 9, 1, 0, 24, 3, f534},
-    {"_struct", 10, 1, 0, 32, 4, f535},
-    {"_struct", 11, 1, 0, 32, 4, f536},
-    {"_struct", 12, 1, 0, 32, 4, f537},
-    {"_struct", 13, 1, 0, 32, 4, f538},
-    {"_struct", 14, 1, 0, 32, 4, f539},
-    {"_struct", 15, 1, 0, 32, 4, f540},
-    {"_struct.unpack_iterator", 8, 0, 0, 112, 2, f541},
-    {"_struct.unpack_iterator", 9, 0, 0, 112, 2, f542},
-    {"_struct.unpack_iterator", 10, 0, 0, 112, 2, f543},
-    {"_struct.unpack_iterator", 11, 0, 0, 112, 2, f544},
-    {"_struct.unpack_iterator", 12, 0, 0, 112, 2, f545},
-    {"_struct.unpack_iterator", 13, 0, 0, 112, 2, f546},
-    {"_struct.unpack_iterator", 14, 0, 0, 112, 2, f547},
-    {"_struct.unpack_iterator", 15, 0, 0, 112, 2, f548},
-    {"_thread", 10, 1, 0, 24, 3, f549},
-    {"_thread", 11, 1, 0, 32, 4, f550},
-    {"_thread", 12, 1, 0, 32, 4, f551},
-    {"_thread", 13, 1, 0, 56, 5, f552},
-    {"_thread", 14, 1, 0, 56, 5, f553},
-    {"_thread", 15, 1, 0, 64, 6, f554},
+    {"_ssl.SSLSession", 8, 0, 0, 32, 1, f648},
+    {"_ssl.SSLSession", 9, 0, 0, 32, 1, f649},
+    {"_ssl.SSLSession", 10, 0, 0, 32, 1, f650},
+    {"_ssl.SSLSession", 11, 0, 0, 32, 1, f651},
+    {"_ssl.SSLSession", 12, 0, 0, 32, 1, f652},
+    {"_ssl.SSLSession", 13, 0, 0, 32, 1, f653},
+    {"_ssl.SSLSession", 14, 0, 0, 32, 1, f654},
+    {"_ssl.SSLSession", 15, 0, 0, 32, 1, f655},
+    {"_ssl._SSLContext", 8, 0, 0, 88, 3, f656},
+    {"_ssl._SSLContext", 9, 0, 0, 88, 3, f657},
+    {"_ssl._SSLContext", 10, 0, 0, 96, 3, f658},
+    {"_ssl._SSLContext", 11, 0, 0, 96, 3, f659},
+    {"_ssl._SSLContext", 12, 0, 0, 96, 3, f660},
+    {"_ssl._SSLContext", 13, 0, 0, 112, 5, f661},
+    {"_ssl._SSLContext", 13, 0, 0, 120, 5, f662},
+    {"_ssl._SSLContext", 14, 0, 0, 120, 5, f663},
+    {"_ssl._SSLContext", 15, 0, 0, 120, 5, f664},
+    {"_ssl._SSLSocket", 8, 0, 0, 96, 7, f665},
+    {"_ssl._SSLSocket", 9, 0, 0, 96, 7, f666},
+    {"_ssl._SSLSocket", 10, 0, 0, 96, 7, f667},
+    {"_ssl._SSLSocket", 11, 0, 0, 96, 7, f668},
+    {"_ssl._SSLSocket", 12, 0, 0, 80, 5, f669},
+    {"_ssl._SSLSocket", 13, 0, 0, 80, 5, f670},
+    {"_ssl._SSLSocket", 14, 0, 0, 88, 5, f671},
+    {"_ssl._SSLSocket", 15, 0, 0, 72, 4, f672},
+    {"_struct", 9, 1, 0, 24, 3, f673},
+    {"_struct", 10, 1, 0, 32, 4, f674},
+    {"_struct", 11, 1, 0, 32, 4, f675},
+    {"_struct", 12, 1, 0, 32, 4, f676},
+    {"_struct", 13, 1, 0, 32, 4, f677},
+    {"_struct", 14, 1, 0, 32, 4, f678},
+    {"_struct", 15, 1, 0, 32, 4, f679},
+    {"_struct.unpack_iterator", 8, 0, 0, 112, 2, f680},
+    {"_struct.unpack_iterator", 9, 0, 0, 112, 2, f681},
+    {"_struct.unpack_iterator", 10, 0, 0, 112, 2, f682},
+    {"_struct.unpack_iterator", 11, 0, 0, 112, 2, f683},
+    {"_struct.unpack_iterator", 12, 0, 0, 112, 2, f684},
+    {"_struct.unpack_iterator", 13, 0, 0, 112, 2, f685},
+    {"_struct.unpack_iterator", 14, 0, 0, 112, 2, f686},
+    {"_struct.unpack_iterator", 15, 0, 0, 112, 2, f687},
+    {"_thread", 10, 1, 0, 24, 3, f688},
+    {"_thread", 11, 1, 0, 32, 4, f689},
+    {"_thread", 12, 1, 0, 32, 4, f690},
+    {"_thread", 13, 1, 0, 56, 5, f691},
+    {"_thread", 14, 1, 0, 56, 5, f692},
+    {"_thread", 15, 1, 0, 64, 6, f693},
     {"_thread.RLock", 8, 0, 0, 48, 0, NULL},
     {"_thread.RLock", 9, 0, 0, 48, 0, NULL},
     {"_thread.RLock", 10, 0, 0, 48, 0, NULL},
@@ -9590,19 +11739,19 @@ const struct wk_cstruct wk_cstructs[] = {
     {"_thread.RLock", 13, 0, 0, 48, 0, NULL},
     {"_thread.RLock", 14, 0, 0, 40, 0, NULL},
     {"_thread.RLock", 15, 0, 0, 40, 0, NULL},
-    {"_thread._local", 8, 0, 0, 64, 5, f563},
-    {"_thread._local", 9, 0, 0, 64, 5, f564},
-    {"_thread._local", 10, 0, 0, 64, 5, f565},
-    {"_thread._local", 11, 0, 0, 64, 5, f566},
-    {"_thread._local", 12, 0, 0, 64, 5, f567},
-    {"_thread._local", 13, 0, 0, 56, 4, f568},
-    {"_thread._local", 14, 0, 0, 56, 4, f569},
-    {"_thread._local", 15, 0, 0, 56, 4, f570},
-    {"_thread._localdummy", 8, 0, 0, 32, 1, f571},
-    {"_thread._localdummy", 9, 0, 0, 32, 1, f572},
-    {"_thread._localdummy", 10, 0, 0, 32, 1, f573},
-    {"_thread._localdummy", 11, 0, 0, 32, 1, f574},
-    {"_thread._localdummy", 12, 0, 0, 32, 1, f575},
+    {"_thread._local", 8, 0, 0, 64, 5, f702},
+    {"_thread._local", 9, 0, 0, 64, 5, f703},
+    {"_thread._local", 10, 0, 0, 64, 5, f704},
+    {"_thread._local", 11, 0, 0, 64, 5, f705},
+    {"_thread._local", 12, 0, 0, 64, 5, f706},
+    {"_thread._local", 13, 0, 0, 56, 4, f707},
+    {"_thread._local", 14, 0, 0, 56, 4, f708},
+    {"_thread._local", 15, 0, 0, 56, 4, f709},
+    {"_thread._localdummy", 8, 0, 0, 32, 1, f710},
+    {"_thread._localdummy", 9, 0, 0, 32, 1, f711},
+    {"_thread._localdummy", 10, 0, 0, 32, 1, f712},
+    {"_thread._localdummy", 11, 0, 0, 32, 1, f713},
+    {"_thread._localdummy", 12, 0, 0, 32, 1, f714},
     {"_thread._localdummy", 13, 0, 0, 24, 0, NULL},
     {"_thread._localdummy", 14, 0, 0, 24, 0, NULL},
     {"_thread._localdummy", 15, 0, 0, 24, 0, NULL},
@@ -9615,109 +11764,150 @@ const struct wk_cstruct wk_cstructs[] = {
     {"_thread.lock", 13, 0, 0, 40, 0, NULL},
     {"_thread.lock", 14, 0, 0, 24, 0, NULL},
     {"_thread.lock", 15, 0, 0, 24, 0, NULL},
-    {"_tokenize", 11, 1, 0, 8, 1, f588},
-    {"_tokenize", 12, 1, 0, 8, 1, f589},
-    {"_tokenize", 13, 1, 0, 8, 1, f590},
-    {"_tokenize", 14, 1, 0, 8, 1, f591},
-    {"_tokenize", 15, 1, 0, 8, 1, f592},
-    {"_zoneinfo", 12, 1, 0, 88, 9, f593},
-    {"_zoneinfo", 13, 1, 0, 88, 9, f594},
-    {"_zoneinfo", 14, 1, 0, 88, 9, f595},
-    {"_zoneinfo", 15, 1, 0, 88, 9, f596},
-    {"array", 10, 1, 0, 16, 2, f597},
-    {"array", 11, 1, 0, 56, 7, f598},
-    {"array", 12, 1, 0, 56, 7, f599},
-    {"array", 13, 1, 0, 56, 7, f600},
-    {"array", 14, 1, 0, 56, 7, f601},
-    {"array", 15, 1, 0, 56, 7, f602},
-    {"async_generator_asend", 8, 0, 0, 40, 2, f603},
-    {"async_generator_asend", 9, 0, 0, 40, 2, f604},
-    {"async_generator_asend", 10, 0, 0, 40, 2, f605},
-    {"async_generator_asend", 11, 0, 0, 40, 2, f606},
-    {"async_generator_asend", 12, 0, 0, 40, 2, f607},
-    {"async_generator_asend", 13, 0, 0, 40, 2, f608},
-    {"async_generator_asend", 14, 0, 0, 40, 2, f609},
-    {"async_generator_asend", 15, 0, 0, 40, 2, f610},
-    {"async_generator_athrow", 8, 0, 0, 40, 2, f611},
-    {"async_generator_athrow", 9, 0, 0, 40, 2, f612},
-    {"async_generator_athrow", 10, 0, 0, 40, 2, f613},
-    {"async_generator_athrow", 11, 0, 0, 40, 2, f614},
-    {"async_generator_athrow", 12, 0, 0, 40, 2, f615},
-    {"async_generator_athrow", 13, 0, 0, 40, 2, f616},
-    {"async_generator_athrow", 14, 0, 0, 40, 2, f617},
-    {"async_generator_athrow", 15, 0, 0, 56, 4, f618},
-    {"async_generator_wrapped_value", 8, 0, 0, 24, 1, f619},
-    {"async_generator_wrapped_value", 9, 0, 0, 24, 1, f620},
-    {"async_generator_wrapped_value", 10, 0, 0, 24, 1, f621},
-    {"async_generator_wrapped_value", 11, 0, 0, 24, 1, f622},
-    {"async_generator_wrapped_value", 12, 0, 0, 24, 1, f623},
-    {"async_generator_wrapped_value", 13, 0, 0, 24, 1, f624},
-    {"async_generator_wrapped_value", 14, 0, 0, 24, 1, f625},
-    {"async_generator_wrapped_value", 15, 0, 0, 24, 1, f626},
-    {"binascii", 8, 1, 0, 16, 2, f627},
-    {"binascii", 9, 1, 0, 16, 2, f628},
-    {"binascii", 10, 1, 0, 16, 2, f629},
-    {"binascii", 11, 1, 0, 16, 2, f630},
-    {"binascii", 12, 1, 0, 16, 2, f631},
-    {"binascii", 13, 1, 0, 16, 2, f632},
-    {"binascii", 14, 1, 0, 16, 2, f633},
-    {"binascii", 15, 1, 0, 24, 3, f634},
-    {"callable_iterator", 8, 0, 0, 32, 2, f635},
-    {"callable_iterator", 9, 0, 0, 32, 2, f636},
-    {"callable_iterator", 10, 0, 0, 32, 2, f637},
-    {"callable_iterator", 11, 0, 0, 32, 2, f638},
-    {"callable_iterator", 12, 0, 0, 32, 2, f639},
-    {"callable_iterator", 13, 0, 0, 32, 2, f640},
-    {"callable_iterator", 14, 0, 0, 32, 2, f641},
-    {"callable_iterator", 15, 0, 0, 32, 2, f642},
-    {"collections.defaultdict", 8, 0, 0, 56, 1, f643},
-    {"collections.defaultdict", 9, 0, 0, 56, 1, f644},
-    {"collections.defaultdict", 10, 0, 0, 56, 1, f645},
-    {"collections.defaultdict", 11, 0, 0, 56, 1, f646},
-    {"collections.defaultdict", 12, 0, 0, 56, 1, f647},
-    {"collections.defaultdict", 13, 0, 0, 56, 1, f648},
-    {"collections.defaultdict", 14, 0, 0, 56, 1, f649},
-    {"collections.defaultdict", 15, 0, 0, 56, 1, f650},
-    {"datetime.datetime", 8, 0, 0, 48, 1, f651},
-    {"datetime.datetime", 9, 0, 0, 48, 1, f652},
-    {"datetime.datetime", 10, 0, 0, 48, 1, f653},
-    {"datetime.datetime", 11, 0, 0, 48, 1, f654},
-    {"datetime.datetime", 12, 0, 0, 48, 1, f655},
-    {"datetime.datetime", 13, 0, 0, 48, 1, f656},
-    {"datetime.datetime", 14, 0, 0, 48, 1, f657},
-    {"datetime.datetime", 15, 0, 0, 48, 1, f658},
-    {"datetime.time", 8, 0, 0, 40, 1, f659},
-    {"datetime.time", 9, 0, 0, 40, 1, f660},
-    {"datetime.time", 10, 0, 0, 40, 1, f661},
-    {"datetime.time", 11, 0, 0, 40, 1, f662},
-    {"datetime.time", 12, 0, 0, 40, 1, f663},
-    {"datetime.time", 13, 0, 0, 40, 1, f664},
-    {"datetime.time", 14, 0, 0, 40, 1, f665},
-    {"datetime.time", 15, 0, 0, 40, 1, f666},
-    {"datetime.timezone", 8, 0, 0, 32, 2, f667},
-    {"datetime.timezone", 9, 0, 0, 32, 2, f668},
-    {"datetime.timezone", 10, 0, 0, 32, 2, f669},
-    {"datetime.timezone", 11, 0, 0, 32, 2, f670},
-    {"datetime.timezone", 12, 0, 0, 32, 2, f671},
-    {"datetime.timezone", 13, 0, 0, 32, 2, f672},
-    {"datetime.timezone", 14, 0, 0, 32, 2, f673},
-    {"datetime.timezone", 15, 0, 0, 32, 2, f674},
-    {"decimal.Context", 8, 0, 0, 96, 2, f675},
-    {"decimal.Context", 9, 0, 0, 96, 2, f676},
-    {"decimal.Context", 10, 0, 0, 96, 2, f677},
-    {"decimal.Context", 11, 0, 0, 96, 2, f678},
-    {"decimal.Context", 12, 0, 0, 96, 2, f679},
-    {"decimal.Context", 13, 0, 0, 96, 2, f680},
-    {"decimal.Context", 14, 0, 0, 104, 2, f681},
-    {"decimal.Context", 15, 0, 0, 104, 2, f682},
-    {"decimal.ContextManager", 8, 0, 0, 32, 2, f683},
-    {"decimal.ContextManager", 9, 0, 0, 32, 2, f684},
-    {"decimal.ContextManager", 10, 0, 0, 32, 2, f685},
-    {"decimal.ContextManager", 11, 0, 0, 32, 2, f686},
-    {"decimal.ContextManager", 12, 0, 0, 32, 2, f687},
-    {"decimal.ContextManager", 13, 0, 0, 32, 2, f688},
-    {"decimal.ContextManager", 14, 0, 0, 32, 2, f689},
-    {"decimal.ContextManager", 15, 0, 0, 32, 2, f690},
+    {"_tokenize", 11, 1, 0, 8, 1, f727},
+    {"_tokenize", 12, 1, 0, 8, 1, f728},
+    {"_tokenize", 13, 1, 0, 8, 1, f729},
+    {"_tokenize", 14, 1, 0, 8, 1, f730},
+    {"_tokenize", 15, 1, 0, 8, 1, f731},
+    {"_zoneinfo", 12, 1, 0, 88, 9, f732},
+    {"_zoneinfo", 13, 1, 0, 88, 9, f733},
+    {"_zoneinfo", 14, 1, 0, 88, 9, f734},
+    {"_zoneinfo", 15, 1, 0, 88, 9, f735},
+    {"_zstd", 14, 1, 0, 48, 6, f736},
+    {"_zstd", 15, 1, 0, 48, 6, f737},
+    {"array", 10, 1, 0, 16, 2, f738},
+    {"array", 11, 1, 0, 56, 7, f739},
+    {"array", 12, 1, 0, 56, 7, f740},
+    {"array", 13, 1, 0, 56, 7, f741},
+    {"array", 14, 1, 0, 56, 7, f742},
+    {"array", 15, 1, 0, 56, 7, f743},
+    {"async_generator_asend", 8, 0, 0, 40, 2, f744},
+    {"async_generator_asend", 9, 0, 0, 40, 2, f745},
+    {"async_generator_asend", 10, 0, 0, 40, 2, f746},
+    {"async_generator_asend", 11, 0, 0, 40, 2, f747},
+    {"async_generator_asend", 12, 0, 0, 40, 2, f748},
+    {"async_generator_asend", 13, 0, 0, 40, 2, f749},
+    {"async_generator_asend", 14, 0, 0, 40, 2, f750},
+    {"async_generator_asend", 15, 0, 0, 40, 2, f751},
+    {"async_generator_athrow", 8, 0, 0, 40, 2, f752},
+    {"async_generator_athrow", 9, 0, 0, 40, 2, f753},
+    {"async_generator_athrow", 10, 0, 0, 40, 2, f754},
+    {"async_generator_athrow", 11, 0, 0, 40, 2, f755},
+    {"async_generator_athrow", 12, 0, 0, 40, 2, f756},
+    {"async_generator_athrow", 13, 0, 0, 40, 2, f757},
+    {"async_generator_athrow", 14, 0, 0, 40, 2, f758},
+    {"async_generator_athrow", 15, 0, 0, 56, 4, f759},
+    {"async_generator_wrapped_value", 8, 0, 0, 24, 1, f760},
+    {"async_generator_wrapped_value", 9, 0, 0, 24, 1, f761},
+    {"async_generator_wrapped_value", 10, 0, 0, 24, 1, f762},
+    {"async_generator_wrapped_value", 11, 0, 0, 24, 1, f763},
+    {"async_generator_wrapped_value", 12, 0, 0, 24, 1, f764},
+    {"async_generator_wrapped_value", 13, 0, 0, 24, 1, f765},
+    {"async_generator_wrapped_value", 14, 0, 0, 24, 1, f766},
+    {"async_generator_wrapped_value", 15, 0, 0, 24, 1, f767},
+    {"binascii", 8, 1, 0, 16, 2, f768},
+    {"binascii", 9, 1, 0, 16, 2, f769},
+    {"binascii", 10, 1, 0, 16, 2, f770},
+    {"binascii", 11, 1, 0, 16, 2, f771},
+    {"binascii", 12, 1, 0, 16, 2, f772},
+    {"binascii", 13, 1, 0, 16, 2, f773},
+    {"binascii", 14, 1, 0, 16, 2, f774},
+    {"binascii", 15, 1, 0, 24, 3, f775},
+    {"builtin_method", 9, 0, 0, 64, 1, f776},
+    {"builtin_method", 10, 0, 0, 64, 1, f777},
+    {"builtin_method", 11, 0, 0, 64, 1, f778},
+    {"builtin_method", 12, 0, 0, 64, 1, f779},
+    {"builtin_method", 13, 0, 0, 64, 1, f780},
+    {"builtin_method", 14, 0, 0, 64, 1, f781},
+    {"builtin_method", 15, 0, 0, 64, 1, f782},
+    {"callable_iterator", 8, 0, 0, 32, 2, f783},
+    {"callable_iterator", 9, 0, 0, 32, 2, f784},
+    {"callable_iterator", 10, 0, 0, 32, 2, f785},
+    {"callable_iterator", 11, 0, 0, 32, 2, f786},
+    {"callable_iterator", 12, 0, 0, 32, 2, f787},
+    {"callable_iterator", 13, 0, 0, 32, 2, f788},
+    {"callable_iterator", 14, 0, 0, 32, 2, f789},
+    {"callable_iterator", 15, 0, 0, 32, 2, f790},
+    {"collections._deque_iterator", 8, 0, 0, 56, 1, f791},
+    {"collections._deque_iterator", 9, 0, 0, 56, 1, f792},
+    {"collections._deque_iterator", 10, 0, 0, 56, 1, f793},
+    {"collections._deque_iterator", 11, 0, 0, 56, 1, f794},
+    {"collections._deque_iterator", 12, 0, 0, 56, 1, f795},
+    {"collections._deque_iterator", 13, 0, 0, 56, 1, f796},
+    {"collections._deque_iterator", 14, 0, 0, 56, 1, f797},
+    {"collections._deque_iterator", 15, 0, 0, 56, 1, f798},
+    {"collections._deque_reverse_iterator", 8, 0, 0, 56, 1, f799},
+    {"collections._deque_reverse_iterator", 9, 0, 0, 56, 1, f800},
+    {"collections._deque_reverse_iterator", 10, 0, 0, 56, 1, f801},
+    {"collections._deque_reverse_iterator", 11, 0, 0, 56, 1, f802},
+    {"collections._deque_reverse_iterator", 12, 0, 0, 56, 1, f803},
+    {"collections._deque_reverse_iterator", 13, 0, 0, 56, 1, f804},
+    {"collections._deque_reverse_iterator", 14, 0, 0, 56, 1, f805},
+    {"collections._deque_reverse_iterator", 15, 0, 0, 56, 1, f806},
+    {"collections._tuplegetter", 8, 0, 0, 32, 1, f807},
+    {"collections._tuplegetter", 9, 0, 0, 32, 1, f808},
+    {"collections._tuplegetter", 10, 0, 0, 32, 1, f809},
+    {"collections._tuplegetter", 11, 0, 0, 32, 1, f810},
+    {"collections._tuplegetter", 12, 0, 0, 32, 1, f811},
+    {"collections._tuplegetter", 13, 0, 0, 32, 1, f812},
+    {"collections._tuplegetter", 14, 0, 0, 32, 1, f813},
+    {"collections._tuplegetter", 15, 0, 0, 32, 1, f814},
+    {"collections.defaultdict", 8, 0, 0, 56, 1, f815},
+    {"collections.defaultdict", 9, 0, 0, 56, 1, f816},
+    {"collections.defaultdict", 10, 0, 0, 56, 1, f817},
+    {"collections.defaultdict", 11, 0, 0, 56, 1, f818},
+    {"collections.defaultdict", 12, 0, 0, 56, 1, f819},
+    {"collections.defaultdict", 13, 0, 0, 56, 1, f820},
+    {"collections.defaultdict", 14, 0, 0, 56, 1, f821},
+    {"collections.defaultdict", 15, 0, 0, 56, 1, f822},
+    {"ctypes.CField", 8, 0, 0, 72, 1, f823},
+    {"ctypes.CField", 9, 0, 0, 72, 1, f824},
+    {"ctypes.CField", 10, 0, 0, 72, 1, f825},
+    {"ctypes.CField", 11, 0, 0, 72, 1, f826},
+    {"ctypes.CField", 12, 0, 0, 72, 1, f827},
+    {"ctypes.CField", 13, 0, 0, 72, 1, f828},
+    {"ctypes.CField", 14, 0, 0, 80, 2, f829},
+    {"ctypes.CField", 15, 0, 0, 80, 2, f830},
+    {"datetime.datetime", 8, 0, 0, 48, 1, f831},
+    {"datetime.datetime", 9, 0, 0, 48, 1, f832},
+    {"datetime.datetime", 10, 0, 0, 48, 1, f833},
+    {"datetime.datetime", 11, 0, 0, 48, 1, f834},
+    {"datetime.datetime", 12, 0, 0, 48, 1, f835},
+    {"datetime.datetime", 13, 0, 0, 48, 1, f836},
+    {"datetime.datetime", 14, 0, 0, 48, 1, f837},
+    {"datetime.datetime", 15, 0, 0, 48, 1, f838},
+    {"datetime.time", 8, 0, 0, 40, 1, f839},
+    {"datetime.time", 9, 0, 0, 40, 1, f840},
+    {"datetime.time", 10, 0, 0, 40, 1, f841},
+    {"datetime.time", 11, 0, 0, 40, 1, f842},
+    {"datetime.time", 12, 0, 0, 40, 1, f843},
+    {"datetime.time", 13, 0, 0, 40, 1, f844},
+    {"datetime.time", 14, 0, 0, 40, 1, f845},
+    {"datetime.time", 15, 0, 0, 40, 1, f846},
+    {"datetime.timezone", 8, 0, 0, 32, 2, f847},
+    {"datetime.timezone", 9, 0, 0, 32, 2, f848},
+    {"datetime.timezone", 10, 0, 0, 32, 2, f849},
+    {"datetime.timezone", 11, 0, 0, 32, 2, f850},
+    {"datetime.timezone", 12, 0, 0, 32, 2, f851},
+    {"datetime.timezone", 13, 0, 0, 32, 2, f852},
+    {"datetime.timezone", 14, 0, 0, 32, 2, f853},
+    {"datetime.timezone", 15, 0, 0, 32, 2, f854},
+    {"decimal.Context", 8, 0, 0, 96, 2, f855},
+    {"decimal.Context", 9, 0, 0, 96, 2, f856},
+    {"decimal.Context", 10, 0, 0, 96, 2, f857},
+    {"decimal.Context", 11, 0, 0, 96, 2, f858},
+    {"decimal.Context", 12, 0, 0, 96, 2, f859},
+    {"decimal.Context", 13, 0, 0, 96, 2, f860},
+    {"decimal.Context", 14, 0, 0, 104, 2, f861},
+    {"decimal.Context", 15, 0, 0, 104, 2, f862},
+    {"decimal.ContextManager", 8, 0, 0, 32, 2, f863},
+    {"decimal.ContextManager", 9, 0, 0, 32, 2, f864},
+    {"decimal.ContextManager", 10, 0, 0, 32, 2, f865},
+    {"decimal.ContextManager", 11, 0, 0, 32, 2, f866},
+    {"decimal.ContextManager", 12, 0, 0, 32, 2, f867},
+    {"decimal.ContextManager", 13, 0, 0, 32, 2, f868},
+    {"decimal.ContextManager", 14, 0, 0, 32, 2, f869},
+    {"decimal.ContextManager", 15, 0, 0, 32, 2, f870},
     {"decimal.SignalDictMixin", 8, 0, 0, 24, 0, NULL},
     {"decimal.SignalDictMixin", 9, 0, 0, 24, 0, NULL},
     {"decimal.SignalDictMixin", 10, 0, 0, 24, 0, NULL},
@@ -9726,361 +11916,389 @@ const struct wk_cstruct wk_cstructs[] = {
     {"decimal.SignalDictMixin", 13, 0, 0, 24, 0, NULL},
     {"decimal.SignalDictMixin", 14, 0, 0, 24, 0, NULL},
     {"decimal.SignalDictMixin", 15, 0, 0, 24, 0, NULL},
-    {"dict_itemiterator", 8, 0, 0, 56, 2, f699},
-    {"dict_itemiterator", 9, 0, 0, 56, 2, f700},
-    {"dict_itemiterator", 10, 0, 0, 56, 2, f701},
-    {"dict_itemiterator", 11, 0, 0, 56, 2, f702},
-    {"dict_itemiterator", 12, 0, 0, 56, 2, f703},
-    {"dict_itemiterator", 13, 0, 0, 56, 2, f704},
-    {"dict_itemiterator", 14, 0, 0, 56, 2, f705},
-    {"dict_itemiterator", 15, 0, 0, 56, 2, f706},
-    {"dict_items", 8, 0, 0, 24, 1, f707},
-    {"dict_items", 9, 0, 0, 24, 1, f708},
-    {"dict_items", 10, 0, 0, 24, 1, f709},
-    {"dict_items", 11, 0, 0, 24, 1, f710},
-    {"dict_items", 12, 0, 0, 24, 1, f711},
-    {"dict_items", 13, 0, 0, 24, 1, f712},
-    {"dict_items", 14, 0, 0, 24, 1, f713},
-    {"dict_items", 15, 0, 0, 24, 1, f714},
-    {"dict_keyiterator", 8, 0, 0, 56, 2, f715},
-    {"dict_keyiterator", 9, 0, 0, 56, 2, f716},
-    {"dict_keyiterator", 10, 0, 0, 56, 2, f717},
-    {"dict_keyiterator", 11, 0, 0, 56, 2, f718},
-    {"dict_keyiterator", 12, 0, 0, 56, 2, f719},
-    {"dict_keyiterator", 13, 0, 0, 56, 2, f720},
-    {"dict_keyiterator", 14, 0, 0, 56, 2, f721},
-    {"dict_keyiterator", 15, 0, 0, 56, 2, f722},
-    {"dict_keys", 8, 0, 0, 24, 1, f723},
-    {"dict_keys", 9, 0, 0, 24, 1, f724},
-    {"dict_keys", 10, 0, 0, 24, 1, f725},
-    {"dict_keys", 11, 0, 0, 24, 1, f726},
-    {"dict_keys", 12, 0, 0, 24, 1, f727},
-    {"dict_keys", 13, 0, 0, 24, 1, f728},
-    {"dict_keys", 14, 0, 0, 24, 1, f729},
-    {"dict_keys", 15, 0, 0, 24, 1, f730},
-    {"dict_reversekeyiterator", 8, 0, 0, 56, 2, f731},
-    {"dict_reversekeyiterator", 9, 0, 0, 56, 2, f732},
-    {"dict_reversekeyiterator", 10, 0, 0, 56, 2, f733},
-    {"dict_reversekeyiterator", 11, 0, 0, 56, 2, f734},
-    {"dict_reversekeyiterator", 12, 0, 0, 56, 2, f735},
-    {"dict_reversekeyiterator", 13, 0, 0, 56, 2, f736},
-    {"dict_reversekeyiterator", 14, 0, 0, 56, 2, f737},
-    {"dict_reversekeyiterator", 15, 0, 0, 56, 2, f738},
-    {"dict_valueiterator", 8, 0, 0, 56, 2, f739},
-    {"dict_valueiterator", 9, 0, 0, 56, 2, f740},
-    {"dict_valueiterator", 10, 0, 0, 56, 2, f741},
-    {"dict_valueiterator", 11, 0, 0, 56, 2, f742},
-    {"dict_valueiterator", 12, 0, 0, 56, 2, f743},
-    {"dict_valueiterator", 13, 0, 0, 56, 2, f744},
-    {"dict_valueiterator", 14, 0, 0, 56, 2, f745},
-    {"dict_valueiterator", 15, 0, 0, 56, 2, f746},
-    {"dict_values", 8, 0, 0, 24, 1, f747},
-    {"dict_values", 9, 0, 0, 24, 1, f748},
-    {"dict_values", 10, 0, 0, 24, 1, f749},
-    {"dict_values", 11, 0, 0, 24, 1, f750},
-    {"dict_values", 12, 0, 0, 24, 1, f751},
-    {"dict_values", 13, 0, 0, 24, 1, f752},
-    {"dict_values", 14, 0, 0, 24, 1, f753},
-    {"dict_values", 15, 0, 0, 24, 1, f754},
-    {"enumerate", 8, 0, 0, 48, 3, f755},
-    {"enumerate", 9, 0, 0, 48, 3, f756},
-    {"enumerate", 10, 0, 0, 48, 3, f757},
-    {"enumerate", 11, 0, 0, 56, 4, f758},
-    {"enumerate", 12, 0, 0, 56, 4, f759},
-    {"enumerate", 13, 0, 0, 56, 4, f760},
-    {"enumerate", 14, 0, 0, 56, 4, f761},
-    {"enumerate", 15, 0, 0, 56, 4, f762},
-    {"filter", 8, 0, 0, 32, 2, f763},
-    {"filter", 9, 0, 0, 32, 2, f764},
-    {"filter", 10, 0, 0, 32, 2, f765},
-    {"filter", 11, 0, 0, 32, 2, f766},
-    {"filter", 12, 0, 0, 32, 2, f767},
-    {"filter", 13, 0, 0, 32, 2, f768},
-    {"filter", 14, 0, 0, 32, 2, f769},
-    {"filter", 15, 0, 0, 32, 2, f770},
-    {"functools.KeyWrapper", 8, 0, 0, 32, 2, f771},
-    {"functools.KeyWrapper", 9, 0, 0, 32, 2, f772},
-    {"functools.KeyWrapper", 10, 0, 0, 32, 2, f773},
-    {"functools.KeyWrapper", 11, 0, 0, 32, 2, f774},
-    {"functools.KeyWrapper", 12, 0, 0, 32, 2, f775},
-    {"functools.KeyWrapper", 13, 0, 0, 32, 2, f776},
-    {"functools.KeyWrapper", 14, 0, 0, 32, 2, f777},
-    {"functools.KeyWrapper", 15, 0, 0, 32, 2, f778},
-    {"functools._lru_list_elem", 8, 0, 0, 56, 2, f779},
-    {"functools._lru_list_elem", 9, 0, 0, 56, 2, f780},
-    {"functools._lru_list_elem", 10, 0, 0, 56, 2, f781},
-    {"functools._lru_list_elem", 11, 0, 0, 56, 2, f782},
-    {"functools._lru_list_elem", 12, 0, 0, 56, 2, f783},
-    {"functools._lru_list_elem", 13, 0, 0, 56, 2, f784},
-    {"functools._lru_list_elem", 14, 0, 0, 56, 2, f785},
-    {"functools._lru_list_elem", 15, 0, 0, 56, 2, f786},
-    {"functools.partial", 8, 0, 0, 64, 4, f787},
-    {"functools.partial", 9, 0, 0, 64, 4, f788},
-    {"functools.partial", 10, 0, 0, 64, 4, f789},
-    {"functools.partial", 11, 0, 0, 64, 4, f790},
-    {"functools.partial", 12, 0, 0, 64, 4, f791},
-    {"functools.partial", 13, 0, 0, 64, 4, f792},
-    {"functools.partial", 14, 0, 0, 80, 5, f793},
-    {"functools.partial", 15, 0, 0, 80, 5, f794},
-    {"grp", 9, 1, 0, 8, 1, f795},
-    {"grp", 10, 1, 0, 8, 1, f796},
-    {"grp", 11, 1, 0, 8, 1, f797},
-    {"grp", 12, 1, 0, 8, 1, f798},
-    {"grp", 13, 1, 0, 8, 1, f799},
-    {"grp", 14, 1, 0, 8, 1, f800},
-    {"grp", 15, 1, 0, 8, 1, f801},
-    {"hamt", 8, 0, 0, 40, 1, f802},
-    {"hamt", 9, 0, 0, 40, 1, f803},
-    {"hamt", 10, 0, 0, 40, 1, f804},
-    {"hamt", 11, 0, 0, 40, 1, f805},
-    {"hamt", 12, 0, 0, 40, 1, f806},
-    {"hamt", 13, 0, 0, 40, 1, f807},
-    {"hamt", 14, 0, 0, 40, 1, f808},
-    {"hamt", 15, 0, 0, 40, 1, f809},
-    {"hamt_array_node", 8, 0, 0, 280, 32, f810},
-    {"hamt_array_node", 9, 0, 0, 280, 32, f811},
-    {"hamt_array_node", 10, 0, 0, 280, 32, f812},
-    {"hamt_array_node", 11, 0, 0, 280, 32, f813},
-    {"hamt_array_node", 12, 0, 0, 280, 32, f814},
-    {"hamt_array_node", 13, 0, 0, 280, 32, f815},
-    {"hamt_array_node", 14, 0, 0, 280, 32, f816},
-    {"hamt_array_node", 15, 0, 0, 280, 32, f817},
-    {"iterator", 8, 0, 0, 32, 1, f818},
-    {"iterator", 9, 0, 0, 32, 1, f819},
-    {"iterator", 10, 0, 0, 32, 1, f820},
-    {"iterator", 11, 0, 0, 32, 1, f821},
-    {"iterator", 12, 0, 0, 32, 1, f822},
-    {"iterator", 13, 0, 0, 32, 1, f823},
-    {"iterator", 14, 0, 0, 32, 1, f824},
-    {"iterator", 15, 0, 0, 32, 1, f825},
-    {"itertools", 12, 1, 0, 176, 22, f826},
-    {"itertools", 13, 1, 0, 176, 22, f827},
-    {"itertools", 14, 1, 0, 176, 22, f828},
-    {"itertools", 15, 1, 0, 176, 22, f829},
-    {"itertools._grouper", 8, 0, 0, 32, 2, f830},
-    {"itertools._grouper", 9, 0, 0, 32, 2, f831},
-    {"itertools._grouper", 10, 0, 0, 32, 2, f832},
-    {"itertools._grouper", 11, 0, 0, 32, 2, f833},
-    {"itertools._grouper", 12, 0, 0, 32, 2, f834},
-    {"itertools._grouper", 13, 0, 0, 32, 2, f835},
-    {"itertools._grouper", 14, 0, 0, 32, 2, f836},
-    {"itertools._grouper", 15, 0, 0, 32, 2, f837},
-    {"itertools._tee", 8, 0, 0, 40, 1, f838},
-    {"itertools._tee", 9, 0, 0, 40, 1, f839},
-    {"itertools._tee", 10, 0, 0, 40, 1, f840},
-    {"itertools._tee", 11, 0, 0, 40, 1, f841},
-    {"itertools._tee", 12, 0, 0, 48, 1, f842},
-    {"itertools._tee", 13, 0, 0, 48, 1, f843},
-    {"itertools._tee", 14, 0, 0, 48, 1, f844},
-    {"itertools._tee", 15, 0, 0, 48, 1, f845},
-    {"itertools._tee_dataobject", 8, 0, 0, 496, 59, f846},
-    {"itertools._tee_dataobject", 9, 0, 0, 496, 59, f847},
-    {"itertools._tee_dataobject", 10, 0, 0, 496, 59, f848},
-    {"itertools._tee_dataobject", 11, 0, 0, 496, 59, f849},
-    {"itertools._tee_dataobject", 12, 0, 0, 496, 59, f850},
-    {"itertools._tee_dataobject", 13, 0, 0, 496, 59, f851},
-    {"itertools._tee_dataobject", 14, 0, 0, 496, 59, f852},
-    {"itertools._tee_dataobject", 15, 0, 0, 496, 59, f853},
-    {"itertools.accumulate", 8, 0, 0, 48, 4, f854},
-    {"itertools.accumulate", 9, 0, 0, 48, 4, f855},
-    {"itertools.accumulate", 10, 0, 0, 48, 4, f856},
-    {"itertools.accumulate", 11, 0, 0, 48, 4, f857},
-    {"itertools.accumulate", 12, 0, 0, 56, 4, f858},
-    {"itertools.accumulate", 13, 0, 0, 56, 4, f859},
-    {"itertools.accumulate", 14, 0, 0, 56, 4, f860},
-    {"itertools.accumulate", 15, 0, 0, 56, 4, f861},
-    {"itertools.batched", 12, 0, 0, 32, 1, f862},
-    {"itertools.batched", 13, 0, 0, 40, 1, f863},
-    {"itertools.batched", 14, 0, 0, 40, 1, f864},
-    {"itertools.batched", 15, 0, 0, 40, 1, f865},
-    {"itertools.chain", 8, 0, 0, 32, 2, f866},
-    {"itertools.chain", 9, 0, 0, 32, 2, f867},
-    {"itertools.chain", 10, 0, 0, 32, 2, f868},
-    {"itertools.chain", 11, 0, 0, 32, 2, f869},
-    {"itertools.chain", 12, 0, 0, 32, 2, f870},
-    {"itertools.chain", 13, 0, 0, 32, 2, f871},
-    {"itertools.chain", 14, 0, 0, 32, 2, f872},
-    {"itertools.chain", 15, 0, 0, 32, 2, f873},
-    {"itertools.combinations", 8, 0, 0, 56, 2, f874},
-    {"itertools.combinations", 9, 0, 0, 56, 2, f875},
-    {"itertools.combinations", 10, 0, 0, 56, 2, f876},
-    {"itertools.combinations", 11, 0, 0, 56, 2, f877},
-    {"itertools.combinations", 12, 0, 0, 56, 2, f878},
-    {"itertools.combinations", 13, 0, 0, 56, 2, f879},
-    {"itertools.combinations", 14, 0, 0, 56, 2, f880},
-    {"itertools.combinations", 15, 0, 0, 56, 2, f881},
-    {"itertools.combinations_with_replacement", 8, 0, 0, 56, 2, f882},
-    {"itertools.combinations_with_replacement", 9, 0, 0, 56, 2, f883},
-    {"itertools.combinations_with_replacement", 10, 0, 0, 56, 2, f884},
-    {"itertools.combinations_with_replacement", 11, 0, 0, 56, 2, f885},
-    {"itertools.combinations_with_replacement", 12, 0, 0, 56, 2, f886},
-    {"itertools.combinations_with_replacement", 13, 0, 0, 56, 2, f887},
-    {"itertools.combinations_with_replacement", 14, 0, 0, 56, 2, f888},
-    {"itertools.combinations_with_replacement", 15, 0, 0, 56, 2, f889},
-    {"itertools.compress", 8, 0, 0, 32, 2, f890},
-    {"itertools.compress", 9, 0, 0, 32, 2, f891},
-    {"itertools.compress", 10, 0, 0, 32, 2, f892},
-    {"itertools.compress", 11, 0, 0, 32, 2, f893},
-    {"itertools.compress", 12, 0, 0, 32, 2, f894},
-    {"itertools.compress", 13, 0, 0, 32, 2, f895},
-    {"itertools.compress", 14, 0, 0, 32, 2, f896},
-    {"itertools.compress", 15, 0, 0, 32, 2, f897},
-    {"itertools.count", 8, 0, 0, 40, 2, f898},
-    {"itertools.count", 9, 0, 0, 40, 2, f899},
-    {"itertools.count", 10, 0, 0, 40, 2, f900},
-    {"itertools.count", 11, 0, 0, 40, 2, f901},
-    {"itertools.count", 12, 0, 0, 40, 2, f902},
-    {"itertools.count", 13, 0, 0, 40, 2, f903},
-    {"itertools.count", 14, 0, 0, 40, 2, f904},
-    {"itertools.count", 15, 0, 0, 40, 2, f905},
-    {"itertools.cycle", 8, 0, 0, 48, 2, f906},
-    {"itertools.cycle", 9, 0, 0, 48, 2, f907},
-    {"itertools.cycle", 10, 0, 0, 48, 2, f908},
-    {"itertools.cycle", 11, 0, 0, 48, 2, f909},
-    {"itertools.cycle", 12, 0, 0, 48, 2, f910},
-    {"itertools.cycle", 13, 0, 0, 48, 2, f911},
-    {"itertools.cycle", 14, 0, 0, 40, 2, f912},
-    {"itertools.cycle", 15, 0, 0, 40, 2, f913},
-    {"itertools.dropwhile", 8, 0, 0, 40, 2, f914},
-    {"itertools.dropwhile", 9, 0, 0, 40, 2, f915},
-    {"itertools.dropwhile", 10, 0, 0, 40, 2, f916},
-    {"itertools.dropwhile", 11, 0, 0, 40, 2, f917},
-    {"itertools.dropwhile", 12, 0, 0, 40, 2, f918},
-    {"itertools.dropwhile", 13, 0, 0, 40, 2, f919},
-    {"itertools.dropwhile", 14, 0, 0, 40, 2, f920},
-    {"itertools.dropwhile", 15, 0, 0, 40, 2, f921},
-    {"itertools.filterfalse", 8, 0, 0, 32, 2, f922},
-    {"itertools.filterfalse", 9, 0, 0, 32, 2, f923},
-    {"itertools.filterfalse", 10, 0, 0, 32, 2, f924},
-    {"itertools.filterfalse", 11, 0, 0, 32, 2, f925},
-    {"itertools.filterfalse", 12, 0, 0, 32, 2, f926},
-    {"itertools.filterfalse", 13, 0, 0, 32, 2, f927},
-    {"itertools.filterfalse", 14, 0, 0, 32, 2, f928},
-    {"itertools.filterfalse", 15, 0, 0, 32, 2, f929},
-    {"itertools.groupby", 8, 0, 0, 64, 5, f930},
-    {"itertools.groupby", 9, 0, 0, 64, 5, f931},
-    {"itertools.groupby", 10, 0, 0, 64, 5, f932},
-    {"itertools.groupby", 11, 0, 0, 64, 5, f933},
-    {"itertools.groupby", 12, 0, 0, 72, 5, f934},
-    {"itertools.groupby", 13, 0, 0, 72, 5, f935},
-    {"itertools.groupby", 14, 0, 0, 72, 5, f936},
-    {"itertools.groupby", 15, 0, 0, 72, 5, f937},
-    {"itertools.islice", 8, 0, 0, 56, 1, f938},
-    {"itertools.islice", 9, 0, 0, 56, 1, f939},
-    {"itertools.islice", 10, 0, 0, 56, 1, f940},
-    {"itertools.islice", 11, 0, 0, 56, 1, f941},
-    {"itertools.islice", 12, 0, 0, 56, 1, f942},
-    {"itertools.islice", 13, 0, 0, 56, 1, f943},
-    {"itertools.islice", 14, 0, 0, 56, 1, f944},
-    {"itertools.islice", 15, 0, 0, 56, 1, f945},
-    {"itertools.pairwise", 10, 0, 0, 32, 2, f946},
-    {"itertools.pairwise", 11, 0, 0, 32, 2, f947},
-    {"itertools.pairwise", 12, 0, 0, 32, 2, f948},
-    {"itertools.pairwise", 13, 0, 0, 40, 3, f949},
-    {"itertools.pairwise", 14, 0, 0, 40, 3, f950},
-    {"itertools.pairwise", 15, 0, 0, 40, 3, f951},
-    {"itertools.permutations", 8, 0, 0, 64, 2, f952},
-    {"itertools.permutations", 9, 0, 0, 64, 2, f953},
-    {"itertools.permutations", 10, 0, 0, 64, 2, f954},
-    {"itertools.permutations", 11, 0, 0, 64, 2, f955},
-    {"itertools.permutations", 12, 0, 0, 64, 2, f956},
-    {"itertools.permutations", 13, 0, 0, 64, 2, f957},
-    {"itertools.permutations", 14, 0, 0, 64, 2, f958},
-    {"itertools.permutations", 15, 0, 0, 64, 2, f959},
-    {"itertools.product", 8, 0, 0, 48, 2, f960},
-    {"itertools.product", 9, 0, 0, 48, 2, f961},
-    {"itertools.product", 10, 0, 0, 48, 2, f962},
-    {"itertools.product", 11, 0, 0, 48, 2, f963},
-    {"itertools.product", 12, 0, 0, 48, 2, f964},
-    {"itertools.product", 13, 0, 0, 48, 2, f965},
-    {"itertools.product", 14, 0, 0, 48, 2, f966},
-    {"itertools.product", 15, 0, 0, 48, 2, f967},
-    {"itertools.repeat", 8, 0, 0, 32, 1, f968},
-    {"itertools.repeat", 9, 0, 0, 32, 1, f969},
-    {"itertools.repeat", 10, 0, 0, 32, 1, f970},
-    {"itertools.repeat", 11, 0, 0, 32, 1, f971},
-    {"itertools.repeat", 12, 0, 0, 32, 1, f972},
-    {"itertools.repeat", 13, 0, 0, 32, 1, f973},
-    {"itertools.repeat", 14, 0, 0, 32, 1, f974},
-    {"itertools.repeat", 15, 0, 0, 32, 1, f975},
-    {"itertools.starmap", 8, 0, 0, 32, 2, f976},
-    {"itertools.starmap", 9, 0, 0, 32, 2, f977},
-    {"itertools.starmap", 10, 0, 0, 32, 2, f978},
-    {"itertools.starmap", 11, 0, 0, 32, 2, f979},
-    {"itertools.starmap", 12, 0, 0, 32, 2, f980},
-    {"itertools.starmap", 13, 0, 0, 32, 2, f981},
-    {"itertools.starmap", 14, 0, 0, 32, 2, f982},
-    {"itertools.starmap", 15, 0, 0, 32, 2, f983},
-    {"itertools.takewhile", 8, 0, 0, 40, 2, f984},
-    {"itertools.takewhile", 9, 0, 0, 40, 2, f985},
-    {"itertools.takewhile", 10, 0, 0, 40, 2, f986},
-    {"itertools.takewhile", 11, 0, 0, 40, 2, f987},
-    {"itertools.takewhile", 12, 0, 0, 40, 2, f988},
-    {"itertools.takewhile", 13, 0, 0, 40, 2, f989},
-    {"itertools.takewhile", 14, 0, 0, 40, 2, f990},
-    {"itertools.takewhile", 15, 0, 0, 40, 2, f991},
-    {"itertools.zip_longest", 8, 0, 0, 56, 3, f992},
-    {"itertools.zip_longest", 9, 0, 0, 56, 3, f993},
-    {"itertools.zip_longest", 10, 0, 0, 56, 3, f994},
-    {"itertools.zip_longest", 11, 0, 0, 56, 3, f995},
-    {"itertools.zip_longest", 12, 0, 0, 56, 3, f996},
-    {"itertools.zip_longest", 13, 0, 0, 56, 3, f997},
-    {"itertools.zip_longest", 14, 0, 0, 56, 3, f998},
-    {"itertools.zip_longest", 15, 0, 0, 56, 3, f999},
-    {"list_iterator", 8, 0, 0, 32, 1, f1000},
-    {"list_iterator", 9, 0, 0, 32, 1, f1001},
-    {"list_iterator", 10, 0, 0, 32, 1, f1002},
-    {"list_iterator", 11, 0, 0, 32, 1, f1003},
-    {"list_reverseiterator", 8, 0, 0, 32, 1, f1004},
-    {"list_reverseiterator", 9, 0, 0, 32, 1, f1005},
-    {"list_reverseiterator", 10, 0, 0, 32, 1, f1006},
-    {"list_reverseiterator", 11, 0, 0, 32, 1, f1007},
-    {"list_reverseiterator", 12, 0, 0, 32, 1, f1008},
-    {"list_reverseiterator", 13, 0, 0, 32, 1, f1009},
-    {"list_reverseiterator", 14, 0, 0, 32, 1, f1010},
-    {"list_reverseiterator", 15, 0, 0, 32, 1, f1011},
-    {"managedbuffer", 8, 0, 0, 112, 1, f1012},
-    {"managedbuffer", 9, 0, 0, 112, 1, f1013},
-    {"managedbuffer", 10, 0, 0, 112, 1, f1014},
-    {"managedbuffer", 11, 0, 0, 112, 1, f1015},
-    {"managedbuffer", 12, 0, 0, 112, 1, f1016},
-    {"managedbuffer", 13, 0, 0, 112, 1, f1017},
-    {"managedbuffer", 14, 0, 0, 112, 1, f1018},
-    {"managedbuffer", 15, 0, 0, 112, 1, f1019},
-    {"map", 8, 0, 0, 32, 2, f1020},
-    {"map", 9, 0, 0, 32, 2, f1021},
-    {"map", 10, 0, 0, 32, 2, f1022},
-    {"map", 11, 0, 0, 32, 2, f1023},
-    {"map", 12, 0, 0, 32, 2, f1024},
-    {"map", 13, 0, 0, 32, 2, f1025},
-    {"map", 14, 0, 0, 40, 2, f1026},
-    {"map", 15, 0, 0, 40, 2, f1027},
-    {"mappingproxy", 8, 0, 0, 24, 1, f1028},
-    {"mappingproxy", 9, 0, 0, 24, 1, f1029},
-    {"mappingproxy", 10, 0, 0, 24, 1, f1030},
-    {"mappingproxy", 11, 0, 0, 24, 1, f1031},
-    {"mappingproxy", 12, 0, 0, 24, 1, f1032},
-    {"mappingproxy", 13, 0, 0, 24, 1, f1033},
-    {"mappingproxy", 14, 0, 0, 24, 1, f1034},
-    {"mappingproxy", 15, 0, 0, 24, 1, f1035},
-    {"math", 12, 1, 0, 24, 3, f1036},
-    {"math", 13, 1, 0, 24, 3, f1037},
-    {"memoryview", 8, 0, 0, 152, 2, f1038},
-    {"memoryview", 9, 0, 0, 152, 2, f1039},
-    {"memoryview", 10, 0, 0, 152, 2, f1040},
-    {"memoryview", 11, 0, 0, 152, 2, f1041},
-    {"memoryview", 12, 0, 0, 152, 2, f1042},
-    {"memoryview", 13, 0, 0, 152, 2, f1043},
-    {"memoryview", 14, 0, 0, 152, 2, f1044},
-    {"memoryview", 15, 0, 0, 152, 2, f1045},
-    {"method-wrapper", 8, 0, 0, 32, 2, f1046},
-    {"method-wrapper", 9, 0, 0, 32, 2, f1047},
-    {"method-wrapper", 10, 0, 0, 32, 2, f1048},
-    {"method-wrapper", 11, 0, 0, 32, 2, f1049},
-    {"method-wrapper", 12, 0, 0, 32, 2, f1050},
-    {"method-wrapper", 13, 0, 0, 32, 2, f1051},
-    {"method-wrapper", 14, 0, 0, 32, 2, f1052},
-    {"method-wrapper", 15, 0, 0, 32, 2, f1053},
+    {"dict_itemiterator", 8, 0, 0, 56, 2, f879},
+    {"dict_itemiterator", 9, 0, 0, 56, 2, f880},
+    {"dict_itemiterator", 10, 0, 0, 56, 2, f881},
+    {"dict_itemiterator", 11, 0, 0, 56, 2, f882},
+    {"dict_itemiterator", 12, 0, 0, 56, 2, f883},
+    {"dict_itemiterator", 13, 0, 0, 56, 2, f884},
+    {"dict_itemiterator", 14, 0, 0, 56, 2, f885},
+    {"dict_itemiterator", 15, 0, 0, 56, 2, f886},
+    {"dict_items", 8, 0, 0, 24, 1, f887},
+    {"dict_items", 9, 0, 0, 24, 1, f888},
+    {"dict_items", 10, 0, 0, 24, 1, f889},
+    {"dict_items", 11, 0, 0, 24, 1, f890},
+    {"dict_items", 12, 0, 0, 24, 1, f891},
+    {"dict_items", 13, 0, 0, 24, 1, f892},
+    {"dict_items", 14, 0, 0, 24, 1, f893},
+    {"dict_items", 15, 0, 0, 24, 1, f894},
+    {"dict_keyiterator", 8, 0, 0, 56, 2, f895},
+    {"dict_keyiterator", 9, 0, 0, 56, 2, f896},
+    {"dict_keyiterator", 10, 0, 0, 56, 2, f897},
+    {"dict_keyiterator", 11, 0, 0, 56, 2, f898},
+    {"dict_keyiterator", 12, 0, 0, 56, 2, f899},
+    {"dict_keyiterator", 13, 0, 0, 56, 2, f900},
+    {"dict_keyiterator", 14, 0, 0, 56, 2, f901},
+    {"dict_keyiterator", 15, 0, 0, 56, 2, f902},
+    {"dict_keys", 8, 0, 0, 24, 1, f903},
+    {"dict_keys", 9, 0, 0, 24, 1, f904},
+    {"dict_keys", 10, 0, 0, 24, 1, f905},
+    {"dict_keys", 11, 0, 0, 24, 1, f906},
+    {"dict_keys", 12, 0, 0, 24, 1, f907},
+    {"dict_keys", 13, 0, 0, 24, 1, f908},
+    {"dict_keys", 14, 0, 0, 24, 1, f909},
+    {"dict_keys", 15, 0, 0, 24, 1, f910},
+    {"dict_reversekeyiterator", 8, 0, 0, 56, 2, f911},
+    {"dict_reversekeyiterator", 9, 0, 0, 56, 2, f912},
+    {"dict_reversekeyiterator", 10, 0, 0, 56, 2, f913},
+    {"dict_reversekeyiterator", 11, 0, 0, 56, 2, f914},
+    {"dict_reversekeyiterator", 12, 0, 0, 56, 2, f915},
+    {"dict_reversekeyiterator", 13, 0, 0, 56, 2, f916},
+    {"dict_reversekeyiterator", 14, 0, 0, 56, 2, f917},
+    {"dict_reversekeyiterator", 15, 0, 0, 56, 2, f918},
+    {"dict_valueiterator", 8, 0, 0, 56, 2, f919},
+    {"dict_valueiterator", 9, 0, 0, 56, 2, f920},
+    {"dict_valueiterator", 10, 0, 0, 56, 2, f921},
+    {"dict_valueiterator", 11, 0, 0, 56, 2, f922},
+    {"dict_valueiterator", 12, 0, 0, 56, 2, f923},
+    {"dict_valueiterator", 13, 0, 0, 56, 2, f924},
+    {"dict_valueiterator", 14, 0, 0, 56, 2, f925},
+    {"dict_valueiterator", 15, 0, 0, 56, 2, f926},
+    {"dict_values", 8, 0, 0, 24, 1, f927},
+    {"dict_values", 9, 0, 0, 24, 1, f928},
+    {"dict_values", 10, 0, 0, 24, 1, f929},
+    {"dict_values", 11, 0, 0, 24, 1, f930},
+    {"dict_values", 12, 0, 0, 24, 1, f931},
+    {"dict_values", 13, 0, 0, 24, 1, f932},
+    {"dict_values", 14, 0, 0, 24, 1, f933},
+    {"dict_values", 15, 0, 0, 24, 1, f934},
+    {"enumerate", 8, 0, 0, 48, 3, f935},
+    {"enumerate", 9, 0, 0, 48, 3, f936},
+    {"enumerate", 10, 0, 0, 48, 3, f937},
+    {"enumerate", 11, 0, 0, 56, 4, f938},
+    {"enumerate", 12, 0, 0, 56, 4, f939},
+    {"enumerate", 13, 0, 0, 56, 4, f940},
+    {"enumerate", 14, 0, 0, 56, 4, f941},
+    {"enumerate", 15, 0, 0, 56, 4, f942},
+    {"filter", 8, 0, 0, 32, 2, f943},
+    {"filter", 9, 0, 0, 32, 2, f944},
+    {"filter", 10, 0, 0, 32, 2, f945},
+    {"filter", 11, 0, 0, 32, 2, f946},
+    {"filter", 12, 0, 0, 32, 2, f947},
+    {"filter", 13, 0, 0, 32, 2, f948},
+    {"filter", 14, 0, 0, 32, 2, f949},
+    {"filter", 15, 0, 0, 32, 2, f950},
+    {"functools.KeyWrapper", 8, 0, 0, 32, 2, f951},
+    {"functools.KeyWrapper", 9, 0, 0, 32, 2, f952},
+    {"functools.KeyWrapper", 10, 0, 0, 32, 2, f953},
+    {"functools.KeyWrapper", 11, 0, 0, 32, 2, f954},
+    {"functools.KeyWrapper", 12, 0, 0, 32, 2, f955},
+    {"functools.KeyWrapper", 13, 0, 0, 32, 2, f956},
+    {"functools.KeyWrapper", 14, 0, 0, 32, 2, f957},
+    {"functools.KeyWrapper", 15, 0, 0, 32, 2, f958},
+    {"functools._lru_list_elem", 8, 0, 0, 56, 2, f959},
+    {"functools._lru_list_elem", 9, 0, 0, 56, 2, f960},
+    {"functools._lru_list_elem", 10, 0, 0, 56, 2, f961},
+    {"functools._lru_list_elem", 11, 0, 0, 56, 2, f962},
+    {"functools._lru_list_elem", 12, 0, 0, 56, 2, f963},
+    {"functools._lru_list_elem", 13, 0, 0, 56, 2, f964},
+    {"functools._lru_list_elem", 14, 0, 0, 56, 2, f965},
+    {"functools._lru_list_elem", 15, 0, 0, 56, 2, f966},
+    {"functools.partial", 8, 0, 0, 64, 4, f967},
+    {"functools.partial", 9, 0, 0, 64, 4, f968},
+    {"functools.partial", 10, 0, 0, 64, 4, f969},
+    {"functools.partial", 11, 0, 0, 64, 4, f970},
+    {"functools.partial", 12, 0, 0, 64, 4, f971},
+    {"functools.partial", 13, 0, 0, 64, 4, f972},
+    {"functools.partial", 14, 0, 0, 80, 5, f973},
+    {"functools.partial", 15, 0, 0, 80, 5, f974},
+    {"grp", 9, 1, 0, 8, 1, f975},
+    {"grp", 10, 1, 0, 8, 1, f976},
+    {"grp", 11, 1, 0, 8, 1, f977},
+    {"grp", 12, 1, 0, 8, 1, f978},
+    {"grp", 13, 1, 0, 8, 1, f979},
+    {"grp", 14, 1, 0, 8, 1, f980},
+    {"grp", 15, 1, 0, 8, 1, f981},
+    {"hamt", 8, 0, 0, 40, 1, f982},
+    {"hamt", 9, 0, 0, 40, 1, f983},
+    {"hamt", 10, 0, 0, 40, 1, f984},
+    {"hamt", 11, 0, 0, 40, 1, f985},
+    {"hamt", 12, 0, 0, 40, 1, f986},
+    {"hamt", 13, 0, 0, 40, 1, f987},
+    {"hamt", 14, 0, 0, 40, 1, f988},
+    {"hamt", 15, 0, 0, 40, 1, f989},
+    {"hamt_array_node", 8, 0, 0, 280, 32, f990},
+    {"hamt_array_node", 9, 0, 0, 280, 32, f991},
+    {"hamt_array_node", 10, 0, 0, 280, 32, f992},
+    {"hamt_array_node", 11, 0, 0, 280, 32, f993},
+    {"hamt_array_node", 12, 0, 0, 280, 32, f994},
+    {"hamt_array_node", 13, 0, 0, 280, 32, f995},
+    {"hamt_array_node", 14, 0, 0, 280, 32, f996},
+    {"hamt_array_node", 15, 0, 0, 280, 32, f997},
+    {"hamt_bitmap_node", 8, 0, 1, 40, 0, NULL},
+    {"hamt_bitmap_node", 9, 0, 1, 40, 0, NULL},
+    {"hamt_bitmap_node", 10, 0, 1, 40, 0, NULL},
+    {"hamt_bitmap_node", 11, 0, 1, 40, 0, NULL},
+    {"hamt_bitmap_node", 12, 0, 1, 40, 0, NULL},
+    {"hamt_bitmap_node", 13, 0, 1, 40, 0, NULL},
+    {"hamt_bitmap_node", 14, 0, 1, 40, 0, NULL},
+    {"hamt_bitmap_node", 15, 0, 1, 40, 0, NULL},
+    {"hamt_collision_node", 8, 0, 1, 40, 0, NULL},
+    {"hamt_collision_node", 9, 0, 1, 40, 0, NULL},
+    {"hamt_collision_node", 10, 0, 1, 40, 0, NULL},
+    {"hamt_collision_node", 11, 0, 1, 40, 0, NULL},
+    {"hamt_collision_node", 12, 0, 1, 40, 0, NULL},
+    {"hamt_collision_node", 13, 0, 1, 40, 0, NULL},
+    {"hamt_collision_node", 14, 0, 1, 40, 0, NULL},
+    {"hamt_collision_node", 15, 0, 1, 40, 0, NULL},
+    {"io", 8, 1, 0, 24, 2, f1014},
+    {"io", 9, 1, 0, 24, 2, f1015},
+    {"io", 10, 1, 0, 24, 2, f1016},
+    {"io", 11, 1, 0, 24, 2, f1017},
+    {"io", 12, 1, 0, 128, 15, f1018},
+    {"io", 13, 1, 0, 128, 15, f1019},
+    {"io", 14, 1, 0, 128, 15, f1020},
+    {"io", 15, 1, 0, 128, 15, f1021},
+    {"iterator", 8, 0, 0, 32, 1, f1022},
+    {"iterator", 9, 0, 0, 32, 1, f1023},
+    {"iterator", 10, 0, 0, 32, 1, f1024},
+    {"iterator", 11, 0, 0, 32, 1, f1025},
+    {"iterator", 12, 0, 0, 32, 1, f1026},
+    {"iterator", 13, 0, 0, 32, 1, f1027},
+    {"iterator", 14, 0, 0, 32, 1, f1028},
+    {"iterator", 15, 0, 0, 32, 1, f1029},
+    {"itertools", 12, 1, 0, 176, 22, f1030},
+    {"itertools", 13, 1, 0, 176, 22, f1031},
+    {"itertools", 14, 1, 0, 176, 22, f1032},
+    {"itertools", 15, 1, 0, 176, 22, f1033},
+    {"itertools._grouper", 8, 0, 0, 32, 2, f1034},
+    {"itertools._grouper", 9, 0, 0, 32, 2, f1035},
+    {"itertools._grouper", 10, 0, 0, 32, 2, f1036},
+    {"itertools._grouper", 11, 0, 0, 32, 2, f1037},
+    {"itertools._grouper", 12, 0, 0, 32, 2, f1038},
+    {"itertools._grouper", 13, 0, 0, 32, 2, f1039},
+    {"itertools._grouper", 14, 0, 0, 32, 2, f1040},
+    {"itertools._grouper", 15, 0, 0, 32, 2, f1041},
+    {"itertools._tee", 8, 0, 0, 40, 1, f1042},
+    {"itertools._tee", 9, 0, 0, 40, 1, f1043},
+    {"itertools._tee", 10, 0, 0, 40, 1, f1044},
+    {"itertools._tee", 11, 0, 0, 40, 1, f1045},
+    {"itertools._tee", 12, 0, 0, 48, 1, f1046},
+    {"itertools._tee", 13, 0, 0, 48, 1, f1047},
+    {"itertools._tee", 14, 0, 0, 48, 1, f1048},
+    {"itertools._tee", 15, 0, 0, 48, 1, f1049},
+    {"itertools._tee_dataobject", 8, 0, 0, 496, 59, f1050},
+    {"itertools._tee_dataobject", 9, 0, 0, 496, 59, f1051},
+    {"itertools._tee_dataobject", 10, 0, 0, 496, 59, f1052},
+    {"itertools._tee_dataobject", 11, 0, 0, 496, 59, f1053},
+    {"itertools._tee_dataobject", 12, 0, 0, 496, 59, f1054},
+    {"itertools._tee_dataobject", 13, 0, 0, 496, 59, f1055},
+    {"itertools._tee_dataobject", 14, 0, 0, 496, 59, f1056},
+    {"itertools._tee_dataobject", 15, 0, 0, 496, 59, f1057},
+    {"itertools.accumulate", 8, 0, 0, 48, 4, f1058},
+    {"itertools.accumulate", 9, 0, 0, 48, 4, f1059},
+    {"itertools.accumulate", 10, 0, 0, 48, 4, f1060},
+    {"itertools.accumulate", 11, 0, 0, 48, 4, f1061},
+    {"itertools.accumulate", 12, 0, 0, 56, 4, f1062},
+    {"itertools.accumulate", 13, 0, 0, 56, 4, f1063},
+    {"itertools.accumulate", 14, 0, 0, 56, 4, f1064},
+    {"itertools.accumulate", 15, 0, 0, 56, 4, f1065},
+    {"itertools.batched", 12, 0, 0, 32, 1, f1066},
+    {"itertools.batched", 13, 0, 0, 40, 1, f1067},
+    {"itertools.batched", 14, 0, 0, 40, 1, f1068},
+    {"itertools.batched", 15, 0, 0, 40, 1, f1069},
+    {"itertools.chain", 8, 0, 0, 32, 2, f1070},
+    {"itertools.chain", 9, 0, 0, 32, 2, f1071},
+    {"itertools.chain", 10, 0, 0, 32, 2, f1072},
+    {"itertools.chain", 11, 0, 0, 32, 2, f1073},
+    {"itertools.chain", 12, 0, 0, 32, 2, f1074},
+    {"itertools.chain", 13, 0, 0, 32, 2, f1075},
+    {"itertools.chain", 14, 0, 0, 32, 2, f1076},
+    {"itertools.chain", 15, 0, 0, 32, 2, f1077},
+    {"itertools.combinations", 8, 0, 0, 56, 3, f1078},
+    {"itertools.combinations", 9, 0, 0, 56, 3, f1079},
+    {"itertools.combinations", 10, 0, 0, 56, 3, f1080},
+    {"itertools.combinations", 11, 0, 0, 56, 3, f1081},
+    {"itertools.combinations", 12, 0, 0, 56, 3, f1082},
+    {"itertools.combinations", 13, 0, 0, 56, 3, f1083},
+    {"itertools.combinations", 14, 0, 0, 56, 3, f1084},
+    {"itertools.combinations", 15, 0, 0, 56, 3, f1085},
+    {"itertools.combinations_with_replacement", 8, 0, 0, 56, 3, f1086},
+    {"itertools.combinations_with_replacement", 9, 0, 0, 56, 3, f1087},
+    {"itertools.combinations_with_replacement", 10, 0, 0, 56, 3, f1088},
+    {"itertools.combinations_with_replacement", 11, 0, 0, 56, 3, f1089},
+    {"itertools.combinations_with_replacement", 12, 0, 0, 56, 3, f1090},
+    {"itertools.combinations_with_replacement", 13, 0, 0, 56, 3, f1091},
+    {"itertools.combinations_with_replacement", 14, 0, 0, 56, 3, f1092},
+    {"itertools.combinations_with_replacement", 15, 0, 0, 56, 3, f1093},
+    {"itertools.compress", 8, 0, 0, 32, 2, f1094},
+    {"itertools.compress", 9, 0, 0, 32, 2, f1095},
+    {"itertools.compress", 10, 0, 0, 32, 2, f1096},
+    {"itertools.compress", 11, 0, 0, 32, 2, f1097},
+    {"itertools.compress", 12, 0, 0, 32, 2, f1098},
+    {"itertools.compress", 13, 0, 0, 32, 2, f1099},
+    {"itertools.compress", 14, 0, 0, 32, 2, f1100},
+    {"itertools.compress", 15, 0, 0, 32, 2, f1101},
+    {"itertools.count", 8, 0, 0, 40, 2, f1102},
+    {"itertools.count", 9, 0, 0, 40, 2, f1103},
+    {"itertools.count", 10, 0, 0, 40, 2, f1104},
+    {"itertools.count", 11, 0, 0, 40, 2, f1105},
+    {"itertools.count", 12, 0, 0, 40, 2, f1106},
+    {"itertools.count", 13, 0, 0, 40, 2, f1107},
+    {"itertools.count", 14, 0, 0, 40, 2, f1108},
+    {"itertools.count", 15, 0, 0, 40, 2, f1109},
+    {"itertools.cycle", 8, 0, 0, 48, 2, f1110},
+    {"itertools.cycle", 9, 0, 0, 48, 2, f1111},
+    {"itertools.cycle", 10, 0, 0, 48, 2, f1112},
+    {"itertools.cycle", 11, 0, 0, 48, 2, f1113},
+    {"itertools.cycle", 12, 0, 0, 48, 2, f1114},
+    {"itertools.cycle", 13, 0, 0, 48, 2, f1115},
+    {"itertools.cycle", 14, 0, 0, 40, 2, f1116},
+    {"itertools.cycle", 15, 0, 0, 40, 2, f1117},
+    {"itertools.dropwhile", 8, 0, 0, 40, 2, f1118},
+    {"itertools.dropwhile", 9, 0, 0, 40, 2, f1119},
+    {"itertools.dropwhile", 10, 0, 0, 40, 2, f1120},
+    {"itertools.dropwhile", 11, 0, 0, 40, 2, f1121},
+    {"itertools.dropwhile", 12, 0, 0, 40, 2, f1122},
+    {"itertools.dropwhile", 13, 0, 0, 40, 2, f1123},
+    {"itertools.dropwhile", 14, 0, 0, 40, 2, f1124},
+    {"itertools.dropwhile", 15, 0, 0, 40, 2, f1125},
+    {"itertools.filterfalse", 8, 0, 0, 32, 2, f1126},
+    {"itertools.filterfalse", 9, 0, 0, 32, 2, f1127},
+    {"itertools.filterfalse", 10, 0, 0, 32, 2, f1128},
+    {"itertools.filterfalse", 11, 0, 0, 32, 2, f1129},
+    {"itertools.filterfalse", 12, 0, 0, 32, 2, f1130},
+    {"itertools.filterfalse", 13, 0, 0, 32, 2, f1131},
+    {"itertools.filterfalse", 14, 0, 0, 32, 2, f1132},
+    {"itertools.filterfalse", 15, 0, 0, 32, 2, f1133},
+    {"itertools.groupby", 8, 0, 0, 64, 5, f1134},
+    {"itertools.groupby", 9, 0, 0, 64, 5, f1135},
+    {"itertools.groupby", 10, 0, 0, 64, 5, f1136},
+    {"itertools.groupby", 11, 0, 0, 64, 5, f1137},
+    {"itertools.groupby", 12, 0, 0, 72, 5, f1138},
+    {"itertools.groupby", 13, 0, 0, 72, 5, f1139},
+    {"itertools.groupby", 14, 0, 0, 72, 5, f1140},
+    {"itertools.groupby", 15, 0, 0, 72, 5, f1141},
+    {"itertools.islice", 8, 0, 0, 56, 1, f1142},
+    {"itertools.islice", 9, 0, 0, 56, 1, f1143},
+    {"itertools.islice", 10, 0, 0, 56, 1, f1144},
+    {"itertools.islice", 11, 0, 0, 56, 1, f1145},
+    {"itertools.islice", 12, 0, 0, 56, 1, f1146},
+    {"itertools.islice", 13, 0, 0, 56, 1, f1147},
+    {"itertools.islice", 14, 0, 0, 56, 1, f1148},
+    {"itertools.islice", 15, 0, 0, 56, 1, f1149},
+    {"itertools.pairwise", 10, 0, 0, 32, 2, f1150},
+    {"itertools.pairwise", 11, 0, 0, 32, 2, f1151},
+    {"itertools.pairwise", 12, 0, 0, 32, 2, f1152},
+    {"itertools.pairwise", 13, 0, 0, 40, 3, f1153},
+    {"itertools.pairwise", 14, 0, 0, 40, 3, f1154},
+    {"itertools.pairwise", 15, 0, 0, 40, 3, f1155},
+    {"itertools.permutations", 8, 0, 0, 64, 3, f1156},
+    {"itertools.permutations", 9, 0, 0, 64, 3, f1157},
+    {"itertools.permutations", 10, 0, 0, 64, 3, f1158},
+    {"itertools.permutations", 11, 0, 0, 64, 3, f1159},
+    {"itertools.permutations", 12, 0, 0, 64, 3, f1160},
+    {"itertools.permutations", 13, 0, 0, 64, 3, f1161},
+    {"itertools.permutations", 14, 0, 0, 64, 3, f1162},
+    {"itertools.permutations", 15, 0, 0, 64, 3, f1163},
+    {"itertools.product", 8, 0, 0, 48, 2, f1164},
+    {"itertools.product", 9, 0, 0, 48, 2, f1165},
+    {"itertools.product", 10, 0, 0, 48, 2, f1166},
+    {"itertools.product", 11, 0, 0, 48, 2, f1167},
+    {"itertools.product", 12, 0, 0, 48, 2, f1168},
+    {"itertools.product", 13, 0, 0, 48, 2, f1169},
+    {"itertools.product", 14, 0, 0, 48, 2, f1170},
+    {"itertools.product", 15, 0, 0, 48, 2, f1171},
+    {"itertools.repeat", 8, 0, 0, 32, 1, f1172},
+    {"itertools.repeat", 9, 0, 0, 32, 1, f1173},
+    {"itertools.repeat", 10, 0, 0, 32, 1, f1174},
+    {"itertools.repeat", 11, 0, 0, 32, 1, f1175},
+    {"itertools.repeat", 12, 0, 0, 32, 1, f1176},
+    {"itertools.repeat", 13, 0, 0, 32, 1, f1177},
+    {"itertools.repeat", 14, 0, 0, 32, 1, f1178},
+    {"itertools.repeat", 15, 0, 0, 32, 1, f1179},
+    {"itertools.starmap", 8, 0, 0, 32, 2, f1180},
+    {"itertools.starmap", 9, 0, 0, 32, 2, f1181},
+    {"itertools.starmap", 10, 0, 0, 32, 2, f1182},
+    {"itertools.starmap", 11, 0, 0, 32, 2, f1183},
+    {"itertools.starmap", 12, 0, 0, 32, 2, f1184},
+    {"itertools.starmap", 13, 0, 0, 32, 2, f1185},
+    {"itertools.starmap", 14, 0, 0, 32, 2, f1186},
+    {"itertools.starmap", 15, 0, 0, 32, 2, f1187},
+    {"itertools.takewhile", 8, 0, 0, 40, 2, f1188},
+    {"itertools.takewhile", 9, 0, 0, 40, 2, f1189},
+    {"itertools.takewhile", 10, 0, 0, 40, 2, f1190},
+    {"itertools.takewhile", 11, 0, 0, 40, 2, f1191},
+    {"itertools.takewhile", 12, 0, 0, 40, 2, f1192},
+    {"itertools.takewhile", 13, 0, 0, 40, 2, f1193},
+    {"itertools.takewhile", 14, 0, 0, 40, 2, f1194},
+    {"itertools.takewhile", 15, 0, 0, 40, 2, f1195},
+    {"itertools.zip_longest", 8, 0, 0, 56, 3, f1196},
+    {"itertools.zip_longest", 9, 0, 0, 56, 3, f1197},
+    {"itertools.zip_longest", 10, 0, 0, 56, 3, f1198},
+    {"itertools.zip_longest", 11, 0, 0, 56, 3, f1199},
+    {"itertools.zip_longest", 12, 0, 0, 56, 3, f1200},
+    {"itertools.zip_longest", 13, 0, 0, 56, 3, f1201},
+    {"itertools.zip_longest", 14, 0, 0, 56, 3, f1202},
+    {"itertools.zip_longest", 15, 0, 0, 56, 3, f1203},
+    {"list_iterator", 8, 0, 0, 32, 1, f1204},
+    {"list_iterator", 9, 0, 0, 32, 1, f1205},
+    {"list_iterator", 10, 0, 0, 32, 1, f1206},
+    {"list_iterator", 11, 0, 0, 32, 1, f1207},
+    {"list_iterator", 12, 0, 0, 32, 1, f1208},
+    {"list_iterator", 13, 0, 0, 32, 1, f1209},
+    {"list_iterator", 14, 0, 0, 32, 1, f1210},
+    {"list_iterator", 15, 0, 0, 32, 1, f1211},
+    {"list_reverseiterator", 8, 0, 0, 32, 1, f1212},
+    {"list_reverseiterator", 9, 0, 0, 32, 1, f1213},
+    {"list_reverseiterator", 10, 0, 0, 32, 1, f1214},
+    {"list_reverseiterator", 11, 0, 0, 32, 1, f1215},
+    {"list_reverseiterator", 12, 0, 0, 32, 1, f1216},
+    {"list_reverseiterator", 13, 0, 0, 32, 1, f1217},
+    {"list_reverseiterator", 14, 0, 0, 32, 1, f1218},
+    {"list_reverseiterator", 15, 0, 0, 32, 1, f1219},
+    {"managedbuffer", 8, 0, 0, 112, 1, f1220},
+    {"managedbuffer", 9, 0, 0, 112, 1, f1221},
+    {"managedbuffer", 10, 0, 0, 112, 1, f1222},
+    {"managedbuffer", 11, 0, 0, 112, 1, f1223},
+    {"managedbuffer", 12, 0, 0, 112, 1, f1224},
+    {"managedbuffer", 13, 0, 0, 112, 1, f1225},
+    {"managedbuffer", 14, 0, 0, 112, 1, f1226},
+    {"managedbuffer", 15, 0, 0, 112, 1, f1227},
+    {"map", 8, 0, 0, 32, 2, f1228},
+    {"map", 9, 0, 0, 32, 2, f1229},
+    {"map", 10, 0, 0, 32, 2, f1230},
+    {"map", 11, 0, 0, 32, 2, f1231},
+    {"map", 12, 0, 0, 32, 2, f1232},
+    {"map", 13, 0, 0, 32, 2, f1233},
+    {"map", 14, 0, 0, 40, 2, f1234},
+    {"map", 15, 0, 0, 40, 2, f1235},
+    {"mappingproxy", 8, 0, 0, 24, 1, f1236},
+    {"mappingproxy", 9, 0, 0, 24, 1, f1237},
+    {"mappingproxy", 10, 0, 0, 24, 1, f1238},
+    {"mappingproxy", 11, 0, 0, 24, 1, f1239},
+    {"mappingproxy", 12, 0, 0, 24, 1, f1240},
+    {"mappingproxy", 13, 0, 0, 24, 1, f1241},
+    {"mappingproxy", 14, 0, 0, 24, 1, f1242},
+    {"mappingproxy", 15, 0, 0, 24, 1, f1243},
+    {"math", 12, 1, 0, 24, 3, f1244},
+    {"math", 13, 1, 0, 24, 3, f1245},
+    {"memoryview", 8, 0, 0, 152, 2, f1246},
+    {"memoryview", 9, 0, 0, 152, 2, f1247},
+    {"memoryview", 10, 0, 0, 152, 2, f1248},
+    {"memoryview", 11, 0, 0, 152, 2, f1249},
+    {"memoryview", 12, 0, 0, 152, 2, f1250},
+    {"memoryview", 13, 0, 0, 152, 2, f1251},
+    {"memoryview", 14, 0, 0, 152, 2, f1252},
+    {"memoryview", 15, 0, 0, 152, 2, f1253},
+    {"method-wrapper", 8, 0, 0, 32, 2, f1254},
+    {"method-wrapper", 9, 0, 0, 32, 2, f1255},
+    {"method-wrapper", 10, 0, 0, 32, 2, f1256},
+    {"method-wrapper", 11, 0, 0, 32, 2, f1257},
+    {"method-wrapper", 12, 0, 0, 32, 2, f1258},
+    {"method-wrapper", 13, 0, 0, 32, 2, f1259},
+    {"method-wrapper", 14, 0, 0, 32, 2, f1260},
+    {"method-wrapper", 15, 0, 0, 32, 2, f1261},
     {"mmap.mmap", 8, 0, 0, 72, 0, NULL},
     {"mmap.mmap", 9, 0, 0, 80, 0, NULL},
     {"mmap.mmap", 10, 0, 0, 80, 0, NULL},
@@ -10090,329 +12308,402 @@ const struct wk_cstruct wk_cstructs[] = {
     {"mmap.mmap", 13, 0, 0, 88, 0, NULL},
     {"mmap.mmap", 14, 0, 0, 88, 0, NULL},
     {"mmap.mmap", 15, 0, 0, 80, 0, NULL},
-    {"odict_itemiterator", 8, 0, 0, 64, 3, f1063},
-    {"odict_itemiterator", 9, 0, 0, 64, 3, f1064},
-    {"odict_itemiterator", 10, 0, 0, 64, 3, f1065},
-    {"odict_itemiterator", 11, 0, 0, 64, 3, f1066},
-    {"odict_itemiterator", 12, 0, 0, 64, 3, f1067},
-    {"odict_itemiterator", 13, 0, 0, 64, 3, f1068},
-    {"odict_itemiterator", 14, 0, 0, 64, 3, f1069},
-    {"odict_itemiterator", 15, 0, 0, 64, 3, f1070},
-    {"odict_items", 8, 0, 0, 24, 1, f1071},
-    {"odict_items", 9, 0, 0, 24, 1, f1072},
-    {"odict_items", 10, 0, 0, 24, 1, f1073},
-    {"odict_items", 11, 0, 0, 24, 1, f1074},
-    {"odict_items", 12, 0, 0, 24, 1, f1075},
-    {"odict_items", 13, 0, 0, 24, 1, f1076},
-    {"odict_items", 14, 0, 0, 24, 1, f1077},
-    {"odict_items", 15, 0, 0, 24, 1, f1078},
-    {"odict_iterator", 8, 0, 0, 64, 3, f1079},
-    {"odict_iterator", 9, 0, 0, 64, 3, f1080},
-    {"odict_iterator", 10, 0, 0, 64, 3, f1081},
-    {"odict_iterator", 11, 0, 0, 64, 3, f1082},
-    {"odict_iterator", 12, 0, 0, 64, 3, f1083},
-    {"odict_iterator", 13, 0, 0, 64, 3, f1084},
-    {"odict_iterator", 14, 0, 0, 64, 3, f1085},
-    {"odict_iterator", 15, 0, 0, 64, 3, f1086},
-    {"odict_keyiterator", 8, 0, 0, 64, 3, f1087},
-    {"odict_keyiterator", 9, 0, 0, 64, 3, f1088},
-    {"odict_keyiterator", 10, 0, 0, 64, 3, f1089},
-    {"odict_keyiterator", 11, 0, 0, 64, 3, f1090},
-    {"odict_keyiterator", 12, 0, 0, 64, 3, f1091},
-    {"odict_keyiterator", 13, 0, 0, 64, 3, f1092},
-    {"odict_keyiterator", 14, 0, 0, 64, 3, f1093},
-    {"odict_keyiterator", 15, 0, 0, 64, 3, f1094},
-    {"odict_keys", 8, 0, 0, 24, 1, f1095},
-    {"odict_keys", 9, 0, 0, 24, 1, f1096},
-    {"odict_keys", 10, 0, 0, 24, 1, f1097},
-    {"odict_keys", 11, 0, 0, 24, 1, f1098},
-    {"odict_keys", 12, 0, 0, 24, 1, f1099},
-    {"odict_keys", 13, 0, 0, 24, 1, f1100},
-    {"odict_keys", 14, 0, 0, 24, 1, f1101},
-    {"odict_keys", 15, 0, 0, 24, 1, f1102},
-    {"odict_valueiterator", 8, 0, 0, 64, 3, f1103},
-    {"odict_valueiterator", 9, 0, 0, 64, 3, f1104},
-    {"odict_valueiterator", 10, 0, 0, 64, 3, f1105},
-    {"odict_valueiterator", 11, 0, 0, 64, 3, f1106},
-    {"odict_valueiterator", 12, 0, 0, 64, 3, f1107},
-    {"odict_valueiterator", 13, 0, 0, 64, 3, f1108},
-    {"odict_valueiterator", 14, 0, 0, 64, 3, f1109},
-    {"odict_valueiterator", 15, 0, 0, 64, 3, f1110},
-    {"odict_values", 8, 0, 0, 24, 1, f1111},
-    {"odict_values", 9, 0, 0, 24, 1, f1112},
-    {"odict_values", 10, 0, 0, 24, 1, f1113},
-    {"odict_values", 11, 0, 0, 24, 1, f1114},
-    {"odict_values", 12, 0, 0, 24, 1, f1115},
-    {"odict_values", 13, 0, 0, 24, 1, f1116},
-    {"odict_values", 14, 0, 0, 24, 1, f1117},
-    {"odict_values", 15, 0, 0, 24, 1, f1118},
-    {"operator.attrgetter", 8, 0, 0, 32, 1, f1119},
-    {"operator.attrgetter", 9, 0, 0, 32, 1, f1120},
-    {"operator.attrgetter", 10, 0, 0, 32, 1, f1121},
-    {"operator.attrgetter", 11, 0, 0, 40, 1, f1122},
-    {"operator.attrgetter", 12, 0, 0, 40, 1, f1123},
-    {"operator.attrgetter", 13, 0, 0, 40, 1, f1124},
-    {"operator.attrgetter", 14, 0, 0, 40, 1, f1125},
-    {"operator.attrgetter", 15, 0, 0, 40, 1, f1126},
-    {"operator.itemgetter", 8, 0, 0, 40, 1, f1127},
-    {"operator.itemgetter", 9, 0, 0, 40, 1, f1128},
-    {"operator.itemgetter", 10, 0, 0, 40, 1, f1129},
-    {"operator.itemgetter", 11, 0, 0, 48, 1, f1130},
-    {"operator.itemgetter", 12, 0, 0, 48, 1, f1131},
-    {"operator.itemgetter", 13, 0, 0, 48, 1, f1132},
-    {"operator.itemgetter", 14, 0, 0, 48, 1, f1133},
-    {"operator.itemgetter", 15, 0, 0, 48, 1, f1134},
-    {"operator.methodcaller", 8, 0, 0, 40, 3, f1135},
-    {"operator.methodcaller", 9, 0, 0, 40, 3, f1136},
-    {"operator.methodcaller", 10, 0, 0, 40, 3, f1137},
-    {"operator.methodcaller", 11, 0, 0, 40, 3, f1138},
-    {"operator.methodcaller", 12, 0, 0, 40, 3, f1139},
-    {"operator.methodcaller", 13, 0, 0, 64, 4, f1140},
-    {"operator.methodcaller", 14, 0, 0, 64, 5, f1141},
-    {"operator.methodcaller", 15, 0, 0, 64, 5, f1142},
-    {"posix", 9, 1, 0, 96, 12, f1143},
-    {"posix", 10, 1, 0, 96, 12, f1144},
-    {"posix", 11, 1, 0, 96, 12, f1145},
-    {"posix", 12, 1, 0, 104, 12, f1146},
-    {"posix", 13, 1, 0, 112, 12, f1147},
-    {"posix", 14, 1, 0, 112, 12, f1148},
-    {"posix", 15, 1, 0, 120, 13, f1149},
-    {"pwd", 9, 1, 0, 8, 1, f1150},
-    {"pwd", 10, 1, 0, 8, 1, f1151},
-    {"pwd", 11, 1, 0, 8, 1, f1152},
-    {"pwd", 12, 1, 0, 8, 1, f1153},
-    {"pwd", 13, 1, 0, 8, 1, f1154},
-    {"pwd", 14, 1, 0, 8, 1, f1155},
-    {"pwd", 15, 1, 0, 8, 1, f1156},
-    {"pyexpat", 10, 1, 0, 16, 2, f1157},
-    {"pyexpat", 11, 1, 0, 24, 3, f1158},
-    {"pyexpat", 12, 1, 0, 24, 3, f1159},
-    {"pyexpat", 13, 1, 0, 24, 3, f1160},
-    {"pyexpat", 14, 1, 0, 24, 3, f1161},
-    {"pyexpat", 15, 1, 0, 24, 3, f1162},
-    {"range", 8, 0, 0, 48, 4, f1163},
-    {"range", 9, 0, 0, 48, 4, f1164},
-    {"range", 10, 0, 0, 48, 4, f1165},
-    {"range", 11, 0, 0, 48, 4, f1166},
-    {"range", 12, 0, 0, 48, 4, f1167},
-    {"range", 13, 0, 0, 48, 4, f1168},
-    {"range", 14, 0, 0, 48, 4, f1169},
-    {"range", 15, 0, 0, 48, 4, f1170},
-    {"re.Match", 8, 0, 0, 88, 3, f1171},
-    {"re.Match", 9, 0, 0, 88, 3, f1172},
-    {"re.Match", 10, 0, 0, 88, 3, f1173},
-    {"re.Match", 11, 0, 0, 88, 3, f1174},
-    {"re.Match", 12, 0, 0, 88, 3, f1175},
-    {"re.Match", 13, 0, 0, 88, 3, f1176},
-    {"re.Match", 14, 0, 0, 88, 3, f1177},
-    {"re.Match", 15, 0, 0, 88, 3, f1178},
-    {"re.Pattern", 8, 0, 0, 96, 3, f1179},
-    {"re.Pattern", 9, 0, 0, 96, 3, f1180},
-    {"re.Pattern", 10, 0, 0, 96, 3, f1181},
-    {"re.Pattern", 11, 0, 0, 96, 3, f1182},
-    {"re.Pattern", 12, 0, 0, 96, 3, f1183},
-    {"re.Pattern", 13, 0, 0, 96, 3, f1184},
-    {"re.Pattern", 14, 0, 0, 96, 3, f1185},
-    {"re.Pattern", 15, 0, 0, 96, 3, f1186},
-    {"readline", 8, 1, 0, 48, 6, f1187},
-    {"readline", 9, 1, 0, 48, 6, f1188},
-    {"readline", 10, 1, 0, 48, 6, f1189},
-    {"readline", 11, 1, 0, 48, 6, f1190},
-    {"readline", 12, 1, 0, 48, 6, f1191},
-    {"readline", 13, 1, 0, 48, 6, f1192},
-    {"readline", 14, 1, 0, 48, 6, f1193},
-    {"readline", 15, 1, 0, 48, 6, f1194},
-    {"resource", 10, 1, 0, 8, 1, f1195},
-    {"resource", 11, 1, 0, 8, 1, f1196},
-    {"resource", 12, 1, 0, 8, 1, f1197},
-    {"resource", 13, 1, 0, 8, 1, f1198},
-    {"resource", 14, 1, 0, 8, 1, f1199},
-    {"resource", 15, 1, 0, 8, 1, f1200},
-    {"reversed", 8, 0, 0, 32, 1, f1201},
-    {"reversed", 9, 0, 0, 32, 1, f1202},
-    {"reversed", 10, 0, 0, 32, 1, f1203},
-    {"reversed", 11, 0, 0, 32, 1, f1204},
-    {"reversed", 12, 0, 0, 32, 1, f1205},
-    {"reversed", 13, 0, 0, 32, 1, f1206},
-    {"reversed", 14, 0, 0, 32, 1, f1207},
-    {"reversed", 15, 0, 0, 32, 1, f1208},
-    {"select", 9, 1, 0, 48, 6, f1209},
-    {"select", 10, 1, 0, 48, 6, f1210},
-    {"select", 11, 1, 0, 48, 6, f1211},
-    {"select", 12, 1, 0, 32, 4, f1212},
-    {"select", 13, 1, 0, 32, 4, f1213},
-    {"select", 14, 1, 0, 32, 4, f1214},
-    {"select", 15, 1, 0, 32, 4, f1215},
-    {"set_iterator", 8, 0, 0, 48, 1, f1216},
-    {"set_iterator", 9, 0, 0, 48, 1, f1217},
-    {"set_iterator", 10, 0, 0, 48, 1, f1218},
-    {"set_iterator", 11, 0, 0, 48, 1, f1219},
-    {"set_iterator", 12, 0, 0, 48, 1, f1220},
-    {"set_iterator", 13, 0, 0, 48, 1, f1221},
-    {"set_iterator", 14, 0, 0, 48, 1, f1222},
-    {"set_iterator", 15, 0, 0, 48, 1, f1223},
-    {"slice", 8, 0, 0, 40, 3, f1224},
-    {"slice", 9, 0, 0, 40, 3, f1225},
-    {"slice", 10, 0, 0, 40, 3, f1226},
-    {"slice", 11, 0, 0, 40, 3, f1227},
-    {"slice", 12, 0, 0, 40, 3, f1228},
-    {"slice", 13, 0, 0, 40, 3, f1229},
-    {"slice", 14, 0, 0, 40, 3, f1230},
-    {"slice", 15, 0, 0, 40, 3, f1231},
-    {"sqlite3.Blob", 11, 0, 0, 48, 1, f1232},
-    {"sqlite3.Blob", 12, 0, 0, 48, 1, f1233},
-    {"sqlite3.Blob", 13, 0, 0, 48, 1, f1234},
-    {"sqlite3.Blob", 14, 0, 0, 48, 1, f1235},
-    {"sqlite3.Blob", 15, 0, 0, 48, 1, f1236},
-    {"sqlite3.Cache", 8, 0, 0, 64, 2, f1237},
-    {"sqlite3.Cache", 9, 0, 0, 64, 2, f1238},
-    {"sqlite3.Cache", 10, 0, 0, 64, 2, f1239},
-    {"sqlite3.Connection", 8, 0, 0, 240, 20, f1240},
-    {"sqlite3.Connection", 9, 0, 0, 240, 20, f1241},
-    {"sqlite3.Connection", 10, 0, 0, 240, 20, f1242},
-    {"sqlite3.Connection", 11, 0, 0, 216, 21, f1243},
-    {"sqlite3.Connection", 12, 0, 0, 224, 21, f1244},
-    {"sqlite3.Connection", 13, 0, 0, 224, 21, f1245},
-    {"sqlite3.Connection", 14, 0, 0, 224, 21, f1246},
-    {"sqlite3.Connection", 15, 0, 0, 208, 20, f1247},
-    {"sqlite3.Cursor", 8, 0, 0, 112, 7, f1248},
-    {"sqlite3.Cursor", 9, 0, 0, 112, 7, f1249},
-    {"sqlite3.Cursor", 10, 0, 0, 112, 7, f1250},
-    {"sqlite3.Cursor", 11, 0, 0, 104, 6, f1251},
-    {"sqlite3.Cursor", 12, 0, 0, 104, 6, f1252},
-    {"sqlite3.Cursor", 13, 0, 0, 104, 6, f1253},
-    {"sqlite3.Cursor", 14, 0, 0, 104, 6, f1254},
-    {"sqlite3.Cursor", 15, 0, 0, 104, 6, f1255},
-    {"sqlite3.Node", 8, 0, 0, 56, 2, f1256},
-    {"sqlite3.Node", 9, 0, 0, 56, 2, f1257},
-    {"sqlite3.Node", 10, 0, 0, 56, 2, f1258},
-    {"sqlite3.Row", 8, 0, 0, 32, 2, f1259},
-    {"sqlite3.Row", 9, 0, 0, 32, 2, f1260},
-    {"sqlite3.Row", 10, 0, 0, 32, 2, f1261},
-    {"sqlite3.Row", 11, 0, 0, 32, 2, f1262},
-    {"sqlite3.Row", 12, 0, 0, 32, 2, f1263},
-    {"sqlite3.Row", 13, 0, 0, 32, 2, f1264},
-    {"sqlite3.Row", 14, 0, 0, 32, 2, f1265},
-    {"sqlite3.Row", 15, 0, 0, 32, 2, f1266},
-    {"sqlite3.Statement", 8, 0, 0, 56, 1, f1267},
-    {"sqlite3.Statement", 9, 0, 0, 56, 1, f1268},
-    {"sqlite3.Statement", 10, 0, 0, 56, 1, f1269},
+    {"moduledef", 8, 0, 0, 104, 1, f1271},
+    {"moduledef", 9, 0, 0, 104, 1, f1272},
+    {"moduledef", 10, 0, 0, 104, 1, f1273},
+    {"moduledef", 11, 0, 0, 104, 1, f1274},
+    {"moduledef", 12, 0, 0, 104, 1, f1275},
+    {"moduledef", 13, 0, 0, 104, 1, f1276},
+    {"moduledef", 14, 0, 0, 104, 1, f1277},
+    {"moduledef", 15, 0, 0, 104, 1, f1278},
+    {"odict_itemiterator", 8, 0, 0, 64, 3, f1279},
+    {"odict_itemiterator", 9, 0, 0, 64, 3, f1280},
+    {"odict_itemiterator", 10, 0, 0, 64, 3, f1281},
+    {"odict_itemiterator", 11, 0, 0, 64, 3, f1282},
+    {"odict_itemiterator", 12, 0, 0, 64, 3, f1283},
+    {"odict_itemiterator", 13, 0, 0, 64, 3, f1284},
+    {"odict_itemiterator", 14, 0, 0, 64, 3, f1285},
+    {"odict_itemiterator", 15, 0, 0, 64, 3, f1286},
+    {"odict_items", 8, 0, 0, 24, 1, f1287},
+    {"odict_items", 9, 0, 0, 24, 1, f1288},
+    {"odict_items", 10, 0, 0, 24, 1, f1289},
+    {"odict_items", 11, 0, 0, 24, 1, f1290},
+    {"odict_items", 12, 0, 0, 24, 1, f1291},
+    {"odict_items", 13, 0, 0, 24, 1, f1292},
+    {"odict_items", 14, 0, 0, 24, 1, f1293},
+    {"odict_items", 15, 0, 0, 24, 1, f1294},
+    {"odict_iterator", 8, 0, 0, 64, 3, f1295},
+    {"odict_iterator", 9, 0, 0, 64, 3, f1296},
+    {"odict_iterator", 10, 0, 0, 64, 3, f1297},
+    {"odict_iterator", 11, 0, 0, 64, 3, f1298},
+    {"odict_iterator", 12, 0, 0, 64, 3, f1299},
+    {"odict_iterator", 13, 0, 0, 64, 3, f1300},
+    {"odict_iterator", 14, 0, 0, 64, 3, f1301},
+    {"odict_iterator", 15, 0, 0, 64, 3, f1302},
+    {"odict_keyiterator", 8, 0, 0, 64, 3, f1303},
+    {"odict_keyiterator", 9, 0, 0, 64, 3, f1304},
+    {"odict_keyiterator", 10, 0, 0, 64, 3, f1305},
+    {"odict_keyiterator", 11, 0, 0, 64, 3, f1306},
+    {"odict_keyiterator", 12, 0, 0, 64, 3, f1307},
+    {"odict_keyiterator", 13, 0, 0, 64, 3, f1308},
+    {"odict_keyiterator", 14, 0, 0, 64, 3, f1309},
+    {"odict_keyiterator", 15, 0, 0, 64, 3, f1310},
+    {"odict_keys", 8, 0, 0, 24, 1, f1311},
+    {"odict_keys", 9, 0, 0, 24, 1, f1312},
+    {"odict_keys", 10, 0, 0, 24, 1, f1313},
+    {"odict_keys", 11, 0, 0, 24, 1, f1314},
+    {"odict_keys", 12, 0, 0, 24, 1, f1315},
+    {"odict_keys", 13, 0, 0, 24, 1, f1316},
+    {"odict_keys", 14, 0, 0, 24, 1, f1317},
+    {"odict_keys", 15, 0, 0, 24, 1, f1318},
+    {"odict_valueiterator", 8, 0, 0, 64, 3, f1319},
+    {"odict_valueiterator", 9, 0, 0, 64, 3, f1320},
+    {"odict_valueiterator", 10, 0, 0, 64, 3, f1321},
+    {"odict_valueiterator", 11, 0, 0, 64, 3, f1322},
+    {"odict_valueiterator", 12, 0, 0, 64, 3, f1323},
+    {"odict_valueiterator", 13, 0, 0, 64, 3, f1324},
+    {"odict_valueiterator", 14, 0, 0, 64, 3, f1325},
+    {"odict_valueiterator", 15, 0, 0, 64, 3, f1326},
+    {"odict_values", 8, 0, 0, 24, 1, f1327},
+    {"odict_values", 9, 0, 0, 24, 1, f1328},
+    {"odict_values", 10, 0, 0, 24, 1, f1329},
+    {"odict_values", 11, 0, 0, 24, 1, f1330},
+    {"odict_values", 12, 0, 0, 24, 1, f1331},
+    {"odict_values", 13, 0, 0, 24, 1, f1332},
+    {"odict_values", 14, 0, 0, 24, 1, f1333},
+    {"odict_values", 15, 0, 0, 24, 1, f1334},
+    {"operator.attrgetter", 8, 0, 0, 32, 1, f1335},
+    {"operator.attrgetter", 9, 0, 0, 32, 1, f1336},
+    {"operator.attrgetter", 10, 0, 0, 32, 1, f1337},
+    {"operator.attrgetter", 11, 0, 0, 40, 1, f1338},
+    {"operator.attrgetter", 12, 0, 0, 40, 1, f1339},
+    {"operator.attrgetter", 13, 0, 0, 40, 1, f1340},
+    {"operator.attrgetter", 14, 0, 0, 40, 1, f1341},
+    {"operator.attrgetter", 15, 0, 0, 40, 1, f1342},
+    {"operator.itemgetter", 8, 0, 0, 40, 1, f1343},
+    {"operator.itemgetter", 9, 0, 0, 40, 1, f1344},
+    {"operator.itemgetter", 10, 0, 0, 40, 1, f1345},
+    {"operator.itemgetter", 11, 0, 0, 48, 1, f1346},
+    {"operator.itemgetter", 12, 0, 0, 48, 1, f1347},
+    {"operator.itemgetter", 13, 0, 0, 48, 1, f1348},
+    {"operator.itemgetter", 14, 0, 0, 48, 1, f1349},
+    {"operator.itemgetter", 15, 0, 0, 48, 1, f1350},
+    {"operator.methodcaller", 8, 0, 0, 40, 3, f1351},
+    {"operator.methodcaller", 9, 0, 0, 40, 3, f1352},
+    {"operator.methodcaller", 10, 0, 0, 40, 3, f1353},
+    {"operator.methodcaller", 11, 0, 0, 40, 3, f1354},
+    {"operator.methodcaller", 12, 0, 0, 40, 3, f1355},
+    {"operator.methodcaller", 13, 0, 0, 64, 4, f1356},
+    {"operator.methodcaller", 14, 0, 0, 64, 5, f1357},
+    {"operator.methodcaller", 15, 0, 0, 64, 5, f1358},
+    {"posix", 9, 1, 0, 96, 12, f1359},
+    {"posix", 10, 1, 0, 96, 12, f1360},
+    {"posix", 11, 1, 0, 96, 12, f1361},
+    {"posix", 12, 1, 0, 104, 12, f1362},
+    {"posix", 13, 1, 0, 112, 12, f1363},
+    {"posix", 14, 1, 0, 112, 12, f1364},
+    {"posix", 15, 1, 0, 120, 13, f1365},
+    {"pwd", 9, 1, 0, 8, 1, f1366},
+    {"pwd", 10, 1, 0, 8, 1, f1367},
+    {"pwd", 11, 1, 0, 8, 1, f1368},
+    {"pwd", 12, 1, 0, 8, 1, f1369},
+    {"pwd", 13, 1, 0, 8, 1, f1370},
+    {"pwd", 14, 1, 0, 8, 1, f1371},
+    {"pwd", 15, 1, 0, 8, 1, f1372},
+    {"pyexpat", 10, 1, 0, 16, 2, f1373},
+    {"pyexpat", 11, 1, 0, 24, 3, f1374},
+    {"pyexpat", 12, 1, 0, 24, 3, f1375},
+    {"pyexpat", 13, 1, 0, 24, 3, f1376},
+    {"pyexpat", 14, 1, 0, 24, 3, f1377},
+    {"pyexpat", 15, 1, 0, 24, 3, f1378},
+    {"range", 8, 0, 0, 48, 4, f1379},
+    {"range", 9, 0, 0, 48, 4, f1380},
+    {"range", 10, 0, 0, 48, 4, f1381},
+    {"range", 11, 0, 0, 48, 4, f1382},
+    {"range", 12, 0, 0, 48, 4, f1383},
+    {"range", 13, 0, 0, 48, 4, f1384},
+    {"range", 14, 0, 0, 48, 4, f1385},
+    {"range", 15, 0, 0, 48, 4, f1386},
+    {"re.Match", 8, 0, 0, 88, 3, f1387},
+    {"re.Match", 9, 0, 0, 88, 3, f1388},
+    {"re.Match", 10, 0, 0, 88, 3, f1389},
+    {"re.Match", 11, 0, 0, 88, 3, f1390},
+    {"re.Match", 12, 0, 0, 88, 3, f1391},
+    {"re.Match", 13, 0, 0, 88, 3, f1392},
+    {"re.Match", 14, 0, 0, 88, 3, f1393},
+    {"re.Match", 15, 0, 0, 88, 3, f1394},
+    {"re.Pattern", 8, 0, 0, 96, 3, f1395},
+    {"re.Pattern", 9, 0, 0, 96, 3, f1396},
+    {"re.Pattern", 10, 0, 0, 96, 3, f1397},
+    {"re.Pattern", 11, 0, 0, 96, 3, f1398},
+    {"re.Pattern", 12, 0, 0, 96, 3, f1399},
+    {"re.Pattern", 13, 0, 0, 96, 3, f1400},
+    {"re.Pattern", 14, 0, 0, 96, 3, f1401},
+    {"re.Pattern", 15, 0, 0, 96, 3, f1402},
+    {"readline", 8, 1, 0, 48, 6, f1403},
+    {"readline", 9, 1, 0, 48, 6, f1404},
+    {"readline", 10, 1, 0, 48, 6, f1405},
+    {"readline", 11, 1, 0, 48, 6, f1406},
+    {"readline", 12, 1, 0, 48, 6, f1407},
+    {"readline", 13, 1, 0, 48, 6, f1408},
+    {"readline", 14, 1, 0, 48, 6, f1409},
+    {"readline", 15, 1, 0, 48, 6, f1410},
+    {"resource", 10, 1, 0, 8, 1, f1411},
+    {"resource", 11, 1, 0, 8, 1, f1412},
+    {"resource", 12, 1, 0, 8, 1, f1413},
+    {"resource", 13, 1, 0, 8, 1, f1414},
+    {"resource", 14, 1, 0, 8, 1, f1415},
+    {"resource", 15, 1, 0, 8, 1, f1416},
+    {"reversed", 8, 0, 0, 32, 1, f1417},
+    {"reversed", 9, 0, 0, 32, 1, f1418},
+    {"reversed", 10, 0, 0, 32, 1, f1419},
+    {"reversed", 11, 0, 0, 32, 1, f1420},
+    {"reversed", 12, 0, 0, 32, 1, f1421},
+    {"reversed", 13, 0, 0, 32, 1, f1422},
+    {"reversed", 14, 0, 0, 32, 1, f1423},
+    {"reversed", 15, 0, 0, 32, 1, f1424},
+    {"select", 9, 1, 0, 48, 6, f1425},
+    {"select", 10, 1, 0, 48, 6, f1426},
+    {"select", 11, 1, 0, 48, 6, f1427},
+    {"select", 12, 1, 0, 32, 4, f1428},
+    {"select", 13, 1, 0, 32, 4, f1429},
+    {"select", 14, 1, 0, 32, 4, f1430},
+    {"select", 15, 1, 0, 32, 4, f1431},
+    {"set_iterator", 8, 0, 0, 48, 1, f1432},
+    {"set_iterator", 9, 0, 0, 48, 1, f1433},
+    {"set_iterator", 10, 0, 0, 48, 1, f1434},
+    {"set_iterator", 11, 0, 0, 48, 1, f1435},
+    {"set_iterator", 12, 0, 0, 48, 1, f1436},
+    {"set_iterator", 13, 0, 0, 48, 1, f1437},
+    {"set_iterator", 14, 0, 0, 48, 1, f1438},
+    {"set_iterator", 15, 0, 0, 48, 1, f1439},
+    {"slice", 8, 0, 0, 40, 3, f1440},
+    {"slice", 9, 0, 0, 40, 3, f1441},
+    {"slice", 10, 0, 0, 40, 3, f1442},
+    {"slice", 11, 0, 0, 40, 3, f1443},
+    {"slice", 12, 0, 0, 40, 3, f1444},
+    {"slice", 13, 0, 0, 40, 3, f1445},
+    {"slice", 14, 0, 0, 40, 3, f1446},
+    {"slice", 15, 0, 0, 40, 3, f1447},
+    {"socket.socket", 8, 0, 0, 48, 0, NULL},
+    {"socket.socket", 9, 0, 0, 48, 0, NULL},
+    {"socket.socket", 10, 0, 0, 48, 0, NULL},
+    {"socket.socket", 11, 0, 0, 48, 0, NULL},
+    {"socket.socket", 12, 0, 0, 56, 0, NULL},
+    {"socket.socket", 13, 0, 0, 56, 0, NULL},
+    {"socket.socket", 14, 0, 0, 56, 0, NULL},
+    {"socket.socket", 15, 0, 0, 56, 0, NULL},
+    {"sqlite3.Blob", 11, 0, 0, 48, 1, f1456},
+    {"sqlite3.Blob", 12, 0, 0, 48, 1, f1457},
+    {"sqlite3.Blob", 13, 0, 0, 48, 1, f1458},
+    {"sqlite3.Blob", 14, 0, 0, 48, 1, f1459},
+    {"sqlite3.Blob", 15, 0, 0, 48, 1, f1460},
+    {"sqlite3.Cache", 8, 0, 0, 64, 2, f1461},
+    {"sqlite3.Cache", 9, 0, 0, 64, 2, f1462},
+    {"sqlite3.Cache", 10, 0, 0, 64, 2, f1463},
+    {"sqlite3.Connection", 8, 0, 0, 240, 20, f1464},
+    {"sqlite3.Connection", 9, 0, 0, 240, 20, f1465},
+    {"sqlite3.Connection", 10, 0, 0, 240, 20, f1466},
+    {"sqlite3.Connection", 11, 0, 0, 216, 21, f1467},
+    {"sqlite3.Connection", 12, 0, 0, 224, 21, f1468},
+    {"sqlite3.Connection", 13, 0, 0, 224, 21, f1469},
+    {"sqlite3.Connection", 14, 0, 0, 224, 21, f1470},
+    {"sqlite3.Connection", 15, 0, 0, 208, 20, f1471},
+    {"sqlite3.Cursor", 8, 0, 0, 112, 7, f1472},
+    {"sqlite3.Cursor", 9, 0, 0, 112, 7, f1473},
+    {"sqlite3.Cursor", 10, 0, 0, 112, 7, f1474},
+    {"sqlite3.Cursor", 11, 0, 0, 104, 6, f1475},
+    {"sqlite3.Cursor", 12, 0, 0, 104, 6, f1476},
+    {"sqlite3.Cursor", 13, 0, 0, 104, 6, f1477},
+    {"sqlite3.Cursor", 14, 0, 0, 104, 6, f1478},
+    {"sqlite3.Cursor", 15, 0, 0, 104, 6, f1479},
+    {"sqlite3.Node", 8, 0, 0, 56, 2, f1480},
+    {"sqlite3.Node", 9, 0, 0, 56, 2, f1481},
+    {"sqlite3.Node", 10, 0, 0, 56, 2, f1482},
+    {"sqlite3.Row", 8, 0, 0, 32, 2, f1483},
+    {"sqlite3.Row", 9, 0, 0, 32, 2, f1484},
+    {"sqlite3.Row", 10, 0, 0, 32, 2, f1485},
+    {"sqlite3.Row", 11, 0, 0, 32, 2, f1486},
+    {"sqlite3.Row", 12, 0, 0, 32, 2, f1487},
+    {"sqlite3.Row", 13, 0, 0, 32, 2, f1488},
+    {"sqlite3.Row", 14, 0, 0, 32, 2, f1489},
+    {"sqlite3.Row", 15, 0, 0, 32, 2, f1490},
+    {"sqlite3.Statement", 8, 0, 0, 56, 1, f1491},
+    {"sqlite3.Statement", 9, 0, 0, 56, 1, f1492},
+    {"sqlite3.Statement", 10, 0, 0, 56, 1, f1493},
     {"sqlite3.Statement", 11, 0, 0, 32, 0, NULL},
     {"sqlite3.Statement", 12, 0, 0, 32, 0, NULL},
     {"sqlite3.Statement", 13, 0, 0, 32, 0, NULL},
     {"sqlite3.Statement", 14, 0, 0, 32, 0, NULL},
     {"sqlite3.Statement", 15, 0, 0, 32, 0, NULL},
-    {"super", 8, 0, 0, 40, 3, f1275},
-    {"super", 9, 0, 0, 40, 3, f1276},
-    {"super", 10, 0, 0, 40, 3, f1277},
-    {"super", 11, 0, 0, 40, 3, f1278},
-    {"super", 12, 0, 0, 40, 3, f1279},
-    {"super", 13, 0, 0, 40, 3, f1280},
-    {"super", 14, 0, 0, 40, 3, f1281},
-    {"super", 15, 0, 0, 40, 3, f1282},
-    {"termios", 9, 1, 0, 8, 1, f1283},
-    {"termios", 10, 1, 0, 8, 1, f1284},
-    {"termios", 11, 1, 0, 8, 1, f1285},
-    {"termios", 12, 1, 0, 8, 1, f1286},
-    {"termios", 13, 1, 0, 8, 1, f1287},
-    {"termios", 14, 1, 0, 8, 1, f1288},
-    {"termios", 15, 1, 0, 8, 1, f1289},
-    {"time", 11, 1, 0, 8, 1, f1290},
-    {"time", 12, 1, 0, 8, 1, f1291},
-    {"time", 13, 1, 0, 40, 1, f1292},
-    {"time", 14, 1, 0, 40, 1, f1293},
-    {"time", 15, 1, 0, 40, 1, f1294},
-    {"tuple_iterator", 8, 0, 0, 32, 1, f1295},
-    {"tuple_iterator", 9, 0, 0, 32, 1, f1296},
-    {"tuple_iterator", 10, 0, 0, 32, 1, f1297},
-    {"tuple_iterator", 11, 0, 0, 32, 1, f1298},
-    {"tuple_iterator", 12, 0, 0, 32, 1, f1299},
-    {"tuple_iterator", 13, 0, 0, 32, 1, f1300},
-    {"tuple_iterator", 14, 0, 0, 32, 1, f1301},
-    {"tuple_iterator", 15, 0, 0, 32, 1, f1302},
-    {"types.GenericAlias", 9, 0, 0, 48, 3, f1303},
-    {"types.GenericAlias", 10, 0, 0, 48, 3, f1304},
-    {"types.GenericAlias", 11, 0, 0, 64, 3, f1305},
-    {"types.GenericAlias", 12, 0, 0, 64, 3, f1306},
-    {"types.GenericAlias", 13, 0, 0, 64, 3, f1307},
-    {"types.GenericAlias", 14, 0, 0, 64, 3, f1308},
-    {"types.GenericAlias", 15, 0, 0, 64, 3, f1309},
-    {"types.SimpleNamespace", 8, 0, 0, 24, 1, f1310},
-    {"types.SimpleNamespace", 9, 0, 0, 24, 1, f1311},
-    {"types.SimpleNamespace", 10, 0, 0, 24, 1, f1312},
-    {"types.SimpleNamespace", 11, 0, 0, 24, 1, f1313},
-    {"types.SimpleNamespace", 12, 0, 0, 24, 1, f1314},
-    {"types.SimpleNamespace", 13, 0, 0, 24, 1, f1315},
-    {"types.SimpleNamespace", 14, 0, 0, 24, 1, f1316},
-    {"types.SimpleNamespace", 15, 0, 0, 24, 1, f1317},
-    {"weakcallableproxy", 8, 0, 0, 56, 1, f1318},
-    {"weakcallableproxy", 9, 0, 0, 56, 1, f1319},
-    {"weakcallableproxy", 10, 0, 0, 56, 1, f1320},
-    {"weakcallableproxy", 11, 0, 0, 64, 1, f1321},
-    {"weakcallableproxy", 12, 0, 0, 64, 1, f1322},
-    {"weakcallableproxy", 13, 0, 0, 64, 1, f1323},
-    {"weakcallableproxy", 14, 0, 0, 64, 1, f1324},
-    {"weakcallableproxy", 15, 0, 0, 64, 1, f1325},
-    {"weakproxy", 8, 0, 0, 56, 1, f1326},
-    {"weakproxy", 9, 0, 0, 56, 1, f1327},
-    {"weakproxy", 10, 0, 0, 56, 1, f1328},
-    {"weakproxy", 11, 0, 0, 64, 1, f1329},
-    {"weakproxy", 12, 0, 0, 64, 1, f1330},
-    {"weakproxy", 13, 0, 0, 64, 1, f1331},
-    {"weakproxy", 14, 0, 0, 64, 1, f1332},
-    {"weakproxy", 15, 0, 0, 64, 1, f1333},
-    {"weakref.CallableProxyType", 8, 0, 0, 56, 1, f1334},
-    {"weakref.CallableProxyType", 9, 0, 0, 56, 1, f1335},
-    {"weakref.CallableProxyType", 10, 0, 0, 56, 1, f1336},
-    {"weakref.CallableProxyType", 11, 0, 0, 64, 1, f1337},
-    {"weakref.CallableProxyType", 12, 0, 0, 64, 1, f1338},
-    {"weakref.CallableProxyType", 13, 0, 0, 64, 1, f1339},
-    {"weakref.CallableProxyType", 14, 0, 0, 64, 1, f1340},
-    {"weakref.CallableProxyType", 15, 0, 0, 64, 1, f1341},
-    {"weakref.ProxyType", 8, 0, 0, 56, 1, f1342},
-    {"weakref.ProxyType", 9, 0, 0, 56, 1, f1343},
-    {"weakref.ProxyType", 10, 0, 0, 56, 1, f1344},
-    {"weakref.ProxyType", 11, 0, 0, 64, 1, f1345},
-    {"weakref.ProxyType", 12, 0, 0, 64, 1, f1346},
-    {"weakref.ProxyType", 13, 0, 0, 64, 1, f1347},
-    {"weakref.ProxyType", 14, 0, 0, 64, 1, f1348},
-    {"weakref.ProxyType", 15, 0, 0, 64, 1, f1349},
-    {"zip", 8, 0, 0, 40, 2, f1350},
-    {"zip", 9, 0, 0, 40, 2, f1351},
-    {"zip", 10, 0, 0, 48, 2, f1352},
-    {"zip", 11, 0, 0, 48, 2, f1353},
-    {"zip", 12, 0, 0, 48, 2, f1354},
-    {"zip", 13, 0, 0, 48, 2, f1355},
-    {"zip", 14, 0, 0, 48, 2, f1356},
-    {"zip", 15, 0, 0, 48, 2, f1357},
-    {"zlib", 10, 1, 0, 24, 3, f1358},
-    {"zlib", 11, 1, 0, 24, 3, f1359},
-    {"zlib", 12, 1, 0, 32, 4, f1360},
-    {"zlib", 13, 1, 0, 32, 4, f1361},
-    {"zlib", 14, 1, 0, 32, 4, f1362},
-    {"zlib", 15, 1, 0, 32, 4, f1363},
-    {"zlib.Compress", 8, 0, 0, 168, 3, f1364},
-    {"zlib.Compress", 9, 0, 0, 168, 3, f1365},
-    {"zlib.Compress", 10, 0, 0, 168, 3, f1366},
-    {"zlib.Compress", 11, 0, 0, 168, 3, f1367},
-    {"zlib.Compress", 12, 0, 0, 168, 3, f1368},
-    {"zlib.Compress", 13, 0, 0, 168, 3, f1369},
-    {"zlib.Compress", 14, 0, 0, 168, 3, f1370},
-    {"zlib.Compress", 15, 0, 0, 168, 3, f1371},
-    {"zlib.Decompress", 8, 0, 0, 168, 3, f1372},
-    {"zlib.Decompress", 9, 0, 0, 168, 3, f1373},
-    {"zlib.Decompress", 10, 0, 0, 168, 3, f1374},
-    {"zlib.Decompress", 11, 0, 0, 168, 3, f1375},
-    {"zlib.Decompress", 12, 0, 0, 168, 3, f1376},
-    {"zlib.Decompress", 13, 0, 0, 168, 3, f1377},
-    {"zlib.Decompress", 14, 0, 0, 168, 3, f1378},
-    {"zlib.Decompress", 15, 0, 0, 168, 3, f1379},
-    {"zoneinfo.ZoneInfo", 9, 0, 0, 208, 8, f1380},
-    {"zoneinfo.ZoneInfo", 10, 0, 0, 208, 8, f1381},
-    {"zoneinfo.ZoneInfo", 11, 0, 0, 208, 8, f1382},
-    {"zoneinfo.ZoneInfo", 12, 0, 0, 208, 8, f1383},
-    {"zoneinfo.ZoneInfo", 13, 0, 0, 208, 8, f1384},
-    {"zoneinfo.ZoneInfo", 14, 0, 0, 208, 8, f1385},
-    {"zoneinfo.ZoneInfo", 15, 0, 0, 208, 8, f1386},
+    {"sqlite3Node", 8, 0, 0, 56, 2, f1499},
+    {"sqlite3Node", 9, 0, 0, 56, 2, f1500},
+    {"sqlite3Node", 10, 0, 0, 56, 2, f1501},
+    {"str_ascii_iterator", 8, 0, 0, 32, 1, f1502},
+    {"str_ascii_iterator", 9, 0, 0, 32, 1, f1503},
+    {"str_ascii_iterator", 10, 0, 0, 32, 1, f1504},
+    {"str_ascii_iterator", 11, 0, 0, 32, 1, f1505},
+    {"str_ascii_iterator", 12, 0, 0, 32, 1, f1506},
+    {"str_ascii_iterator", 13, 0, 0, 32, 1, f1507},
+    {"str_ascii_iterator", 14, 0, 0, 32, 1, f1508},
+    {"str_ascii_iterator", 15, 0, 0, 32, 1, f1509},
+    {"str_iterator", 8, 0, 0, 32, 1, f1510},
+    {"str_iterator", 9, 0, 0, 32, 1, f1511},
+    {"str_iterator", 10, 0, 0, 32, 1, f1512},
+    {"str_iterator", 11, 0, 0, 32, 1, f1513},
+    {"str_iterator", 12, 0, 0, 32, 1, f1514},
+    {"str_iterator", 13, 0, 0, 32, 1, f1515},
+    {"str_iterator", 14, 0, 0, 32, 1, f1516},
+    {"str_iterator", 15, 0, 0, 32, 1, f1517},
+    {"super", 8, 0, 0, 40, 3, f1518},
+    {"super", 9, 0, 0, 40, 3, f1519},
+    {"super", 10, 0, 0, 40, 3, f1520},
+    {"super", 11, 0, 0, 40, 3, f1521},
+    {"super", 12, 0, 0, 40, 3, f1522},
+    {"super", 13, 0, 0, 40, 3, f1523},
+    {"super", 14, 0, 0, 40, 3, f1524},
+    {"super", 15, 0, 0, 40, 3, f1525},
+    {"termios", 9, 1, 0, 8, 1, f1526},
+    {"termios", 10, 1, 0, 8, 1, f1527},
+    {"termios", 11, 1, 0, 8, 1, f1528},
+    {"termios", 12, 1, 0, 8, 1, f1529},
+    {"termios", 13, 1, 0, 8, 1, f1530},
+    {"termios", 14, 1, 0, 8, 1, f1531},
+    {"termios", 15, 1, 0, 8, 1, f1532},
+    {"time", 11, 1, 0, 8, 1, f1533},
+    {"time", 12, 1, 0, 8, 1, f1534},
+    {"time", 13, 1, 0, 40, 1, f1535},
+    {"time", 14, 1, 0, 40, 1, f1536},
+    {"time", 15, 1, 0, 40, 1, f1537},
+    {"tuple_iterator", 8, 0, 0, 32, 1, f1538},
+    {"tuple_iterator", 9, 0, 0, 32, 1, f1539},
+    {"tuple_iterator", 10, 0, 0, 32, 1, f1540},
+    {"tuple_iterator", 11, 0, 0, 32, 1, f1541},
+    {"tuple_iterator", 12, 0, 0, 32, 1, f1542},
+    {"tuple_iterator", 13, 0, 0, 32, 1, f1543},
+    {"tuple_iterator", 14, 0, 0, 32, 1, f1544},
+    {"tuple_iterator", 15, 0, 0, 32, 1, f1545},
+    {"types.GenericAlias", 9, 0, 0, 48, 3, f1546},
+    {"types.GenericAlias", 10, 0, 0, 48, 3, f1547},
+    {"types.GenericAlias", 11, 0, 0, 64, 3, f1548},
+    {"types.GenericAlias", 12, 0, 0, 64, 3, f1549},
+    {"types.GenericAlias", 13, 0, 0, 64, 3, f1550},
+    {"types.GenericAlias", 14, 0, 0, 64, 3, f1551},
+    {"types.GenericAlias", 15, 0, 0, 64, 3, f1552},
+    {"types.LazyImportType", 15, 0, 0, 56, 4, f1553},
+    {"types.SimpleNamespace", 8, 0, 0, 24, 1, f1554},
+    {"types.SimpleNamespace", 9, 0, 0, 24, 1, f1555},
+    {"types.SimpleNamespace", 10, 0, 0, 24, 1, f1556},
+    {"types.SimpleNamespace", 11, 0, 0, 24, 1, f1557},
+    {"types.SimpleNamespace", 12, 0, 0, 24, 1, f1558},
+    {"types.SimpleNamespace", 13, 0, 0, 24, 1, f1559},
+    {"types.SimpleNamespace", 14, 0, 0, 24, 1, f1560},
+    {"types.SimpleNamespace", 15, 0, 0, 24, 1, f1561},
+    {"types.UnionType", 10, 0, 0, 32, 2, f1562},
+    {"types.UnionType", 11, 0, 0, 32, 2, f1563},
+    {"types.UnionType", 12, 0, 0, 32, 2, f1564},
+    {"types.UnionType", 13, 0, 0, 32, 2, f1565},
+    {"types.UnionType", 14, 0, 0, 56, 4, f1566},
+    {"types.UnionType", 15, 0, 0, 56, 4, f1567},
+    {"typing.ParamSpec", 12, 0, 0, 40, 2, f1568},
+    {"typing.ParamSpec", 13, 0, 0, 56, 4, f1569},
+    {"typing.ParamSpec", 14, 0, 0, 56, 4, f1570},
+    {"typing.ParamSpec", 15, 0, 0, 56, 4, f1571},
+    {"typing.ParamSpecArgs", 12, 0, 0, 24, 1, f1572},
+    {"typing.ParamSpecArgs", 13, 0, 0, 24, 1, f1573},
+    {"typing.ParamSpecArgs", 14, 0, 0, 24, 1, f1574},
+    {"typing.ParamSpecArgs", 15, 0, 0, 24, 1, f1575},
+    {"typing.ParamSpecKwargs", 12, 0, 0, 24, 1, f1576},
+    {"typing.ParamSpecKwargs", 13, 0, 0, 24, 1, f1577},
+    {"typing.ParamSpecKwargs", 14, 0, 0, 24, 1, f1578},
+    {"typing.ParamSpecKwargs", 15, 0, 0, 24, 1, f1579},
+    {"typing.TypeAliasType", 12, 0, 0, 56, 5, f1580},
+    {"typing.TypeAliasType", 13, 0, 0, 56, 5, f1581},
+    {"typing.TypeAliasType", 14, 0, 0, 56, 5, f1582},
+    {"typing.TypeAliasType", 15, 0, 0, 64, 6, f1583},
+    {"typing.TypeVar", 12, 0, 0, 64, 5, f1584},
+    {"typing.TypeVar", 13, 0, 0, 80, 7, f1585},
+    {"typing.TypeVar", 14, 0, 0, 80, 7, f1586},
+    {"typing.TypeVar", 15, 0, 0, 80, 7, f1587},
+    {"typing.TypeVarTuple", 12, 0, 0, 24, 1, f1588},
+    {"typing.TypeVarTuple", 13, 0, 0, 40, 3, f1589},
+    {"typing.TypeVarTuple", 14, 0, 0, 40, 3, f1590},
+    {"typing.TypeVarTuple", 15, 0, 0, 56, 4, f1591},
+    {"typing.Union", 10, 0, 0, 32, 2, f1592},
+    {"typing.Union", 11, 0, 0, 32, 2, f1593},
+    {"typing.Union", 12, 0, 0, 32, 2, f1594},
+    {"typing.Union", 13, 0, 0, 32, 2, f1595},
+    {"typing.Union", 14, 0, 0, 56, 4, f1596},
+    {"typing.Union", 15, 0, 0, 56, 4, f1597},
+    {"unicodedata", 15, 1, 0, 16, 2, f1598},
+    {"weakcallableproxy", 8, 0, 0, 56, 1, f1599},
+    {"weakcallableproxy", 9, 0, 0, 56, 1, f1600},
+    {"weakcallableproxy", 10, 0, 0, 56, 1, f1601},
+    {"weakcallableproxy", 11, 0, 0, 64, 1, f1602},
+    {"weakcallableproxy", 12, 0, 0, 64, 1, f1603},
+    {"weakcallableproxy", 13, 0, 0, 64, 1, f1604},
+    {"weakcallableproxy", 14, 0, 0, 64, 1, f1605},
+    {"weakcallableproxy", 15, 0, 0, 64, 1, f1606},
+    {"weakproxy", 8, 0, 0, 56, 1, f1607},
+    {"weakproxy", 9, 0, 0, 56, 1, f1608},
+    {"weakproxy", 10, 0, 0, 56, 1, f1609},
+    {"weakproxy", 11, 0, 0, 64, 1, f1610},
+    {"weakproxy", 12, 0, 0, 64, 1, f1611},
+    {"weakproxy", 13, 0, 0, 64, 1, f1612},
+    {"weakproxy", 14, 0, 0, 64, 1, f1613},
+    {"weakproxy", 15, 0, 0, 64, 1, f1614},
+    {"weakref.CallableProxyType", 8, 0, 0, 56, 1, f1615},
+    {"weakref.CallableProxyType", 9, 0, 0, 56, 1, f1616},
+    {"weakref.CallableProxyType", 10, 0, 0, 56, 1, f1617},
+    {"weakref.CallableProxyType", 11, 0, 0, 64, 1, f1618},
+    {"weakref.CallableProxyType", 12, 0, 0, 64, 1, f1619},
+    {"weakref.CallableProxyType", 13, 0, 0, 64, 1, f1620},
+    {"weakref.CallableProxyType", 14, 0, 0, 64, 1, f1621},
+    {"weakref.CallableProxyType", 15, 0, 0, 64, 1, f1622},
+    {"weakref.ProxyType", 8, 0, 0, 56, 1, f1623},
+    {"weakref.ProxyType", 9, 0, 0, 56, 1, f1624},
+    {"weakref.ProxyType", 10, 0, 0, 56, 1, f1625},
+    {"weakref.ProxyType", 11, 0, 0, 64, 1, f1626},
+    {"weakref.ProxyType", 12, 0, 0, 64, 1, f1627},
+    {"weakref.ProxyType", 13, 0, 0, 64, 1, f1628},
+    {"weakref.ProxyType", 14, 0, 0, 64, 1, f1629},
+    {"weakref.ProxyType", 15, 0, 0, 64, 1, f1630},
+    {"zip", 8, 0, 0, 40, 2, f1631},
+    {"zip", 9, 0, 0, 40, 2, f1632},
+    {"zip", 10, 0, 0, 48, 2, f1633},
+    {"zip", 11, 0, 0, 48, 2, f1634},
+    {"zip", 12, 0, 0, 48, 2, f1635},
+    {"zip", 13, 0, 0, 48, 2, f1636},
+    {"zip", 14, 0, 0, 48, 2, f1637},
+    {"zip", 15, 0, 0, 48, 2, f1638},
+    {"zlib", 10, 1, 0, 24, 3, f1639},
+    {"zlib", 11, 1, 0, 24, 3, f1640},
+    {"zlib", 12, 1, 0, 32, 4, f1641},
+    {"zlib", 13, 1, 0, 32, 4, f1642},
+    {"zlib", 14, 1, 0, 32, 4, f1643},
+    {"zlib", 15, 1, 0, 32, 4, f1644},
+    {"zlib.Compress", 8, 0, 0, 168, 3, f1645},
+    {"zlib.Compress", 9, 0, 0, 168, 3, f1646},
+    {"zlib.Compress", 10, 0, 0, 168, 3, f1647},
+    {"zlib.Compress", 11, 0, 0, 168, 3, f1648},
+    {"zlib.Compress", 12, 0, 0, 168, 3, f1649},
+    {"zlib.Compress", 13, 0, 0, 168, 3, f1650},
+    {"zlib.Compress", 14, 0, 0, 168, 3, f1651},
+    {"zlib.Compress", 15, 0, 0, 168, 3, f1652},
+    {"zlib.Decompress", 8, 0, 0, 168, 3, f1653},
+    {"zlib.Decompress", 9, 0, 0, 168, 3, f1654},
+    {"zlib.Decompress", 10, 0, 0, 168, 3, f1655},
+    {"zlib.Decompress", 11, 0, 0, 168, 3, f1656},
+    {"zlib.Decompress", 12, 0, 0, 168, 3, f1657},
+    {"zlib.Decompress", 13, 0, 0, 168, 3, f1658},
+    {"zlib.Decompress", 14, 0, 0, 168, 3, f1659},
+    {"zlib.Decompress", 15, 0, 0, 168, 3, f1660},
+    {"zoneinfo.ZoneInfo", 9, 0, 0, 208, 14, f1661},
+    {"zoneinfo.ZoneInfo", 10, 0, 0, 208, 14, f1662},
+    {"zoneinfo.ZoneInfo", 11, 0, 0, 208, 14, f1663},
+    {"zoneinfo.ZoneInfo", 12, 0, 0, 208, 14, f1664},
+    {"zoneinfo.ZoneInfo", 13, 0, 0, 208, 14, f1665},
+    {"zoneinfo.ZoneInfo", 14, 0, 0, 208, 14, f1666},
+    {"zoneinfo.ZoneInfo", 15, 0, 0, 208, 14, f1667},
 };
 const size_t wk_cstructs_n = sizeof wk_cstructs / sizeof wk_cstructs[0];

@@ -38,7 +38,16 @@ enum wk_extra {
     WK_EXTRA_STRUCT_CODES, /* _struct.Struct: its format codes, terminator included */
     WK_EXTRA_ARRAY,        /* array.array: allocated items times the item size */
     WK_EXTRA_NDARRAY,      /* numpy.ndarray: dimensions and strides, owned data */
+    /* cstruct.c, from fields of the generated tables (wk_type.extra_off) */
+    WK_EXTRA_ITER_POOLS,   /* itertools.product: an index per pool */
+    WK_EXTRA_ITER_PERMUTE, /* itertools.permutations: an index per pool item, r cycles */
+    WK_EXTRA_ITER_R,       /* itertools.combinations(_with_replacement): r indices */
+    WK_EXTRA_PICKLER,      /* _pickle.Pickler: its memo table, its output buffer */
+    WK_EXTRA_UNPICKLER,    /* _pickle.Unpickler: memo and mark arrays, the input line */
+    WK_EXTRA_BYTESIO,      /* _io.BytesIO: its buffer while not shared */
+    WK_EXTRA_SIMPLEQUEUE,  /* _queue.SimpleQueue (3.13+): its ring buffer of items */
 };
+#define WK_EXTRA_FIELDS 7
 
 struct wk_slot {
     uint32_t offset; /* byte offset in the instance */
@@ -63,9 +72,11 @@ struct wk_type {
     uint32_t nscan;
     bool scan_items;         /* unknown var-sized C type with pointer-sized items */
     bool items_known;        /* a table (cstruct.c) says what the items are: not scanned */
+    bool items_objects;      /* ... and they are object pointers: edges [i] */
     bool leaf;               /* exactly int, bool, float, complex, str, bytes or None: no
                                 references, size from the header (sized when discovered) */
     enum wk_extra extra;     /* what a known C base's __sizeof__ adds (known.c) */
+    int16_t extra_off[WK_EXTRA_FIELDS]; /* the fields that sizing reads (cstruct.c) */
     uint8_t np_elsize_width; /* a numpy.dtype class: width of the descriptor's elsize field, 4
                                 (numpy 1.x, an int) or 8 (2.x, an npy_intp); else 0 */
 };
@@ -144,6 +155,10 @@ bool wk_cstruct_level(struct wk *w, struct wk_type *ti, const struct wk_level *l
  * objects its C state (m_state) holds: named from a table when one describes the module's
  * state, else found by scanning every word of the state. */
 void wk_module_state(struct wk *w, uint32_t obj, const uint8_t *b, size_t len);
+/* What the C __sizeof__ of a cstruct.c extra kind adds, from the instance's first len bytes b;
+ * references held in C arrays outside the instance (a pickler's memo) become edges of the
+ * object being decoded. */
+uint64_t wk_cstruct_extra(struct wk *w, const struct wk_type *ti, const uint8_t *b, size_t len);
 /* What ti.extra adds to the size of an instance whose first len bytes are b; the references
  * held outside the instance's own words (the items of a numpy object array) become edges of
  * the object being decoded. */

@@ -459,6 +459,7 @@ uint64_t wk_known_instance(struct wk *w, const struct wk_type *ti, const uint8_t
     case WK_EXTRA_ARRAY: return array_extra(w, b, len);
     case WK_EXTRA_NDARRAY: return ndarray_extra(w, b, len);
     case WK_EXTRA_NONE: break;
+    default: return wk_cstruct_extra(w, ti, b, len);
     }
     return 0;
 }

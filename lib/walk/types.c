@@ -346,6 +346,13 @@ static void analyse_layout(struct wk *w, struct wk_type *ti, const uint8_t *tb, 
     }
     if (!explained)
         return;
+    /* Fields a table or tp_members named inside the built-in base (an exception's args, a
+     * builtin method's __self__) are the kind's decoder's: keep one edge per reference. */
+    uint32_t kept = 0;
+    for (uint32_t s = 0; s < ti->nslots; s++)
+        if (ti->kind == WK_OBJECT || (int64_t)ti->slots[s].offset >= ti->kind_basicsize)
+            ti->slots[kept++] = ti->slots[s];
+    ti->nslots = kept;
     ti->scan_items = ti->kind == WK_OBJECT && ti->itemsize == 8 && !ti->heap && !ti->items_known;
     if (ti->dictoffset > 0 && (size_t)(ti->dictoffset / 8) < nwords)
         explained[ti->dictoffset / 8] = 1;

@@ -68,9 +68,15 @@ TYPES = [
     ("itertools.batched", ["batchedobject"], "itertools", []),
     # _collections
     ("collections.defaultdict", ["defdictobject"], "_collections", []),
-    ("_collections._deque_iterator", ["dequeiterobject"], "_collections", []),
-    ("_collections._deque_reverse_iterator", ["dequeiterobject"], "_collections", []),
-    ("_collections._tuplegetter", ["_tuplegetterobject"], "_collections", []),
+    (("_collections._deque_iterator", "collections._deque_iterator"), ["dequeiterobject"],
+     "_collections", []),
+    (("_collections._deque_reverse_iterator", "collections._deque_reverse_iterator"),
+     ["dequeiterobject"], "_collections", []),
+    (("_collections._tuplegetter", "collections._tuplegetter"), ["_tuplegetterobject"],
+     "_collections", []),
+    # _abc: a class's registry and caches (sets of weak references)
+    (("_abc._abc_data", "_abc_data"), ["_abc_data"], "_abc", []),
+    ("_queue.SimpleQueue", ["simplequeueobject"], "_queue", []),
     # _thread
     ("_thread.lock", ["lockobject"], "_thread", []),
     ("_thread.RLock", ["rlockobject"], "_thread", []),
@@ -101,7 +107,7 @@ TYPES = [
     ("sqlite3.Row", ["pysqlite_Row"], "_sqlite3", []),
     ("sqlite3.Statement", ["pysqlite_Statement"], "_sqlite3", []),
     ("sqlite3.Blob", ["pysqlite_Blob"], "_sqlite3", []),
-    ("sqlite3.Node", ["pysqlite_Node"], "_sqlite3", ["prev", "next"]),
+    (("sqlite3.Node", "sqlite3Node"), ["pysqlite_Node"], "_sqlite3", ["prev", "next"]),
     ("sqlite3.Cache", ["pysqlite_Cache"], "_sqlite3", ["first", "last"]),
     # _ssl
     ("_ssl._SSLContext", ["PySSLContext"], "_ssl", []),
@@ -115,14 +121,14 @@ TYPES = [
     ("_ctypes.Array", ["CDataObject"], "_ctypes", []),
     ("_ctypes._Pointer", ["CDataObject"], "_ctypes", []),
     ("_ctypes._SimpleCData", ["CDataObject"], "_ctypes", []),
-    ("_ctypes.PyCFuncPtr", ["PyCFuncPtrObject"], "_ctypes", []),
+    (("_ctypes.PyCFuncPtr", "_ctypes.CFuncPtr"), ["PyCFuncPtrObject"], "_ctypes", []),
     ("_ctypes.CThunkObject", ["CThunkObject"], "_ctypes", []),
     ("CThunkObject", ["CThunkObject"], "_ctypes", []),
     ("CArgObject", ["PyCArgObject"], "_ctypes", []),
     ("_ctypes.CArgObject", ["PyCArgObject"], "_ctypes", []),
     ("_ctypes.DictRemover", ["DictRemoverObject"], "_ctypes", []),
-    ("_ctypes.StgDict", ["StgDictObject"], "_ctypes", []),
-    ("_ctypes.CField", ["CFieldObject"], "_ctypes", []),
+    (("_ctypes.StgDict", "StgDict"), ["StgDictObject"], "_ctypes", []),
+    (("_ctypes.CField", "ctypes.CField"), ["CFieldObject"], "_ctypes", []),
     # mmap
     ("mmap.mmap", ["mmap_object"], "mmap", []),
     # weak references: the referent and the list links are not references
@@ -135,11 +141,13 @@ TYPES = [
     ("weakcallableproxy", ["PyWeakReference", "_PyWeakReference"], None,
      ["wr_object", "wr_prev", "wr_next"]),
     # contextvars
-    ("_contextvars.Context", ["PyContext"], None, []),
-    ("_contextvars.ContextVar", ["PyContextVar"], None, []),
-    ("_contextvars.Token", ["PyContextToken"], None, []),
+    (("_contextvars.Context", "Context"), ["PyContext"], None, []),
+    (("_contextvars.ContextVar", "ContextVar"), ["PyContextVar"], None, []),
+    (("_contextvars.Token", "Token"), ["PyContextToken"], None, []),
     ("hamt", ["PyHamtObject"], None, []),
     ("hamt_array_node", ["PyHamtNode_Array"], None, []),
+    ("hamt_bitmap_node", ["PyHamtNode_Bitmap"], None, []),
+    ("hamt_collision_node", ["PyHamtNode_Collision"], None, []),
     # buffers
     ("memoryview", ["PyMemoryViewObject"], None, []),
     ("managedbuffer", ["_PyManagedBufferObject"], None, []),
@@ -157,12 +165,14 @@ TYPES = [
     ("_csv.reader", ["ReaderObj"], "_csv", []),
     ("_csv.writer", ["WriterObj"], "_csv", []),
     ("_csv.Dialect", ["DialectObj"], "_csv", []),
+    (("_socket.socket", "socket.socket"), ["PySocketSockObject"], "_socket", []),
     ("zlib.Compress", ["compobject"], "zlib", []),
     ("zlib.Decompress", ["compobject"], "zlib", []),
     # _asyncio's helpers (Future and Task are in known.c)
     ("_asyncio.FutureIter", ["futureiterobject"], "_asyncio", []),
     ("TaskStepMethWrapper", ["TaskStepMethWrapper"], "_asyncio", []),
-    ("_asyncio._RunningLoopHolder", ["PyRunningLoopHolder"], "_asyncio", []),
+    (("_asyncio._RunningLoopHolder", "_RunningLoopHolder"), ["PyRunningLoopHolder"], "_asyncio",
+     []),
     ("TaskWakeupMethWrapper", ["TaskWakeupMethWrapper"], "_asyncio", []),
     # the interpreter's own iterators, views and wrappers
     ("enumerate", ["enumobject"], None, []),
@@ -170,7 +180,7 @@ TYPES = [
     ("map", ["mapobject"], None, []),
     ("filter", ["filterobject"], None, []),
     ("reversed", ["reversedobject"], None, []),
-    ("list_iterator", ["listiterobject"], None, []),
+    ("list_iterator", ["listiterobject", "_PyListIterObject"], None, []),
     ("list_reverseiterator", ["listreviterobject"], None, []),
     ("tuple_iterator", ["tupleiterobject", "_PyTupleIterObject"], None, []),
     ("set_iterator", ["setiterobject"], None, []),
@@ -189,6 +199,10 @@ TYPES = [
     ("odict_valueiterator", ["odictiterobject"], None, []),
     ("odict_itemiterator", ["odictiterobject"], None, []),
     ("callable_iterator", ["calliterobject"], None, []),
+    (("str_iterator", "str_ascii_iterator"), ["unicodeiterobject"], None, []),
+    ("builtin_method", ["PyCMethodObject"], None, []),
+    ("moduledef", ["PyModuleDef", "struct PyModuleDef"], None, []),
+    ("types.LazyImportType", ["PyLazyImportObject"], None, []),
     ("iterator", ["seqiterobject"], None, []),
     ("slice", ["PySliceObject"], None, []),
     ("range", ["rangeobject"], None, []),
@@ -197,6 +211,22 @@ TYPES = [
     ("method-wrapper", ["wrapperobject"], None, []),
     ("types.GenericAlias", ["gaobject"], None, []),
     ("types.SimpleNamespace", ["_PyNamespaceObject"], None, []),
+    (("types.UnionType", "typing.Union"), ["unionobject"], None, []),
+    ("typing.TypeVar", ["typevarobject"], None, []),
+    ("typing.ParamSpec", ["paramspecobject"], None, []),
+    ("typing.TypeVarTuple", ["typevartupleobject"], None, []),
+    ("typing.TypeAliasType", ["typealiasobject"], None, []),
+    (("typing.ParamSpecArgs", "typing.ParamSpecKwargs"), ["paramspecattrobject"], None, []),
+    # exceptions with fields of their own (the BaseException part is decoded by kind)
+    ("OSError", ["PyOSErrorObject"], None, []),
+    ("SyntaxError", ["PySyntaxErrorObject"], None, []),
+    ("ImportError", ["PyImportErrorObject"], None, []),
+    ("StopIteration", ["PyStopIterationObject"], None, []),
+    ("SystemExit", ["PySystemExitObject"], None, []),
+    ("UnicodeError", ["PyUnicodeErrorObject"], None, []),
+    ("AttributeError", ["PyAttributeErrorObject"], None, []),
+    ("NameError", ["PyNameErrorObject"], None, []),
+    ("BaseExceptionGroup", ["PyBaseExceptionGroupObject"], None, []),
     ("async_generator_asend", ["PyAsyncGenASend"], None, []),
     ("async_generator_athrow", ["PyAsyncGenAThrow"], None, []),
     ("async_generator_wrapped_value", ["_PyAsyncGenWrappedValue"], None, []),
@@ -205,7 +235,7 @@ TYPES = [
 # (module name, state struct names to try, module stem (None: in the interpreter))
 STATES = [
     ("posix", ["_posixstate"], "posix"),
-    ("_io", ["_PyIO_State"], "_io"),
+    (("_io", "io"), ["_PyIO_State"], "_io"),
     ("_asyncio", ["asyncio_state"], "_asyncio"),
     ("_decimal", ["decimal_state"], "_decimal"),
     ("_json", ["_jsonmodulestate"], "_json"),
@@ -244,7 +274,8 @@ STATES = [
     ("_lzma", ["_lzma_state"], "_lzma"),
     ("pyexpat", ["pyexpat_state"], "pyexpat"),
     ("_elementtree", ["elementtreestate"], "_elementtree"),
-    ("unicodedata", ["unicodedata_module_state"], "unicodedata"),
+    ("unicodedata", ["unicodedata_module_state", "unicodedatastate"], "unicodedata"),
+    ("_zstd", ["_zstd_state"], "_zstd"),
     ("_multibytecodec", ["_multibytecodec_state"], "_multibytecodec"),
     ("_statistics", [], "_statistics"),
     ("_typing", ["typing_state"], "_typing"),
@@ -277,10 +308,18 @@ STATES = [
 ]
 
 # Embedded structs whose object members are taken, with a dotted name.
-EMBED = {"Py_buffer", "bufferinfo", "_ttinfo", "_tzrule", "_PyErr_StackItem", "_err_stackitem"}
+EMBED = {"Py_buffer", "bufferinfo", "_ttinfo", "_tzrule", "_PyErr_StackItem", "_err_stackitem",
+         "SRE_STATE", "PyModuleDef_Base"}
 # Structs pointed to whose object members are read through the pointer, named ptr->member: the
 # callbacks sqlite3 keeps in a malloc'd context, a ZoneInfo's transition before the first.
 DEREF = {"callback_context", "_ttinfo"}
+# Data fields a C __sizeof__ reads (cstruct.c), emitted as "#name" with deref -2: not edges.
+SCALARS = {
+    "permutationsobject": ["r"], "combinationsobject": ["r"], "cwrobject": ["r"],
+    "PicklerObject": ["memo"], "simplequeueobject": ["buf"],
+    "UnpicklerObject": ["memo", "memo_size", "marks", "marks_size", "input_line", "encoding",
+                        "errors"],
+}
 # Fields read only when a byte field of the same object is non-zero: {field: byte field}.
 COND = {"tzinfo": "hastzinfo"}
 # Pointee types that are objects without a PyObject header member gdb would show.
@@ -475,13 +514,22 @@ class Dwarf:
         t = ctype.replace("struct ", "").strip()
         return self.members_of(t) if t in EMBED else []
 
-    def members_of(self, t):
-        """Object members of the struct type t: [(offset, name)]."""
+    def members_of(self, t, depth=0):
+        """Object members of the struct type t, and of the EMBED structs in it: [(offset, name)]."""
         text = self.ptype([t])[t] or self.ptype(["struct " + t])["struct " + t]
-        if not text:
+        if not text or depth > 2:
             return []
-        return [(o, n) for o, n, ty, u in parse(text)[0]
-                if not u and pointee(ty) and self.is_object(pointee(ty))]
+        out = []
+        for o, n, ty, u in parse(text)[0]:
+            if u or "[" in n:
+                continue
+            p = pointee(ty)
+            if p and self.is_object(p):
+                out.append((o, n))
+            elif not p and ty.replace("struct ", "").strip() in EMBED:
+                inner = ty.replace("struct ", "").strip()
+                out += [(o + o2, "%s.%s" % (n, n2)) for o2, n2 in self.members_of(inner, depth + 1)]
+        return out
 
 
 def object_fields(dw, text, exclude):
@@ -540,7 +588,8 @@ def collect():
             names = sorted(set(n for spec, _ in specs for n in spec[1]))
             dw.ptype(names)
             for spec, is_state in specs:
-                name, structs = spec[0], spec[1]
+                names, structs = spec[0], spec[1]
+                names = (names,) if isinstance(names, str) else names
                 exclude = spec[3] if not is_state else []
                 for s in structs:
                     text = dw.ptype([s])[s]
@@ -549,20 +598,24 @@ def collect():
                 else:
                     continue
                 size, fields = object_fields(dw, text, exclude)
+                offsets = dict((n, o) for o, n, t, u in parse(text)[0])
+                fields += [(offsets[n], -2, -1, "#" + n) for n in SCALARS.get(s, [])
+                           if n in offsets]
                 if size is None:
                     sys.exit("error: %s: no size for %s in %s" % (b.label, s, path))
                 items = items_are_objects(dw, text)
-                key = (name, b.minor, size, is_state)
-                val = (tuple(fields), items)
-                old = rows.get(key)
-                if old and old["val"] != val:
-                    sys.exit("error: %s 3.%d size %d: %s and %s disagree"
-                             % (name, b.minor, size, old["labels"], b.label))
-                if old:
-                    if b.label not in old["labels"]:
-                        old["labels"].append(b.label)
-                else:
-                    rows[key] = {"val": val, "labels": [b.label], "struct": s}
+                for name in names:
+                    key = (name, b.minor, size, is_state)
+                    val = (tuple(fields), items)
+                    old = rows.get(key)
+                    if old and old["val"] != val:
+                        sys.exit("error: %s 3.%d size %d: %s and %s disagree"
+                                 % (name, b.minor, size, old["labels"], b.label))
+                    if old:
+                        if b.label not in old["labels"]:
+                            old["labels"].append(b.label)
+                    else:
+                        rows[key] = {"val": val, "labels": [b.label], "struct": s}
         print("read %s" % b.label, file=sys.stderr)
     return rows
 
