@@ -12,6 +12,9 @@ PKGS="build-essential pkg-config libelf-dev libdw-dev libdebuginfod-dev zlib1g-d
 PKGS="$PKGS debuginfod debootstrap util-linux gdb"
 # numpy for the system Python: the ndarray decoder's test runs on Debian's python3.11 with it.
 PKGS="$PKGS python3-numpy"
+# Real packages for the census test's service heap (tests/integration/test_census.py), on
+# Debian's python3.11.
+PKGS="$PKGS python3-flask python3-requests python3-sqlalchemy python3-pandas python3-jinja2"
 DBG=python3.11-dbg
 
 # apt's and dpkg's locks (fcntl locks, listed in /proc/locks by device:inode). DEPS_LOCKS and

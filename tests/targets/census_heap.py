@@ -9,7 +9,11 @@ Run as `python -c "<this source>" MODE` (no __file__; Python 3.8 to 3.15). MODE 
             way a service does (an app with routes and a rendered template, an engine with a
             metadata schema and a session, a DataFrame, a requests session).
 It builds that heap, then prints `READY <json>`:
-  pid, minor, mode, census: {"count": N, "types": {"module.qualname": "hex hex ..."}}
+  pid, minor, mode, census: {"count": N, "types": {"module.qualname": "hex:size hex:size ..."}}
+  (the address and sys.getsizeof of every census object), inexact: the names of types whose
+  instances keep attribute values outside the object on this version (3.11+ managed dicts),
+  which pyheap counts in the instance and sys.getsizeof does not, and sizeof: {type: [the class
+  whose __sizeof__ it uses, "c" | "py" | "third-party"]} for the types not using object's
 and serves stdin, one reply line per command:
   alive HEX...  -> ALIVE <json>: of the given addresses, those that are still in the census
                    (computed again now), {hex: {"type": name, "via": [referrer types]}}
@@ -31,7 +35,12 @@ import types
 
 gc.disable()
 MINOR = sys.version_info[1]
+TPFLAGS_MANAGED_DICT = 1 << 4
 MODE = sys.argv[1] if len(sys.argv) > 1 else "stdlib"
+# The report's encoder, made before anything is built: an encoder made later with other
+# arguments would change JSONEncoder's shared attribute keys after the census (3.8-3.10 drop a
+# class's cached keys when an instance's attributes diverge), and with them the class's size.
+REPORT_ENCODER = json.JSONEncoder(separators=(",", ":"))
 KEEP = []      # everything built, kept alive (found through this list, as a service's globals)
 PROBES = []    # objects whose identity-stable attributes the census adds (see the docstring)
 
@@ -502,25 +511,69 @@ def census(parents=None):
     return objs            # collector would keep, with every census object in `objs`
 
 
-def type_name(o):
-    t = type(o)
+def type_name_of(t):
     return "%s.%s" % (type.__dict__["__module__"].__get__(t, type),
                       type.__dict__["__qualname__"].__get__(t, type))
+
+
+def type_name(o):
+    return type_name_of(type(o))
+
+
+STDLIB = getattr(sys, "stdlib_module_names", None)  # 3.10+; 3.8/3.9 runs have no packages
+
+
+def sizeof_owner(t):
+    """[the class whose __sizeof__ t uses, "c" | "py" (Python code) | "third-party" (C code
+    outside the standard library)]."""
+    for k in t.__mro__:
+        d = k.__dict__.get("__sizeof__")
+        if d is None:
+            continue
+        name = type_name_of(k)
+        if isinstance(d, (types.FunctionType, classmethod, staticmethod, property)):
+            return [name, "py"]
+        top = name.split(".")[0]
+        if STDLIB is not None and top not in STDLIB and top not in ("builtins", "__main__"):
+            return [name, "third-party"]
+        return [name, "c"]
+    return ["builtins.object", "c"]
 
 
 def census_report():
     objs = census()
     types_ = {}
+    sizes = {}
     for o in objs:
-        types_.setdefault(type_name(o), []).append("%x" % id(o))
+        types_.setdefault(type_name(o), []).append(id(o))
+        sizes[id(o)] = sys.getsizeof(o)
+    managed = set(type_name(o) for o in objs
+                  if MINOR >= 11 and type(o).__flags__ & TPFLAGS_MANAGED_DICT)
+    owners = {}
+    for o in objs:
+        t = type(o)
+        if t not in owners:
+            owners[t] = sizeof_owner(t)
     n = len(objs)
     del objs, o
-    return {"count": n, "types": dict((k, " ".join(v)) for k, v in types_.items())}
+    # A BytesIO counts its buffer only while it is the buffer's one owner: the census list held
+    # a second reference, so those are measured again without it.
+    for o in gc.get_objects():
+        if id(o) in sizes and type(o).__name__ == "BytesIO":
+            sizes[id(o)] = sys.getsizeof(o)
+    del o
+    types_ = dict((k, ["%x:%d" % (i, sizes[i]) for i in v]) for k, v in types_.items())
+    sizeof = dict((type_name_of(t), v) for t, v in owners.items() if v[0] != "builtins.object")
+    return {"count": n, "types": dict((k, " ".join(v)) for k, v in types_.items()),
+            "inexact": sorted(managed), "sizeof": sizeof}
 
 
 def _short_repr(o):
     try:
-        return object.__repr__(o) if isinstance(o, type) else repr(o)[:120]
+        if isinstance(o, type):
+            return "<class %s.%s>" % (type.__dict__["__module__"].__get__(o, type),
+                                      type.__dict__["__qualname__"].__get__(o, type))
+        return repr(o)[:120]
     except Exception:
         return "?"
 
@@ -557,8 +610,8 @@ def main():
     import tempfile
     tmpdir = tempfile.mkdtemp(prefix="census-")
     loop, fut = (build_packages if MODE == "packages" else build_stdlib)(tmpdir)
-    report = json.dumps({"pid": os.getpid(), "minor": MINOR, "mode": MODE,
-                         "census": census_report()}, separators=(",", ":"))
+    report = REPORT_ENCODER.encode({"pid": os.getpid(), "minor": MINOR, "mode": MODE,
+                                    "census": census_report()})
     reply("READY " + report)
     del report
     while True:
