@@ -1,7 +1,8 @@
 /*
  * walk/internal.h: state shared by the files of the heap walk (walk.c: orchestration, GC lists
  * and roots; types.c: type analysis and kind names; decode.c: references and sizes per
- * built-in kind; text.c: str decoding and key reprs). Not part of the engine's API.
+ * built-in kind; known.c and cstruct.c: C types and module states known from tables; text.c:
+ * str decoding and key reprs). Not part of the engine's API.
  *
  * Per type the walk keeps a struct wk_type, indexed like the graph's type records, holding
  * what decoding an instance needs: the built-in base ("kind") whose layout the instance starts

@@ -16,6 +16,11 @@ the census, such as an I/O buffer replaced): those are counted and printed, not 
   * packages: Debian's python3.11 with the apt packages python3-flask, -requests, -sqlalchemy,
     -pandas, -numpy, -jinja2 (`make deps`), used as a service does. Zero misses.
 Each prints its figure: census count, pyheap's count, misses (and census objects freed since).
+Every census object's size must also be sys.getsizeof's, except where its __sizeof__ is Python
+code (pandas' deep memory usage), C code outside the standard library (numpy's scalars), or a
+C __sizeof__ pyheap does not reproduce (NOT_MODELLED, printed); 3.11+ instances keeping their
+attributes outside the object may be larger (pyheap counts that storage). On the stdlib heap,
+the C fields decoded from tables must show as named edges (NAMED_EDGES).
 
 Objects out of reach of any out-of-process reader are not in the census by construction: the
 census only holds what Python itself can reach through tp_traverse or the target's own accessors.
@@ -85,6 +90,31 @@ def ask_alive(target, addrs):
     return out
 
 
+# Edges the stdlib target's heap must have, named from the C field they come from (the generated
+# tables of lib/walk/cstruct_tables.c, module states, and the C __sizeof__ decoders): (label,
+# first minor version it exists in). Without the tables these would be `.??` or missing.
+NAMED_EDGES = [
+    ("->groupindex", 8), ("->indexgroup", 8),          # re.Pattern
+    ("->source", 8),                                   # itertools.chain
+    ("->traps", 8), ("->flags", 8),                    # decimal.Context
+    ("->tzinfo", 8),                                   # datetime.datetime (hastzinfo)
+    ("->mbuf", 8), ("->master.obj", 8),                # memoryview, its managed buffer
+    ("->decoder", 8),                                  # _io.TextIOWrapper
+    ("->statement_cache", 8),                          # sqlite3.Connection
+    ("->b_objects", 8),                                # ctypes data
+    ("->memo", 8),                                     # pickle's memo entries
+    ("->m_state.unsupported_operation", 8),            # _io's module state
+    ("->m_state.billion", 9),                          # posix's module state
+    ("->buf.items", 13),                               # queue.SimpleQueue's ring buffer
+]
+
+
+def via_labels(pid):
+    """The text of every `via` row of the whole heap (all objects)."""
+    ph = common.run_pyheap_json("attach", pid, "--all", "--by", "via", "--rows", "all")
+    return "\n".join(r["kind"] for r in ph["rows"])
+
+
 class CensusTest(common.InterpTestCase):
 
     def check_census(self, interp, mode):
@@ -117,6 +147,11 @@ class CensusTest(common.InterpTestCase):
                 lines = ["%5d %s (e.g. 0x%x: sys.getsizeof %d, pyheap %d)" % ((len(v), k) + v[0])
                          for k, v in sorted(bad.items(), key=lambda kv: -len(kv[1]))]
                 self.fail("sizes differ from sys.getsizeof, by type:\n" + "\n".join(lines[:60]))
+            if mode == "stdlib":
+                labels = via_labels(t.pid)
+                absent = [label for label, minor in NAMED_EDGES
+                          if interp.minor >= (3, minor) and "'%s'" % label not in labels]
+                self.assertEqual(absent, [], "no edge has these names")
             self.assertEqual(t.quit(), 0)
 
     def test_stdlib(self):
