@@ -81,8 +81,8 @@ static uint64_t int_size(const struct wk *w, const uint8_t *b, size_t len)
         ndigits = wk_field_u64(b, len, LAY(L, LONG_TAG)) >> 3;
     else
         ndigits = (uint64_t)abs64((int64_t)wk_field_u64(b, len, LAY(L, VAR_OB_SIZE)));
-    if (w->minor >= 11 && ndigits == 0)
-        ndigits = 1; /* 3.11+ always allocates one digit */
+    if (w->v.int_one_digit_min && ndigits == 0)
+        ndigits = 1;
     /* int.__sizeof__ counts from offsetof(ob_digit), not the (sub)class's basic size. */
     return (uint64_t)LAY(L, LONG_DIGITS) + 4 * ndigits;
 }
@@ -359,7 +359,7 @@ static void dec_code(struct wk *w, struct wk_obj *o)
           {PF_CODE_LOCALSPLUSKINDS, "co_localspluskinds"}, {PF_CODE_FILENAME, "co_filename"},
           {PF_CODE_NAME, "co_name"}, {PF_CODE_QUALNAME, "co_qualname"},
           {PF_CODE_LINETABLE, "co_linetable"}, {PF_CODE_EXCEPTIONTABLE, "co_exceptiontable"});
-    if (w->minor >= 11) { /* code units follow the struct: round8(basic + 2 * ob_size) */
+    if (w->v.code_units_inline) { /* round8(basic + 2 * ob_size) */
         uint64_t n = f64(o, LAY(w->L, VAR_OB_SIZE));
         o->size = ((uint64_t)o->t->basicsize + 2 * n + 7) & ~7ull;
     }
@@ -389,7 +389,7 @@ static uint64_t code_slots(struct wk *w, uint64_t code)
 
 static uint64_t stackref(const struct wk *w, uint64_t v)
 {
-    if (w->minor >= 14) { /* _PyStackRef: low bits are tags; 0b11 is a tagged int */
+    if (w->v.stackref_tags) { /* 0b11 is a tagged int */
         if ((v & 3) == 3)
             return 0;
         return v & ~3ull;
@@ -478,7 +478,7 @@ static void dec_frame(struct wk *w, struct wk_obj *o)
     const struct py_layout *L = w->L;
     field(w, o, PF_FRAME_BACK, "f_back");
     field(w, o, PF_FRAME_TRACE, "f_trace");
-    if (w->minor <= 10) {
+    if (w->v.frame_objects) {
         NAMED(w, o, {PF_FRAME_CODE, "f_code"}, {PF_FRAME_BUILTINS, "f_builtins"},
               {PF_FRAME_GLOBALS, "f_globals"}, {PF_FRAME_LOCALS, "f_locals"});
         uint64_t n = (uint64_t)abs64((int64_t)f64(o, LAY(L, VAR_OB_SIZE)));
@@ -502,14 +502,14 @@ static void dec_gen(struct wk *w, struct wk_obj *o)
     const struct py_layout *L = w->L;
     NAMED(w, o, {PF_GEN_FRAME, "gi_frame"}, {PF_GEN_CODE, "gi_code"}, {PF_GEN_NAME, "__name__"},
           {PF_GEN_QUALNAME, "__qualname__"}, {PF_CORO_ORIGIN, "cr_origin"});
-    if (w->minor <= 10)
+    if (w->v.frame_objects)
         return;
     uint64_t iframe = o->addr + (uint64_t)LAY(L, GEN_IFRAME);
     int8_t state = (int8_t)o->b[LAY(L, GEN_FRAME_STATE)];
     /* Created or suspended: the frame is the generator's own (running, it is on a thread's
      * stack and decoded from there). enum _framestate numbers these -3..-1 in 3.11-3.14 and
      * 0..3 (FRAME_CREATED .. FRAME_SUSPENDED_YIELD_FROM_LOCKED) from 3.15. */
-    bool own_frame = w->minor >= 15 ? state >= 0 && state <= 3 : state < 0;
+    bool own_frame = w->v.frame_state_from_zero ? state >= 0 && state <= 3 : state < 0;
     if (own_frame)
         wk_iframe_refs(w, iframe, false, NULL);
     uint64_t code = 0;
@@ -556,7 +556,7 @@ static int64_t iframe_stack_end(struct wk *w, const uint8_t *h, size_t hl, uint6
                                 int owner, bool trusted_thread_frame)
 {
     const struct py_layout *L = w->L;
-    if (owner == OWNED_BY_THREAD && (!trusted_thread_frame || w->minor < 12))
+    if (owner == OWNED_BY_THREAD && (!trusted_thread_frame || !w->v.thread_stack_saved))
         return -1;
     if (owner != OWNED_BY_THREAD && owner != OWNED_BY_GENERATOR && owner != OWNED_BY_FRAME_OBJECT)
         return -1;
@@ -689,12 +689,12 @@ static void managed_dict(struct wk *w, struct wk_obj *o)
     if (!wk_read(w, o->addr - 32, pre, sizeof pre))
         return;
     uint64_t word = pre[1]; /* obj - 24 */
-    if (w->minor == 11) {
+    if (w->v.managed == WK_MANAGED_DICT_OR_VALUES) {
         if (word)
             owned_dict(w, o, word);
         else
             instance_values(w, o, pre[0], false);
-    } else if (w->minor == 12) {
+    } else if (w->v.managed == WK_MANAGED_TAGGED) {
         if (word & 1)
             instance_values(w, o, word + 1, false);
         else
@@ -713,7 +713,7 @@ static void managed_dict(struct wk *w, struct wk_obj *o)
 static void instance_extras(struct wk *w, struct wk_obj *o)
 {
     const struct wk_type *t = o->t;
-    if (w->minor >= 11 && (t->flags & TPFLAGS_MANAGED_DICT)) {
+    if (w->v.managed != WK_MANAGED_NONE && (t->flags & TPFLAGS_MANAGED_DICT)) {
         managed_dict(w, o);
     } else if (t->dictoffset != 0 && t->kind != WK_TYPE && t->kind != WK_MODULE &&
                t->kind != WK_FUNCTION && t->kind != WK_EXCEPTION) {
@@ -751,13 +751,13 @@ static uint64_t presize(const struct wk *w, const struct wk_obj *o)
 {
     const struct wk_type *t = o->t;
     bool is_static_type_obj = t->kind == WK_TYPE && !((f64(o, LAY(w->L, TP_FLAGS)) >> 9) & 1);
-    if (w->minor <= 10)
+    if (w->v.managed == WK_MANAGED_NONE)
         return t->gc && !(t->kind == WK_TYPE && is_static_type_obj) ? 16 : 0;
-    if (w->minor >= 13 && is_static_type_obj && t->addr == w->kind_addr[WK_TYPE])
+    if (w->v.static_type_no_presize && is_static_type_obj && t->addr == w->kind_addr[WK_TYPE])
         return 0;
     uint64_t pre = t->gc ? 16 : 0;
-    uint64_t managed = w->minor == 11 ? (t->flags & TPFLAGS_MANAGED_DICT)
-                                      : (t->flags & (TPFLAGS_MANAGED_DICT | TPFLAGS_MANAGED_WEAKREF));
+    uint64_t managed = t->flags & (TPFLAGS_MANAGED_DICT |
+                                   (w->v.managed_weakref ? TPFLAGS_MANAGED_WEAKREF : 0));
     return pre + (managed ? 16 : 0);
 }
 

@@ -93,6 +93,30 @@ struct wk_text_cache {
 
 #define WK_TYPE_BLOCK 256
 
+/* What changed between CPython minor versions that the decoders depend on, decided once per
+ * walk from the minor (wk_versions_init, versions.c): a decoder tests the property it needs,
+ * and teaching pyheap a new version means reading one table (symbols/NEW_VERSION.md). */
+enum wk_managed_layout {
+    WK_MANAGED_NONE = 0,  /* <= 3.10: no Py_TPFLAGS_MANAGED_DICT */
+    WK_MANAGED_DICT_OR_VALUES, /* 3.11: obj-24 is the dict, else obj-32 the values */
+    WK_MANAGED_TAGGED,    /* 3.12: obj-24 is the dict, or (tagged by bit 0) the values */
+    WK_MANAGED_INLINE,    /* 3.13+: obj-24 is the dict; else values inline after the object */
+};
+
+struct wk_versions {
+    bool frame_objects;         /* <= 3.10: a thread's frames are PyFrameObjects (f_back), with
+                                   no _PyInterpreterFrame; generators own a frame object */
+    bool int_one_digit_min;     /* 3.11+: an int allocates at least one digit (0 included) */
+    bool code_units_inline;     /* 3.11+: the bytecode follows the code object's struct */
+    bool thread_stack_saved;    /* 3.12+: a thread frame below the innermost has a valid saved
+                                   stack pointer while it calls a Python function */
+    bool static_type_no_presize;/* 3.13+: static type objects of PyType_Type have no pre-header */
+    bool stackref_tags;         /* 3.14+: _PyStackRef: tag bits in the low two bits */
+    bool frame_state_from_zero; /* 3.15+: enum _framestate numbers FRAME_CREATED.. from 0 */
+    enum wk_managed_layout managed;
+    bool managed_weakref;       /* 3.12+: Py_TPFLAGS_MANAGED_WEAKREF adds to the pre-header */
+};
+
 struct wk {
     struct ph_mem *mem;
     const struct py_target *t;
@@ -102,6 +126,7 @@ struct wk {
     const struct ph_walk_options *opts;
     struct ph_walk_stats *stats;
     int minor;                   /* 8 .. 15 */
+    struct wk_versions v;        /* what the minor means for decoding */
     uint64_t kind_addr[WK_KIND_COUNT]; /* exact type address of each built-in kind */
     uint64_t set_dummy;          /* the dummy key of sets */
     uint64_t none_type;          /* type(None), for the graph's builtin marks */
@@ -118,6 +143,9 @@ struct wk {
     struct wk_text_cache *key_cache;  /* key address -> strtab id of its repr */
     struct wk_obj *scratch;      /* the object being decoded (decode.c) */
 };
+
+/* versions.c */
+void wk_versions_init(struct wk_versions *v, int minor);
 
 /* types.c */
 /* Graph type index for the type at addr, analysing and naming it on first sight; PH_NONE when

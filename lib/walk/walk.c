@@ -304,6 +304,7 @@ ph_status ph_walk(struct ph_mem *mem, const struct py_target *t, const struct ph
     memset(stats, 0, sizeof *stats);
     struct wk w = {.mem = mem, .t = t, .L = &t->layout, .g = g, .err = err, .opts = &o,
                    .stats = stats, .minor = (int)PY_MINOR(t)};
+    wk_versions_init(&w.v, w.minor);
     struct py_state ps;
     ph_status st = py_state_read(mem, t, &ps, err);
     if (st != PH_OK) {
