@@ -35,7 +35,7 @@ enum opt_id {
     OPT_LAYOUT_FROM, OPT_NO_FREEZE, OPT_COPY, OPT_OUTPUT, OPT_SAVE, OPT_SINCE, OPT_INTERVAL,
     OPT_KINDS, OPT_ROWS, OPT_ALL, OPT_BY, OPT_ROW, OPT_KIND, OPT_MIN_SIZE, OPT_MAX_SIZE,
     OPT_MODULE, OPT_REFERRERS, OPT_REFERENTS, OPT_COUNT,
-    OPT_RETAINED, OPT_SORT, OPT_THRESHOLD, OPT_FORMAT,
+    OPT_RETAINED, OPT_SORT, OPT_THRESHOLD, OPT_FORMAT, OPT_RETRY_FOR,
 };
 
 /* The commands of retained sizes (issue 17); those of them that select like attach. */
@@ -65,6 +65,7 @@ static const struct opt_def {
     {OPT_LAYOUT_FROM, "layout-from", 0, "SOURCE", ALL, "use only one layout source: dwarf, debug-offsets or table"},
     {OPT_NO_FREEZE, "no-freeze", 0, NULL, ALL, "read without stopping the target (may be inconsistent)"},
     {OPT_COPY, "copy", 0, NULL, WALKS, "copy the target's memory while stopped, walk after: shorter stop, more memory"},
+    {OPT_RETRY_FOR, "retry-for", 0, "SECONDS", WALKS, "look again for up to SECONDS at a heap seen changing (default 2)"},
     {OPT_OUTPUT, "output", 'o', "FILE", CMD_SNAPSHOT | CMD_TOP | CMD_FLAME, "write to FILE ('-': standard output)"},
     {OPT_FORMAT, "format", 0, "FORMAT", CMD_SNAPSHOT | CMD_TOP, "heapsnapshot: for Chrome DevTools; collapsed: stacks for flame graphs"},
     {OPT_SAVE, "save", 0, "FILE", CMD_ATTACH | CMD_PATH, "also write the heap looked at to FILE, a snapshot"},
@@ -274,6 +275,16 @@ static int apply_value(struct cli *cli, const struct opt_def *o, const char *v)
     case OPT_FORMAT: return apply_format(cli, v);
     case OPT_SAVE: cli->save = v; break;
     case OPT_SINCE: cli->since = v; break;
+    case OPT_RETRY_FOR: {
+        char *end;
+        double secs = strtod(v, &end);
+        if (end == v || *end || !(secs >= 0 && secs <= 3600))
+            return usage_error(cli, "--retry-for takes seconds from 0 to 3600, not '%s'", v);
+        cli->source.retry_ms = secs > 0 ? (int)(secs * 1000 + 0.5) : -1;
+        if (secs > 0 && cli->source.retry_ms == 0)
+            cli->source.retry_ms = 1;
+        break;
+    }
     case OPT_KIND: cli->sel.kind = v; break;
     case OPT_MODULE: cli->sel.module = v; break;
     default: return apply_number(cli, o, v);

@@ -70,6 +70,28 @@ void render_partition_text(FILE *f, const struct ph_view_ctx *v, const struct ph
     render_text_tail(f, shown, p->n, info);
 }
 
+/* What the walk could not see whole: lists cut in a target read while it ran (only such a walk
+ * gets this far with a list cut or a collection under way), objects decoded in part. */
+static void partial_line(FILE *f, const struct ph_walk_stats *st)
+{
+    if (!st->gc_cut && !st->gc_collecting && !st->partial)
+        return;
+    fputs("Partial: ", f);
+    if (st->gc_cut || st->gc_collecting) {
+        if (st->gc_cut)
+            fprintf(f, "read while the target ran, %" PRIu64 " GC list%s cut where %s changed",
+                    st->gc_cut, st->gc_cut == 1 ? " was" : "s were",
+                    st->gc_cut == 1 ? "it" : "they");
+        else
+            fputs("read while the target ran, during a collection", f);
+        fprintf(f, ": %" PRIu64 " objects were found only through references, unreachable ones "
+                   "past the cuts are missing%s", st->gc_off_list, st->partial ? "; " : ".\n");
+    }
+    if (st->partial)
+        fprintf(f, "%" PRIu64 " objects could not be decoded whole (the heap was changing or is "
+                   "corrupt): their sizes and references are incomplete.\n", st->partial);
+}
+
 void render_text_tail(FILE *f, size_t shown, size_t total, const struct render_info *info)
 {
     if (shown < total)
@@ -79,10 +101,7 @@ void render_text_tail(FILE *f, size_t shown, size_t total, const struct render_i
         fprintf(f, "Not shown: %" PRIu64 " objects (%" PRIu64
                    " bytes) not reachable from the roots; --all includes them.\n",
                 info->unreachable_count, info->unreachable_size);
-    if (info->meta->stats.partial)
-        fprintf(f, "Partial: %" PRIu64 " objects could not be decoded whole (the heap was changing"
-                   " or is corrupt): their sizes and references are incomplete.\n",
-                info->meta->stats.partial);
+    partial_line(f, &info->meta->stats);
 }
 
 static void json_rows(struct jw *j, const struct ph_view_ctx *v, const struct ph_partition *p,
@@ -130,6 +149,10 @@ void render_json_walk(struct jw *j, const struct render_info *info)
     jw_key(j, "interpreters"), jw_i64(j, st->interpreters);
     jw_key(j, "threads"), jw_i64(j, st->threads);
     jw_key(j, "freezes"), jw_i64(j, st->freezes);
+    jw_key(j, "retries"), jw_i64(j, st->retries);
+    jw_key(j, "gc_read_through"), jw_u64(j, st->gc_read_through);
+    jw_key(j, "gc_cut"), jw_u64(j, st->gc_cut);
+    jw_key(j, "gc_off_list"), jw_u64(j, st->gc_off_list);
     jw_key(j, "frozen_ms"), jw_f64(j, st->frozen_ms);
     jw_key(j, "walk_ms"), jw_f64(j, st->walk_ms);
     jw_key(j, "copied_bytes");

@@ -93,9 +93,15 @@ struct ph_walk_stats {
     uint64_t conservative_objects, conservative_edges;
     uint64_t reachable;
     int interpreters, threads;
-    bool gc_collecting;        /* the walk stopped because a collection was running */
+    bool gc_collecting;        /* a collection was running (frozen: the walk stopped there) */
+    uint64_t gc_read_through;  /* GC lists read past a half-linked node (lib/walk/gclist.c) */
+    uint64_t gc_cut;           /* --no-freeze: GC lists cut where they changed while read */
+    uint64_t gc_off_list;      /* --no-freeze: tracked objects found through references only */
+    bool gc_changing;          /* the walk stopped at a GC list that was being changed ... */
+    uint64_t gc_break;         /* ... at this node (the same one each time: it is corrupt) */
     /* Filled by the source (lib/source): how the heap was read. */
     int freezes;               /* freeze attempts the walk took */
+    int retries;               /* walks repeated: a collection or a list change was seen */
     double frozen_ms, walk_ms; /* how long the target was stopped; the whole walk */
     bool copied;               /* --copy: the walk read a copy taken while frozen */
     uint64_t copied_bytes;

@@ -289,6 +289,11 @@ static void set_int(struct ph_snapshot_reader *r, const char *key, uint64_t v)
     else if (!strcmp(key, "interpreters")) s->interpreters = (int)(v & 0x7fffffff);
     else if (!strcmp(key, "threads")) s->threads = (int)(v & 0x7fffffff);
     else if (!strcmp(key, "freezes")) s->freezes = (int)(v & 0x7fffffff);
+    else if (!strcmp(key, "retries")) s->retries = (int)(v & 0x7fffffff);
+    else if (!strcmp(key, "gc_read_through")) s->gc_read_through = v;
+    else if (!strcmp(key, "gc_cut")) s->gc_cut = v;
+    else if (!strcmp(key, "gc_off_list")) s->gc_off_list = v;
+    else if (!strcmp(key, "gc_collecting")) s->gc_collecting = v != 0;
     else if (!strcmp(key, "copied")) s->copied = v != 0;
     else if (!strcmp(key, "copied_bytes")) s->copied_bytes = v;
 }

@@ -193,6 +193,11 @@ static void enc_stats(struct writer *s, const struct ph_walk_stats *st)
     meta_int(s, "interpreters", (uint64_t)st->interpreters);
     meta_int(s, "threads", (uint64_t)st->threads);
     meta_int(s, "freezes", (uint64_t)st->freezes);
+    meta_int(s, "retries", (uint64_t)st->retries);
+    meta_int(s, "gc_read_through", st->gc_read_through);
+    meta_int(s, "gc_cut", st->gc_cut);
+    meta_int(s, "gc_off_list", st->gc_off_list);
+    meta_int(s, "gc_collecting", st->gc_collecting);
     meta_double(s, "frozen_ms", st->frozen_ms);
     meta_double(s, "walk_ms", st->walk_ms);
     meta_int(s, "copied", st->copied);

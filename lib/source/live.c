@@ -153,6 +153,20 @@ static void relay_progress(void *ctx, uint64_t objects, uint64_t decoded)
     r->opts->progress(r->opts->progress_ctx, &p);
 }
 
+/* --copy: a collection seen before the copy is taken saves copying memory that would not be
+ * walked. */
+static ph_status copy_if_idle(struct ph_live *s, struct ph_image *img, struct ph_walk_stats *run,
+                              struct ph_error *err)
+{
+    bool collecting = false;
+    if (py_gc_collecting(s->mem, &s->target, &collecting, err) == PH_OK && collecting) {
+        run->gc_collecting = true;
+        return ph_fail(err, PH_ERR_INCONSISTENT, "the garbage collector is running");
+    }
+    ph_error_clear(err); /* unreadable here: the walk will say so */
+    return ph_image_capture(img, s->pid, &s->proc.maps, ph_image_default_limit(), err);
+}
+
 static ph_status walk_once(struct ph_live *s, const struct ph_source_options *opts,
                            struct ph_graph *g, struct ph_error *err)
 {
@@ -166,7 +180,7 @@ static ph_status walk_once(struct ph_live *s, const struct ph_source_options *op
     if (st == PH_OK)
         st = freeze(s, opts, &fr, &threads, err);
     if (st == PH_OK && img)
-        st = ph_image_capture(img, s->pid, &s->proc.maps, ph_image_default_limit(), err);
+        st = copy_if_idle(s, img, &run, err);
     if (img) {
         ph_thaw(fr);
         fr = NULL;
@@ -177,7 +191,7 @@ static ph_status walk_once(struct ph_live *s, const struct ph_source_options *op
         struct progress_relay relay = {opts, img || opts->no_freeze ? -1.0 : t0};
         struct ph_walk_options wo = {.cancel = opts->cancel,
                                      .progress = opts->progress ? relay_progress : NULL,
-                                     .progress_ctx = &relay};
+                                     .progress_ctx = &relay, .running = opts->no_freeze};
         st = ph_walk(copy ? copy : s->mem, &s->target, &wo, g, err);
     }
     if (!opts->copy) {
@@ -188,39 +202,124 @@ static ph_status walk_once(struct ph_live *s, const struct ph_source_options *op
     g->meta.stats.frozen_ms = run.frozen_ms;
     g->meta.stats.copied = run.copied;
     g->meta.stats.copied_bytes = run.copied_bytes;
+    g->meta.stats.gc_collecting |= run.gc_collecting;
     return st;
+}
+
+/* What the attempts of one walk saw, for the message when none succeeds. */
+struct attempts {
+    int n, collecting, changing;
+    bool same_break;      /* every list change seen broke at the same node */
+    uint64_t first_break;
+    char last[PH_ERROR_MSG_MAX];
+};
+
+/* True when the walk met a state that passes (a collection, a GC list being changed) and is
+ * worth repeating once the target has run on. */
+static bool note_attempt(struct attempts *a, ph_status st, const struct ph_walk_stats *ws,
+                         const struct ph_error *err)
+{
+    a->n++;
+    if (st != PH_ERR_INCONSISTENT || !(ws->gc_collecting || ws->gc_changing))
+        return false;
+    if (ws->gc_changing) {
+        a->same_break = a->changing == 0 ? true : a->same_break && ws->gc_break == a->first_break;
+        if (a->changing++ == 0)
+            a->first_break = ws->gc_break;
+        snprintf(a->last, sizeof a->last, "%s", err->msg);
+    } else {
+        a->collecting++;
+    }
+    return true;
+}
+
+static ph_status attempts_failed(const struct attempts *a, double secs, struct ph_error *err)
+{
+    char each[64];
+    if (a->n == 1)
+        snprintf(each, sizeof each, "at the one attempt in %.1f s", secs);
+    else
+        snprintf(each, sizeof each, "at each of %d attempts in %.1f s", a->n, secs);
+    if (a->changing == 0)
+        return ph_fail(err, PH_ERR_INCONSISTENT, "the garbage collector was running %s; try "
+                       "again, or wait longer with --retry-for", each);
+    if (a->collecting == 0 && a->same_break && a->n > 1)
+        return ph_fail(err, PH_ERR_INCONSISTENT, "the heap looks corrupt: a GC list was broken "
+                       "at the same node %s: %s", each, a->last);
+    return ph_fail(err, PH_ERR_INCONSISTENT, "the heap was changing %s (the collector running "
+                   "%d times, a GC list being changed %d times); try again, or wait longer with "
+                   "--retry-for; the last: %s", each, a->collecting, a->changing, a->last);
+}
+
+static uint64_t next_random(uint64_t *state)
+{
+    uint64_t x = *state; /* xorshift64: jitter only, no quality needed */
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    return *state = x;
+}
+
+static void pause_ms(double ms)
+{
+    time_t secs = (time_t)(ms / 1000);
+    struct timespec ts = {secs, (long)((ms - 1000.0 * (double)secs) * 1e6)};
+    nanosleep(&ts, NULL);
+}
+
+/* Let the target run before the next look. While its collector runs, wait for the collection
+ * to end, polling the flag without stopping the target; otherwise pause 1, 2, 4 .. 64 ms. Both
+ * with jitter, so that the next freeze does not fall into step with a periodic burst. */
+static void back_off(struct ph_live *s, const struct ph_source_options *opts, int attempt,
+                     bool collecting, double deadline, uint64_t *rng)
+{
+    double base = attempt < 7 ? (double)(1 << attempt) : 64.0;
+    double pause = base * (0.5 + (double)(next_random(rng) % 1000) / 1000.0);
+    for (int polls = 0; collecting && polls < 1000 && now_ms() < deadline; polls++) {
+        struct ph_error ignored = {0};
+        ph_mem_invalidate(s->mem);
+        if (py_gc_collecting(s->mem, &s->target, &collecting, &ignored) != PH_OK ||
+            (opts->cancel && *opts->cancel))
+            break;
+        if (collecting)
+            pause_ms(0.1 + (double)(next_random(rng) % 400) / 1000.0);
+        else
+            pause = (double)(next_random(rng) % 1000) / 1000.0;
+    }
+    double left = deadline - now_ms();
+    pause_ms(pause < left ? pause : left > 0 ? left : 0);
 }
 
 ph_status ph_live_walk(struct ph_live *s, const struct ph_source_options *opts, struct ph_graph *g,
                        struct ph_error *err)
 {
-    int retries = opts->gc_retries > 0 ? opts->gc_retries : 5;
     double t0 = now_ms();
+    double deadline = t0 + (opts->retry_ms > 0 ? opts->retry_ms : opts->retry_ms < 0 ? 0 : 2000);
+    uint64_t rng = ((uint64_t)(t0 * 1e3) * 2654435761u ^ (uint64_t)s->pid << 32) | 1;
     int64_t started = (int64_t)time(NULL);
+    struct attempts a = {0};
+    bool passing = false;
     ph_status st = open_mem(s, opts->cache_bytes, err);
-    int attempt = 0;
-    for (; st == PH_OK; attempt++) {
+    while (st == PH_OK) {
         if (!ph_graph_init(g, 1 << 16))
             return ph_fail(err, PH_ERR_INTERNAL, "out of memory");
         st = walk_once(s, opts, g, err);
-        if (st != PH_ERR_INCONSISTENT || !g->meta.stats.gc_collecting || attempt >= retries)
+        passing = note_attempt(&a, st, &g->meta.stats, err);
+        if (!passing || now_ms() >= deadline)
             break;
-        st = PH_OK;
+        bool collecting = g->meta.stats.gc_collecting && !g->meta.stats.gc_changing;
         ph_graph_free(g);
-        /* A collection was in progress: let the target finish it (ms), then look again. */
-        struct timespec pause = {0, 20 * 1000 * 1000};
-        nanosleep(&pause, NULL);
+        back_off(s, opts, a.n - 1, collecting, deadline, &rng);
         if (opts->cancel && *opts->cancel)
             return ph_fail(err, PH_ERR_INTERRUPTED, "interrupted; the target was released");
+        st = PH_OK;
     }
-    if (st == PH_ERR_INCONSISTENT && g->meta.stats.gc_collecting)
-        ph_fail(err, PH_ERR_INCONSISTENT,
-                "the garbage collector was running at each of %d attempts; try again", attempt + 1);
+    if (passing)
+        attempts_failed(&a, (now_ms() - t0) / 1000, err);
     struct ph_walk_stats stats = g->meta.stats;
     ph_live_meta(s, &g->meta);
     g->meta.time = started;
     g->meta.stats = stats;
-    g->meta.stats.freezes = attempt + 1;
+    g->meta.stats.freezes = opts->no_freeze ? 0 : a.n;
+    g->meta.stats.retries = a.n > 0 ? a.n - 1 : 0;
     g->meta.stats.walk_ms = now_ms() - t0;
     /* Views never read the target again: the graph holds all they need. Free the cache now,
      * it is tens of MiB at the moment the views need their own memory. */

@@ -50,7 +50,8 @@ struct ph_source_options {
     bool copy;                      /* copy writable memory while frozen, walk after the thaw */
     volatile sig_atomic_t *cancel;  /* set by a signal handler: stop, thaw, return */
     size_t cache_bytes;             /* memory cache bound (0 = default) */
-    int gc_retries;                 /* 0 = default 5 */
+    int retry_ms;                   /* how long to keep looking again at a heap seen collecting
+                                       or changing: 0 = default (2000), < 0 = never */
     void (*on_frozen)(void *ctx);   /* called while frozen (tests pause here) */
     void *on_frozen_ctx;
     void (*progress)(void *ctx, const struct ph_progress *p); /* may be NULL */

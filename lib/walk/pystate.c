@@ -97,6 +97,22 @@ ph_status py_state_read(struct ph_mem *mem, const struct py_target *t, struct py
     return PH_OK;
 }
 
+ph_status py_gc_collecting(struct ph_mem *mem, const struct py_target *t, bool *collecting,
+                           struct ph_error *err)
+{
+    const struct py_layout *L = &t->layout;
+    *collecting = false;
+    uint64_t ip;
+    ph_status st = ph_mem_u64(mem, t->sym[PY_SYM_RUNTIME] + LAY(L, RT_INTERP_HEAD), &ip, err);
+    for (int n = 0; st == PH_OK && ip && n < PY_MAX_INTERPRETERS; n++) {
+        struct py_interp in = {.addr = ip};
+        if ((st = read_gc(mem, t, &in, err)) == PH_OK)
+            st = ph_mem_u64(mem, ip + LAY(L, IS_NEXT), &ip, err);
+        *collecting |= in.collecting;
+    }
+    return st;
+}
+
 void py_state_free(struct py_state *s)
 {
     for (size_t i = 0; i < s->n; i++)

@@ -39,5 +39,9 @@ struct py_state {
 ph_status py_state_read(struct ph_mem *mem, const struct py_target *t, struct py_state *out,
                         struct ph_error *err);
 void py_state_free(struct py_state *s);
+/* Whether any interpreter's collector is running, read without the threads: cheap enough to
+ * poll while the target runs (lib/source/live.c waits for a collection to end this way). */
+ph_status py_gc_collecting(struct ph_mem *mem, const struct py_target *t, bool *collecting,
+                           struct ph_error *err);
 
 #endif

@@ -1,11 +1,11 @@
 /*
- * walk.c: the heap walk's orchestration: GC generation lists, roots, the decode loop, the
- * conservative pass and reachability.
+ * walk.c: the heap walk's orchestration: GC generation lists (read by gclist.c), roots, the
+ * decode loop, the conservative pass and reachability.
  *
  * Invariants: object i's edges are decoded after objects 0..i-1 (the graph's CSR order);
  * every pointer is validated (aligned, inside readable mappings, its type a valid type object)
- * before it becomes an object; every list walk is bounded by the object limit, and a GC list
- * that loops back on itself is reported as inconsistent rather than followed forever.
+ * before it becomes an object; the GC lists of every interpreter are read before any root is
+ * added; every list walk is bounded by the object limit.
  */
 #include "lib/walk/walk.h"
 
@@ -14,8 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/walk/pystate.h"
+#include "lib/walk/gclist.h"
 #include "lib/walk/internal.h"
+#include "lib/walk/pystate.h"
 
 #define DEFAULT_MAX_OBJECTS (1ull << 31)
 #define CANCEL_EVERY 65536
@@ -99,61 +100,6 @@ void wk_root(struct wk *w, uint64_t addr, const char *name)
 static bool cancelled(const struct wk *w)
 {
     return w->opts->cancel && *w->opts->cancel;
-}
-
-/* One circular GC list: head -> ... -> head. Objects start after the PyGC_Head. */
-static ph_status walk_gc_list(struct wk *w, uint64_t head, bool frozen)
-{
-    const uint64_t gc_size = (uint64_t)LAY(w->L, GC_HEAD_SIZE);
-    uint64_t node;
-    if (!wk_u64(w, head, &node))
-        return ph_fail(w->err, PH_ERR_INCONSISTENT, "cannot read GC list head at 0x%" PRIx64, head);
-    for (uint64_t count = 0; (node & ~3ull) != head; count++) {
-        node &= ~3ull; /* flag bits live in the low bits of _gc_next in some versions */
-        if (count > w->opts->max_objects || !node)
-            return ph_fail(w->err, PH_ERR_INCONSISTENT,
-                           "GC list at 0x%" PRIx64 " does not close: the heap is changing or corrupt", head);
-        if (count % CANCEL_EVERY == 0 && cancelled(w))
-            return ph_fail(w->err, PH_ERR_INTERRUPTED, "interrupted");
-        if (count % PROGRESS_EVERY == 0 && w->opts->progress)
-            w->opts->progress(w->opts->progress_ctx, w->g->n, 0);
-        uint64_t words[4]; /* gc_next, gc_prev, ob_refcnt, ob_type */
-        if (!wk_read(w, node, words, sizeof words))
-            return w->err->code ? w->err->code
-                                : ph_fail(w->err, PH_ERR_INCONSISTENT,
-                                          "GC list node 0x%" PRIx64 " is unreadable", node);
-        uint32_t ti = wk_type_index(w, words[1 + gc_size / 8]);
-        if (ti == PH_NONE) {
-            w->stats->bad_pointers++;
-        } else {
-            bool added;
-            uint32_t idx = ph_graph_add_object(w->g, node + gc_size, ti, &added);
-            if (idx == PH_NONE)
-                return ph_fail(w->err, PH_ERR_INTERNAL, "out of memory for the object graph");
-            if (!added && (w->g->flags[idx] & PH_OBJ_TRACKED))
-                return ph_fail(w->err, PH_ERR_INCONSISTENT,
-                               "object 0x%" PRIx64 " is on two GC lists: the heap is changing "
-                               "or corrupt", node + gc_size);
-            w->g->flags[idx] |= PH_OBJ_TRACKED | (frozen ? PH_OBJ_FROZEN : 0);
-            w->stats->gc_listed++;
-            w->stats->frozen += frozen;
-        }
-        node = words[0];
-    }
-    return PH_OK;
-}
-
-static ph_status walk_gc_lists(struct wk *w, const struct py_interp *in)
-{
-    const enum py_field heads[] = {PF_GCS_HEAD0, PF_GCS_HEAD1, PF_GCS_HEAD2, PF_GCS_PERMANENT};
-    for (size_t h = 0; h < sizeof heads / sizeof heads[0]; h++) {
-        if (w->L->v[heads[h]] < 0)
-            continue;
-        ph_status st = walk_gc_list(w, in->gc + (uint64_t)w->L->v[heads[h]], heads[h] == PF_GCS_PERMANENT);
-        if (st != PH_OK)
-            return st;
-    }
-    return PH_OK;
 }
 
 static void interp_roots(struct wk *w, const struct py_interp *in)
@@ -254,16 +200,26 @@ static ph_status decode_all(struct wk *w)
     return PH_OK;
 }
 
-static ph_status walk_interp(struct wk *w, const struct py_interp *in)
+static void walk_roots(struct wk *w, const struct py_interp *in)
 {
-    ph_status st = walk_gc_lists(w, in);
-    if (st != PH_OK)
-        return st;
     interp_roots(w, in);
     for (size_t k = 0; k < in->nthreads; k++)
         thread_roots(w, in, &in->threads[k]);
     w->stats->threads += (int)in->nthreads;
-    return PH_OK;
+}
+
+/* Read while running, with lists cut or a collection under way: how many objects reached only
+ * through references say (by their own GC header) they are on a list the walk did not see
+ * whole. What is past a cut and referred to by nothing reachable is not counted: it is not seen. */
+static void count_off_list(struct wk *w)
+{
+    const uint64_t gc_size = (uint64_t)LAY(w->L, GC_HEAD_SIZE);
+    for (size_t i = 0; i < w->g->n; i++) {
+        uint64_t next;
+        if (!(w->g->flags[i] & PH_OBJ_TRACKED) && wk_type_get(w, w->g->type[i])->gc &&
+            wk_u64(w, w->g->addr[i] - gc_size, &next) && next)
+            w->stats->gc_off_list++;
+    }
 }
 
 static ph_status walk_run(struct wk *w, const struct py_state *ps)
@@ -276,17 +232,23 @@ static ph_status walk_run(struct wk *w, const struct py_state *ps)
         wk_u64(w, ps->interps[0].addr + (uint64_t)LAY(w->L, IS_MODULES), &modules);
         wk_names_init(w, builtins, modules);
     }
+    /* Every GC list before any root: while the lists are read, only list objects are in the
+     * graph (gclist.h). */
     for (size_t k = 0; k < ps->n; k++) {
-        ph_status st = walk_interp(w, &ps->interps[k]);
+        ph_status st = wk_gc_lists(w, ps->interps[k].gc);
         if (st != PH_OK)
             return st;
     }
+    for (size_t k = 0; k < ps->n; k++)
+        walk_roots(w, &ps->interps[k]);
     w->stats->interpreters = (int)ps->n;
     /* Measured: about four objects per GC-tracked one (their ints, strs, untracked tuples). */
     ph_graph_reserve(w->g, (size_t)(w->stats->gc_listed * 4 + w->g->n));
     ph_status st = decode_all(w);
     if (st != PH_OK)
         return st;
+    if (w->opts->running && (w->stats->gc_cut || w->stats->gc_collecting))
+        count_off_list(w);
     w->stats->reachable = ph_graph_mark_reachable(w->g);
     return PH_OK;
 }
@@ -311,12 +273,14 @@ ph_status ph_walk(struct ph_mem *mem, const struct py_target *t, const struct ph
         py_state_free(&ps);
         return st;
     }
+    /* A collection moves objects to lists on its own C stack: stopped, look again later
+     * (lib/source/live.c); running, read what the lists hold now (--no-freeze). */
     for (size_t k = 0; k < ps.n; k++)
-        if (ps.interps[k].collecting) {
-            py_state_free(&ps);
-            stats->gc_collecting = true;
-            return ph_fail(err, PH_ERR_INCONSISTENT, "the garbage collector is running");
-        }
+        stats->gc_collecting |= ps.interps[k].collecting;
+    if (stats->gc_collecting && !o.running) {
+        py_state_free(&ps);
+        return ph_fail(err, PH_ERR_INCONSISTENT, "the garbage collector is running");
+    }
     if (!wk_text_caches_init(&w) || !ph_addrmap_init(&w.type_names, 1024)) {
         wk_text_caches_free(&w);
         ph_addrmap_free(&w.type_names);

@@ -24,10 +24,14 @@ struct ph_walk_options {
     uint64_t max_objects;          /* bound on the object set (0 = default 1<<31) */
     void (*progress)(void *ctx, uint64_t objects, uint64_t decoded); /* may be NULL */
     void *progress_ctx;
+    bool running;                  /* the target is not stopped (--no-freeze): lists that change
+                                      while read are cut, a collection is no reason to stop */
 };
 
 /* Walk the heap of the interpreter described by t into g (initialised, empty); what the walk
- * counts goes to g->meta.stats. The caller has frozen the target. */
+ * counts goes to g->meta.stats. The caller has frozen the target (or set opts->running).
+ * PH_ERR_INCONSISTENT with stats.gc_collecting or stats.gc_changing set is a state that passes:
+ * the target was collecting, or changing a GC list in a way no stopped thread explains. */
 ph_status ph_walk(struct ph_mem *mem, const struct py_target *t, const struct ph_walk_options *opts,
                   struct ph_graph *g, struct ph_error *err);
 
