@@ -4,6 +4,8 @@
 #   make demo       start the example leaky service and attach to it
 #   make bench      the large-heap benchmark (prints wall time, frozen time, RSS per object)
 #   make fuzz       fuzz the snapshot reader (clang's libFuzzer, ASan+UBSan), FUZZ_SECONDS long
+#   make stress     attach again and again to targets that allocate hard, every interpreter
+#                   (ATTACHES=K per mode, default 1000; THREADS=N, default 4; INTERPS=3.12,sid)
 #   make deps       install missing Debian/Ubuntu packages (apt-get, as root or via sudo)
 #   make install PREFIX=/usr/local DESTDIR=
 PREFIX ?= /usr/local
@@ -30,7 +32,7 @@ SAN_ENGINE_OBJ := $(patsubst %.c,build/san/%.o,$(ENGINE_SRC))
 SAN_CMD_OBJ := $(patsubst %.c,build/san/%.o,$(CMD_SRC))
 UNIT_BIN := $(patsubst tests/unit/%.c,build/san/unit/%,$(UNIT_SRC))
 
-.PHONY: all check unit integration layers demo bench fuzz tables deps install clean sid-root
+.PHONY: all check unit integration layers demo bench stress fuzz tables deps install clean sid-root
 all: build/pyheap
 
 build/pyheap: $(OPT_OBJ)
@@ -117,6 +119,11 @@ fuzz: build/fuzz/fuzz_snapshot build/fuzz/fuzz_core build/pyheap
 	@mkdir -p build/fuzz/corpus-snapshot build/fuzz/corpus-core
 	$(SAN_ENV) build/fuzz/fuzz_snapshot $(FUZZ_RUN) build/fuzz/corpus-snapshot build/fuzz/seeds/snapshot
 	$(SAN_ENV) build/fuzz/fuzz_core $(FUZZ_RUN) build/fuzz/corpus-core build/fuzz/seeds/core
+
+# Not part of check: failures per mode and interpreter are figures (tests/stress.py).
+stress: build/pyheap
+	$(PYTHON) tests/stress.py build/pyheap attaches=$(or $(ATTACHES),1000) threads=$(or $(THREADS),4) \
+		$(if $(INTERPS),interps=$(INTERPS))
 
 deps:
 	@sh tests/deps.sh
