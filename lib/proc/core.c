@@ -339,7 +339,7 @@ static ph_status add_file_maps(struct ph_maps *m, const struct ph_core *c)
 ph_status ph_core_proc(const struct ph_core *c, struct ph_proc *out, struct ph_error *err)
 {
     memset(out, 0, sizeof *out);
-    out->pid = out->nspid = c->pid;
+    out->pid = out->tgid = out->nspid = c->pid;
     out->uid = (uid_t)c->uid;
     out->live = false;
     snprintf(out->name, sizeof out->name, "%s", c->fname);

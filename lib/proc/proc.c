@@ -5,7 +5,9 @@
  * exec between two reads, so every failure is mapped to a status that says which (gone =>
  * PH_ERR_NO_PROCESS, hidden => PH_ERR_PERMISSION) and nothing is cached beyond struct ph_proc.
  * Files are read whole with a size bound, parsed from memory, and never trusted to be
- * well-formed. A zombie counts as gone: it has no memory left to read.
+ * well-formed. A zombie counts as gone: it has no memory left to read. A zombie main thread
+ * whose process has live threads (it called pthread_exit) does not: /proc/PID/maps and exe are
+ * empty then, so the process is read through one of the live threads.
  */
 #include "lib/proc/proc.h"
 
@@ -224,7 +226,8 @@ static pid_t innermost_pid(const char *text, pid_t fallback)
     return (pid_t)last;
 }
 
-static ph_status parse_status(const char *text, struct ph_proc *out, struct ph_error *err)
+static ph_status parse_status(const char *text, struct ph_proc *out, bool *zombie,
+                              struct ph_error *err)
 {
     const char *name = status_field(text, "Name");
     const char *state = status_field(text, "State");
@@ -232,9 +235,7 @@ static ph_status parse_status(const char *text, struct ph_proc *out, struct ph_e
     if (!name || !state || !field_long(text, "TracerPid", &tracer))
         return ph_fail(err, PH_ERR_CORRUPT_FILE, "/proc/%d/status: missing Name, State or "
                        "TracerPid", (int)out->pid);
-    if (*state == 'Z' || *state == 'X')
-        return ph_fail(err, PH_ERR_NO_PROCESS, "no such process: %d (it is a zombie: exited, "
-                       "not yet reaped by its parent)", (int)out->pid);
+    *zombie = *state == 'Z' || *state == 'X';
     size_t nl = strcspn(name, "\n");
     if (nl >= sizeof out->name)
         nl = sizeof out->name - 1;
@@ -273,10 +274,35 @@ static ph_status read_exe(struct ph_proc *out, struct ph_error *err)
     return PH_OK;
 }
 
+static bool dead_state(char s)
+{
+    return s == 0 || s == 'Z' || s == 'X' || s == 'x';
+}
+
+/* The main thread is a zombie: read the process through a thread that still runs, if any. */
+static ph_status through_live_thread(struct ph_proc *out, struct ph_error *err)
+{
+    pid_t *tids, live = 0;
+    size_t n;
+    if (ph_proc_threads(out->tgid, &tids, &n, NULL) == PH_OK) {
+        for (size_t i = 0; i < n && !live; i++)
+            if (tids[i] != out->tgid && !dead_state(ph_proc_task_state(out->tgid, tids[i])))
+                live = tids[i];
+        free(tids);
+    }
+    if (!live)
+        return ph_fail(err, PH_ERR_NO_PROCESS, "no such process: %d (it is a zombie: exited, "
+                       "not yet reaped by its parent)", (int)out->tgid);
+    out->pid = live;
+    snprintf(out->root, sizeof out->root, "/proc/%d/root", (int)live);
+    return PH_OK;
+}
+
 ph_status ph_proc_open(pid_t pid, struct ph_proc *out, struct ph_error *err)
 {
     memset(out, 0, sizeof *out);
     out->pid = pid;
+    out->tgid = pid;
     out->nspid = pid;
     out->live = true;
     snprintf(out->root, sizeof out->root, "/proc/%d/root", (int)pid);
@@ -285,12 +311,15 @@ ph_status ph_proc_open(pid_t pid, struct ph_proc *out, struct ph_error *err)
     ph_status st = ph_proc_read_file(pid, "status", STATUS_MAX, &text, &len, err);
     if (st != PH_OK)
         return st;
-    st = parse_status(text, out, err);
+    bool zombie = false;
+    st = parse_status(text, out, &zombie, err);
     free(text);
+    if (st == PH_OK && zombie)
+        st = through_live_thread(out, err);
     if (st == PH_OK)
         st = read_exe(out, err);
     if (st == PH_OK)
-        st = ph_maps_read(pid, &out->maps, err);
+        st = ph_maps_read(out->pid, &out->maps, err);
     if (st != PH_OK)
         ph_proc_close(out);
     return st;
@@ -493,8 +522,7 @@ bool ph_proc_alive(pid_t pid)
     if (pid <= 0)
         return false;
     snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    char s = stat_state(path);
-    return s && s != 'Z' && s != 'X' && s != 'x';
+    return !dead_state(stat_state(path));
 }
 
 pid_t ph_proc_tracer_pid(pid_t pid, pid_t tid)

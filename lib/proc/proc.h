@@ -17,7 +17,9 @@
 #include "lib/proc/maps.h"
 
 struct ph_proc {
-    pid_t pid;
+    pid_t pid;            /* what /proc, ptrace and memory reads go through: the process id, or
+                             one of its live threads when its main thread has exited */
+    pid_t tgid;           /* the process id, as named */
     pid_t nspid;          /* innermost pid from NSpid (== pid outside namespaces) */
     pid_t tracer;         /* TracerPid, 0 when untraced */
     uid_t uid;
@@ -28,8 +30,9 @@ struct ph_proc {
     struct ph_maps maps;
 };
 
-/* Read status, exe and maps. PH_ERR_NO_PROCESS when the pid does not exist (or is a zombie),
- * PH_ERR_PERMISSION when /proc hides it. */
+/* Read status, exe and maps. PH_ERR_NO_PROCESS when the pid does not exist (or is a zombie
+ * with no live thread), PH_ERR_PERMISSION when /proc hides it. A process whose main thread
+ * exited (pthread_exit) while others run on is read through a live thread: out->pid. */
 ph_status ph_proc_open(pid_t pid, struct ph_proc *out, struct ph_error *err);
 void ph_proc_close(struct ph_proc *proc);
 

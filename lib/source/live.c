@@ -69,6 +69,7 @@ ph_status ph_live_open(pid_t pid, const struct ph_source_options *opts, struct p
     if (st != PH_OK)
         return st;
     s->proc_open = true;
+    s->pid = s->proc.pid; /* a live thread, when the main thread has exited */
     if ((st = open_mem(s, opts->cache_bytes, err)) != PH_OK)
         return st;
     struct py_layout_options lo = layout_options(&opts->layout);
@@ -341,7 +342,7 @@ void ph_live_meta(const struct ph_live *s, struct ph_heap_meta *m)
 void ph_target_meta(const struct ph_proc *proc, const struct py_target *t, struct ph_heap_meta *m)
 {
     memset(m, 0, sizeof *m);
-    m->pid = proc->pid;
+    m->pid = proc->tgid ? proc->tgid : proc->pid; /* as named, even if read through a thread */
     m->nspid = proc->nspid;
     m->time = (int64_t)time(NULL);
     char host[256] = "";
