@@ -51,10 +51,14 @@ ph_status ph_wrap(struct ph_error *err, const char *fmt, ...)
     va_end(ap);
     memcpy(old, err->msg, sizeof old);
     old[sizeof old - 1] = '\0';
-    /* prefix + ": " + old, cut to fit: the start of a message carries the most context. */
+    /* prefix + ": " + old, cut to fit: the start of a message carries the most context. The
+     * separator is this function's: one a prefix brings with it (": ") is dropped, so that
+     * nested wraps never read "a: : b". */
     size_t n = strnlen(prefix, sizeof err->msg - 1);
+    while (n > 0 && (prefix[n - 1] == ':' || prefix[n - 1] == ' '))
+        n--;
     memcpy(err->msg, prefix, n);
-    if (n + 2 < sizeof err->msg) {
+    if (old[0] && n + 2 < sizeof err->msg) {
         memcpy(err->msg + n, ": ", 2);
         n += 2;
     }

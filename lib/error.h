@@ -43,7 +43,9 @@ struct ph_error {
 ph_status ph_fail(struct ph_error *err, ph_status code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Prefix the existing message with more context ("reading dict at 0x...: " + old msg). */
+/* Prefix the existing message with more context: "reading dict at 0x..." + ": " + old msg.
+ * The separator is added here (and only when there is an old message); a prefix ending in ":"
+ * or spaces has them dropped, so nested wraps never read "a: : b". */
 ph_status ph_wrap(struct ph_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Short stable name of a status ("no-process", "permission", ...), used in JSON output. */

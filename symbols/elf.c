@@ -262,7 +262,7 @@ ph_status ph_elf_find_section(const struct ph_elf *elf, const char *name,
             continue;
         ph_status st = section_header(elf, scn, &sh, err);
         if (st != PH_OK)
-            return ph_wrap(err, "section %s: ", name);
+            return ph_wrap(err, "section %s", name);
         *out = (struct ph_elf_section){.addr = sh.sh_addr, .offset = sh.sh_offset,
                                        .size = sh.sh_size, .type = sh.sh_type,
                                        .flags = sh.sh_flags};

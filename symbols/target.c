@@ -194,7 +194,7 @@ static ph_status in_proc(const struct ph_proc *proc, ph_status st, struct ph_err
     struct who w;
     who_init(proc, &w);
     if (err)
-        ph_wrap(err, "process %d (%s): ", (int)proc->pid, w.name);
+        ph_wrap(err, "process %d (%s)", (int)proc->pid, w.name);
     return st;
 }
 
@@ -316,7 +316,7 @@ static ph_status compute_bias(const struct ph_proc *proc, const struct chosen *c
     char p[256];
     if (st != PH_OK) {
         if (err)
-            ph_wrap(err, "%s: ", esc_path(out->elf_path, p, sizeof p));
+            ph_wrap(err, "%s", esc_path(out->elf_path, p, sizeof p));
         return in_proc(proc, st, err);
     }
     if (!out->pie && out->load_bias != 0)
@@ -345,7 +345,7 @@ static ph_status verify_note(const struct ph_proc *proc, struct ph_mem *mem,
     uint64_t addr = out->load_bias + sec.addr;
     st = ph_elf_read_file(ch->elf, sec.offset, file, sec.size, err);
     if (st == PH_OK && (st = ph_mem_read(mem, addr, live, sec.size, err)) != PH_OK && err)
-        ph_wrap(err, "reading the build-id note at 0x%llx: ", (unsigned long long)addr);
+        ph_wrap(err, "reading the build-id note at 0x%llx", (unsigned long long)addr);
     if (st != PH_OK)
         return in_proc(proc, st, err);
     if (memcmp(file, live, sec.size) == 0)
@@ -458,7 +458,7 @@ static ph_status version_from_debug_offsets(struct ph_mem *mem, const struct cho
         return PH_OK; /* a cookie but nonsense after it: fall back to the other sources */
     if (mem && (st = ph_mem_read(mem, runtime, live, sizeof live, err)) != PH_OK) {
         if (err)
-            ph_wrap(err, "reading _Py_DebugOffsets at 0x%llx: ", (unsigned long long)runtime);
+            ph_wrap(err, "reading _Py_DebugOffsets at 0x%llx", (unsigned long long)runtime);
         return st;
     }
     if (mem && memcmp(file, live, sizeof file) != 0)
@@ -626,7 +626,7 @@ static ph_status read_ptr(const struct ph_proc *proc, struct ph_mem *mem, uint64
 {
     ph_status st = ph_mem_u64(mem, addr, out, err);
     if (st != PH_OK && err)
-        ph_wrap(err, "reading %s at 0x%llx: ", what, (unsigned long long)addr);
+        ph_wrap(err, "reading %s at 0x%llx", what, (unsigned long long)addr);
     return st == PH_OK ? PH_OK : in_proc(proc, st, err);
 }
 
