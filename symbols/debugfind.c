@@ -13,6 +13,7 @@
  */
 #include "symbols/debugfind.h"
 #include "symbols/elf.h"
+#include "lib/proc/proc.h"
 
 #include <elfutils/debuginfod.h>
 #include <elfutils/libdwelf.h>
@@ -163,14 +164,14 @@ static int open_both(struct finder *f, const char *path, char *opened, const cha
     int fd;
     if (f->root) {
         snprintf(opened, PATH_MAX, "%s%s", f->root, path);
-        if ((fd = open(opened, O_RDONLY | O_CLOEXEC)) >= 0) {
+        if ((fd = ph_open_file(opened)) >= 0) {
             *where = "target root";
             return fd;
         }
     }
     snprintf(opened, PATH_MAX, "%s", path);
     *where = "host";
-    return open(opened, O_RDONLY | O_CLOEXEC);
+    return ph_open_file(opened);
 }
 
 static void accept_fd(struct finder *f, int fd, const char *opened, const char *how,
@@ -189,9 +190,9 @@ static bool try_explicit(struct finder *f)
     char id[81];
     if (!path || !*path)
         return false;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = ph_open_file(path); /* a FIFO given here must not block pyheap */
     if (fd < 0) {
-        ph_report_add(f->rep, "dwarf: --debug-file %s: %s", path, strerror(errno));
+        ph_report_add(f->rep, "dwarf: --debug-file %s: %s", path, ph_open_error(errno));
         return false;
     }
     if (!ph_elf_build_id(fd, id, sizeof id) || !f->elf_id[0] || strcmp(id, f->elf_id) == 0) {

@@ -38,7 +38,9 @@ ph_status ph_dwarf_open(int fd, const char *alt_path, struct ph_dwarf *out, stru
         return ph_fail(err, PH_ERR_NO_LAYOUT, "no usable DWARF: %s", dwarf_errmsg(-1));
     if (!alt_path)
         return PH_OK;
-    out->alt_fd = open(alt_path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: debugfind checked this is a regular file (reads of one never block), but a
+     * FIFO swapped in since must not hang the open or libdw's reads. */
+    out->alt_fd = open(alt_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (out->alt_fd < 0) {
         int e = errno;
         ph_dwarf_close(out);

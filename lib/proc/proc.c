@@ -351,6 +351,29 @@ static int open_ro(const char *path)
     return -1;
 }
 
+int ph_open_file(const char *path)
+{
+    int fd = -1;
+    for (int i = 0; i < MAX_EINTR && fd < 0; i++)
+        if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)) < 0 && errno != EINTR)
+            return -1;
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        if (fd >= 0)
+            close(fd);
+        errno = EINVAL;
+        return -1;
+    }
+    /* Reads of a regular file do not block on O_NONBLOCK anyway; clear it for clarity. */
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    return fd;
+}
+
+const char *ph_open_error(int e)
+{
+    return e == EINVAL ? "not a regular file" : strerror(e);
+}
+
 /* root + path when path is absolute and the result fits; sets *e on failure. */
 static int open_under_root(const struct ph_proc *proc, const char *path, int *e)
 {
@@ -363,7 +386,7 @@ static int open_under_root(const struct ph_proc *proc, const char *path, int *e)
         *e = ENAMETOOLONG;
         return -1;
     }
-    int fd = open_ro(buf);
+    int fd = ph_open_file(buf);
     *e = fd < 0 ? errno : 0;
     return fd;
 }
@@ -381,7 +404,7 @@ int ph_proc_open_mapped(const struct ph_proc *proc, const struct ph_map *map, co
     snprintf(mf, sizeof mf, "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int)proc->pid,
              map->start, map->end);
     /* A core file's process is gone (its pid may be another process's now): paths only. */
-    int e_mf = ENOENT, e_root = 0, e_path = 0, fd = proc->live ? open_ro(mf) : -1;
+    int e_mf = ENOENT, e_root = 0, e_path = 0, fd = proc->live ? ph_open_file(mf) : -1;
     const char *way = "map_files";
     if (proc->live)
         e_mf = fd < 0 ? errno : 0;
@@ -391,13 +414,14 @@ int ph_proc_open_mapped(const struct ph_proc *proc, const struct ph_map *map, co
     }
     if (fd < 0) {
         way = "path";
-        fd = open_ro(map->path);
+        fd = ph_open_file(map->path);
         e_path = fd < 0 ? errno : 0;
     }
     if (fd < 0) {
         ph_fail(err, PH_ERR_IO, "cannot open %s%s, mapped at 0x%" PRIx64 " by process %d: "
                 "map_files: %s; root: %s; path: %s", map->path, map->deleted ? " (deleted)" : "",
-                map->start, (int)proc->pid, strerror(e_mf), strerror(e_root), strerror(e_path));
+                map->start, (int)proc->pid, ph_open_error(e_mf), ph_open_error(e_root),
+                ph_open_error(e_path));
         return -1;
     }
     if (how)
@@ -411,10 +435,10 @@ int ph_proc_open_in_root(const struct ph_proc *proc, const char *path, struct ph
     int fd = open_under_root(proc, path, &e_root);
     if (fd >= 0)
         return fd;
-    fd = open_ro(path);
+    fd = ph_open_file(path);
     if (fd < 0)
         ph_fail(err, PH_ERR_IO, "cannot open %s for process %d: under %s: %s; as is: %s", path,
-                (int)proc->pid, proc->root, strerror(e_root), strerror(errno));
+                (int)proc->pid, proc->root, ph_open_error(e_root), ph_open_error(errno));
     return fd;
 }
 

@@ -36,6 +36,13 @@ struct ph_proc {
 ph_status ph_proc_open(pid_t pid, struct ph_proc *out, struct ph_error *err);
 void ph_proc_close(struct ph_proc *proc);
 
+/* open(path, O_RDONLY | O_CLOEXEC) for a file pyheap will read as a file (an ELF, debug info):
+ * anything but a regular file (a FIFO, a device, a directory, which a hostile container can put
+ * where a file is looked for) is refused at once, -1 with errno EINVAL, instead of blocking in
+ * open or read. ph_open_error names the reason. */
+int ph_open_file(const char *path);
+const char *ph_open_error(int e);
+
 /* Re-read the maps (after a freeze, for the consistent view). */
 ph_status ph_proc_refresh_maps(struct ph_proc *proc, struct ph_error *err);
 
