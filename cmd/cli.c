@@ -380,6 +380,9 @@ static int check_sources(struct cli *cli)
 
 static int check_combinations(struct cli *cli)
 {
+    if (cli->source.copy && cli->source.no_freeze) /* a copy is worth taking only stopped */
+        return usage_error(cli, "choose one of --copy (copy while stopped) and --no-freeze "
+                                "(never stop)");
     if (cli->sel.referrers && cli->sel.referents)
         return usage_error(cli, "choose one of --referrers and --referents");
     if (cli->command->id == CMD_PATH && !ph_selection_active(&cli->sel))

@@ -51,8 +51,8 @@ static ph_status open_file(struct ph_source *s, const char *spec, struct ph_erro
         ph_escape(spec, strlen(spec), s->name, sizeof s->name);
         s->fd = open(spec, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
         if (s->fd < 0 && errno == ENOENT)
-            return ph_fail(err, PH_ERR_IO, "%s: no such file, and not a process id (a number)",
-                           s->name);
+            return ph_fail(err, PH_ERR_IO, "'%s': no such file, and not a process id (digits "
+                           "only)", s->name);
         if (s->fd < 0)
             return ph_fail(err, PH_ERR_IO, "cannot open %s: %s", s->name, strerror(errno));
         s->own_fd = true;
