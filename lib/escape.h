@@ -1,10 +1,12 @@
 /*
  * escape.h: make bytes from the target safe for a terminal and for JSON.
  *
- * Output is valid UTF-8 with no control characters: ASCII controls and DEL, invalid UTF-8,
- * C1 controls (U+0080..U+009F), and bidi/format characters (U+200E..U+200F, U+202A..U+202E,
- * U+2066..U+2069) become \xNN or \uNNNN; a backslash is doubled. A hostile process cannot move
- * the operator's cursor, change colours or reorder the line.
+ * Output is valid UTF-8 with no character a terminal would not show as itself: invalid UTF-8
+ * bytes become \xNN, and the characters of Unicode general categories Cc (controls), Cf (format:
+ * zero-width, bidi overrides, tags), Zl, Zp (separators), Co (private use) and Cs (surrogates,
+ * from a Python str with lone ones) become \xNN, \uNNNN or \UNNNNNNNN as Python's repr writes
+ * them; a backslash is doubled. A hostile process cannot move the operator's cursor, change
+ * colours, reorder the line or hide text in it.
  */
 #ifndef PH_ESCAPE_H
 #define PH_ESCAPE_H

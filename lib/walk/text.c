@@ -164,8 +164,10 @@ static bool str_utf8(struct wk *w, uint64_t addr, char *raw, size_t *rawlen, boo
     size_t o = 0;
     for (uint64_t i = 0; i < n; i++) {
         uint32_t c = s.kind == 1 ? data[i] : s.kind == 2 ? ((uint16_t *)data)[i] : ((uint32_t *)data)[i];
-        if (c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
-            c = 0xFFFD; /* lone surrogates cannot be UTF-8: show the replacement char */
+        if (c > 0x10FFFF)
+            c = 0xFFFD; /* not a code point: a corrupt str */
+        /* A lone surrogate goes out in three bytes, as UTF-8 would encode it if it could:
+         * ph_escape turns it into \udXXX, which says what the str holds. */
         o += put_utf8(c, raw + o);
     }
     *rawlen = o;
