@@ -35,7 +35,7 @@ enum opt_id {
     OPT_LAYOUT_FROM, OPT_NO_FREEZE, OPT_COPY, OPT_OUTPUT, OPT_SAVE, OPT_SINCE, OPT_INTERVAL,
     OPT_KINDS, OPT_ROWS, OPT_ALL, OPT_BY, OPT_ROW, OPT_KIND, OPT_MIN_SIZE, OPT_MAX_SIZE,
     OPT_MODULE, OPT_REFERRERS, OPT_REFERENTS, OPT_COUNT,
-    OPT_RETAINED, OPT_SORT, OPT_THRESHOLD, OPT_FORMAT, OPT_RETRY_FOR,
+    OPT_RETAINED, OPT_SORT, OPT_THRESHOLD, OPT_FORMAT, OPT_RETRY_FOR, OPT_FULL_PATHS,
 };
 
 /* The commands of retained sizes (issue 17); those of them that select like attach. */
@@ -86,6 +86,7 @@ static const struct opt_def {
     {OPT_RETAINED, "retained", 0, NULL, TABLES, "add a Retained column: bytes (and % of the heap) freed if the row's objects went away"},
     {OPT_SORT, "sort", 0, "KEY", TABLES, "order rows by size (default) or retained (implies --retained)"},
     {OPT_THRESHOLD, "threshold", 0, "PERCENT", CMD_SUSPECTS, "report what retains more than PERCENT of the heap (default 10)"},
+    {OPT_FULL_PATHS, "full-paths", 0, NULL, CMD_PATH, "print every step of long paths (default: repeats counted, middle elided)"},
 };
 #define NOPTIONS (sizeof options / sizeof options[0])
 
@@ -306,6 +307,7 @@ static void apply_flag(struct cli *cli, enum opt_id id)
     case OPT_REFERRERS: cli->sel.referrers = true; break;
     case OPT_REFERENTS: cli->sel.referents = true; break;
     case OPT_RETAINED: cli->retained = true; break;
+    case OPT_FULL_PATHS: cli->full_paths = true; break;
     default: break;
     }
 }

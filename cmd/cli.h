@@ -42,6 +42,7 @@ struct cli {
     const char *save;     /* --save FILE: also write the heap looked at */
     const char *since;    /* --since OLD: only objects new since that snapshot */
     unsigned interval;    /* diff --interval SECONDS */
+    bool full_paths;      /* path: every step of long paths */
     struct ph_selection sel;
     bool retained, sort_retained; /* --retained, --sort retained */
     double threshold;     /* suspects: percent of the heap */

@@ -8,7 +8,8 @@
  * follows the containers' own order among equally near ones) are printed, one line each, `%2d: ` then the path; then `<... N more paths ...>` when
  * more targets have a path, and a line for selected objects that have none (unreachable ones,
  * which only --all selects). heapy counts every distinct shortest path; pyheap prints one path
- * per object, the first its search found, and counts objects.
+ * per object, the first its search found, and counts objects. A long path is printed brief
+ * (lib/heap/paths.h) unless --full-paths; JSON "steps" always lists every step.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -28,13 +29,21 @@ struct path_report {
     uint64_t sel_size;
 };
 
-static void print_text(const struct ph_graph *g, const struct ph_bfs *b, const struct path_report *r)
+/* A path as text: brief (repeats counted, a long middle elided) unless --full-paths. */
+static bool render_path(const struct ph_graph *g, const struct ph_bfs *b, uint32_t obj, bool full,
+                        struct ph_text *t)
+{
+    return (full ? ph_path_render : ph_path_render_brief)(g, b, obj, t);
+}
+
+static void print_text(const struct ph_graph *g, const struct ph_bfs *b, const struct path_report *r,
+                       bool full)
 {
     struct ph_text t = {0};
     if (r->sel->n == 0)
         printf("<No paths: the selection is empty.>\n");
     for (size_t i = 0; i < r->ntargets; i++) {
-        if (!ph_path_render(g, b, r->targets[i], &t))
+        if (!render_path(g, b, r->targets[i], full, &t))
             fprintf(stderr, "pyheap: out of memory rendering a path; it is cut\n");
         printf("%2zu: %s\n", i, t.s ? t.s : "");
     }
@@ -64,10 +73,10 @@ static void json_steps(struct jw *j, const struct ph_graph *g, const struct ph_b
 }
 
 static void json_path(struct jw *j, struct ph_view_ctx *v, const struct ph_bfs *b, size_t index,
-                      uint32_t obj, struct ph_text *t)
+                      uint32_t obj, bool full, struct ph_text *t)
 {
     const struct ph_graph *g = v->g;
-    ph_path_render(g, b, obj, t);
+    render_path(g, b, obj, full, t);
     jw_obj(j);
     jw_key(j, "index"), jw_u64(j, index);
     jw_key(j, "root"), jw_str(j, ph_path_root_name(g, b, obj));
@@ -81,7 +90,7 @@ static void json_path(struct jw *j, struct ph_view_ctx *v, const struct ph_bfs *
 }
 
 static void print_json(struct ph_view_ctx *v, const struct ph_bfs *b, const struct path_report *r,
-                       const struct render_info *info)
+                       const struct render_info *info, bool full)
 {
     struct jw j;
     struct ph_text t = {0};
@@ -97,7 +106,7 @@ static void print_json(struct ph_view_ctx *v, const struct ph_bfs *b, const stru
     jw_key(&j, "paths");
     jw_arr(&j);
     for (size_t i = 0; i < r->ntargets; i++)
-        json_path(&j, v, b, i, r->targets[i], &t);
+        json_path(&j, v, b, i, r->targets[i], full, &t);
     jw_end_arr(&j);
     jw_key(&j, "paths_total"), jw_u64(&j, r->reachable);
     jw_key(&j, "more"), jw_u64(&j, r->reachable - r->ntargets);
@@ -135,9 +144,9 @@ static ph_status report_paths(struct cli *cli, struct cli_heaps *h, struct ph_er
         struct render_info info;
         st = render_info_of(cli, h, &info, err);
         if (st == PH_OK)
-            print_json(v, &b, &r, &info);
+            print_json(v, &b, &r, &info, cli->full_paths);
     } else {
-        print_text(v->g, &b, &r);
+        print_text(v->g, &b, &r, cli->full_paths);
     }
     free(r.targets);
     ph_bfs_free(&b);

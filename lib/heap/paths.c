@@ -12,6 +12,8 @@
  */
 #include "lib/heap/paths.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -233,8 +235,67 @@ static bool append_step(const struct ph_graph *g, uint32_t label, struct ph_text
     return ok;
 }
 
-bool ph_path_render(const struct ph_graph *g, const struct ph_bfs *b, uint32_t obj,
-                    struct ph_text *t)
+/* Runs of one step: a path is read as items, each a step and how many times in a row it is
+ * taken (set members, which wrap what precedes them, are always items of their own). */
+struct path_item {
+    uint32_t label;
+    uint32_t count;
+};
+
+static size_t path_items(const struct ph_bfs *b, const uint32_t *objs, size_t len,
+                         struct path_item *items)
+{
+    size_t n = 0;
+    for (size_t i = 1; i < len; i++) {
+        uint32_t l = b->label[objs[i]];
+        if (n && items[n - 1].label == l && PH_LABEL_KIND(l) != PH_EDGE_SET_MEMBER)
+            items[n - 1].count++;
+        else
+            items[n++] = (struct path_item){l, 1};
+    }
+    return n;
+}
+
+/* An item: its step as often as it is taken, or, past PATH_RUN_INLINE, once with the count. */
+static bool append_item(const struct ph_graph *g, const struct path_item *it, struct ph_text *t)
+{
+    if (it->count <= PATH_RUN_INLINE) {
+        bool ok = true;
+        for (uint32_t k = 0; ok && k < it->count; k++)
+            ok = append_step(g, it->label, t);
+        return ok;
+    }
+    char step[1024], run[1100];
+    snprintf(run, sizeof run, "<%s x %" PRIu32 ">",
+             ph_label_render(g, it->label, "", step, sizeof step), it->count);
+    return text_append(t, run);
+}
+
+/* The items of a brief path: all of them, or the first and last PATH_KEEP_ITEMS with the number
+ * of steps between. */
+static bool append_items(const struct ph_graph *g, const struct path_item *items, size_t n,
+                         struct ph_text *t)
+{
+    bool elide = n > PATH_BRIEF_ITEMS;
+    bool ok = true;
+    uint64_t skipped = 0;
+    for (size_t i = 0; ok && i < n; i++) {
+        if (elide && i >= PATH_KEEP_ITEMS && i < n - PATH_KEEP_ITEMS) {
+            skipped += items[i].count;
+            if (i + 1 == n - PATH_KEEP_ITEMS) {
+                char mark[64];
+                snprintf(mark, sizeof mark, "<... %" PRIu64 " steps ...>", skipped);
+                ok = text_append(t, mark);
+            }
+            continue;
+        }
+        ok = append_item(g, &items[i], t);
+    }
+    return ok;
+}
+
+static bool render(const struct ph_graph *g, const struct ph_bfs *b, uint32_t obj, bool brief,
+                   struct ph_text *t)
 {
     t->len = 0;
     t->failed = false;
@@ -246,15 +307,32 @@ bool ph_path_render(const struct ph_graph *g, const struct ph_bfs *b, uint32_t o
         return false;
     size_t len = (size_t)edges + 1;
     uint32_t *objs = malloc(len * sizeof *objs);
-    if (!objs) {
+    struct path_item *items = brief ? malloc(len * sizeof *items) : NULL;
+    if (!objs || (brief && !items)) {
+        free(objs);
         t->failed = true;
         return false;
     }
     ph_path_objects(b, obj, objs, len);
     bool ok = text_append(t, "Root.") &&
               text_append(t, ph_strtab_get(&g->names, g->roots[b->label[objs[0]]].name));
-    for (size_t i = 1; ok && i < len; i++)
+    if (brief)
+        ok = ok && append_items(g, items, path_items(b, objs, len, items), t);
+    for (size_t i = 1; !brief && ok && i < len; i++)
         ok = append_step(g, b->label[objs[i]], t);
+    free(items);
     free(objs);
     return ok;
+}
+
+bool ph_path_render(const struct ph_graph *g, const struct ph_bfs *b, uint32_t obj,
+                    struct ph_text *t)
+{
+    return render(g, b, obj, false, t);
+}
+
+bool ph_path_render_brief(const struct ph_graph *g, const struct ph_bfs *b, uint32_t obj,
+                          struct ph_text *t)
+{
+    return render(g, b, obj, true, t);
 }

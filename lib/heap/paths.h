@@ -65,6 +65,16 @@ void ph_text_free(struct ph_text *t);
 bool ph_path_render(const struct ph_graph *g, const struct ph_bfs *b, uint32_t obj,
                     struct ph_text *t);
 
+/* The same, made readable when long (a linked list of a million nodes is one path): a step
+ * taken more than PATH_RUN_INLINE times in a row is written once with its count,
+ * "<.next x 999990>", and a path of more than PATH_BRIEF_ITEMS such items keeps its first and
+ * last PATH_KEEP_ITEMS with "<... N steps ...>" between them. */
+#define PATH_RUN_INLINE 3
+#define PATH_BRIEF_ITEMS 60
+#define PATH_KEEP_ITEMS 25
+bool ph_path_render_brief(const struct ph_graph *g, const struct ph_bfs *b, uint32_t obj,
+                          struct ph_text *t);
+
 /* The name of the root a path to obj starts from (strtab text), or NULL if unreachable. */
 const char *ph_path_root_name(const struct ph_graph *g, const struct ph_bfs *b, uint32_t obj);
 
