@@ -247,9 +247,13 @@ static ph_status attempts_failed(const struct attempts *a, double secs, struct p
     if (a->collecting == 0 && a->same_break && a->n > 1)
         return ph_fail(err, PH_ERR_INCONSISTENT, "the heap looks corrupt: a GC list was broken "
                        "at the same node %s: %s", each, a->last);
-    return ph_fail(err, PH_ERR_INCONSISTENT, "the heap was changing %s (the collector running "
-                   "%d times, a GC list being changed %d times); try again, or wait longer with "
-                   "--retry-for; the last: %s", each, a->collecting, a->changing, a->last);
+    char what[96] = "a GC list being changed";
+    if (a->collecting)
+        snprintf(what, sizeof what, "the collector running %d time%s, a GC list being changed "
+                 "%d time%s", a->collecting, a->collecting == 1 ? "" : "s", a->changing,
+                 a->changing == 1 ? "" : "s");
+    return ph_fail(err, PH_ERR_INCONSISTENT, "the heap was changing %s (%s); try again, or wait "
+                   "longer with --retry-for; the last: %s", each, what, a->last);
 }
 
 static uint64_t next_random(uint64_t *state)
