@@ -3,8 +3,8 @@
  *
  * The image is a sorted array of pieces covering the captured mappings exactly: each piece is
  * COPIED (its bytes are in `data` at `off`), ZERO (anonymous pages never touched: the target
- * reads zeros there too) or LIVE (a copy that faulted, or a mapping too large and sparse to
- * copy: read from the live process, as the walk would have). Addresses outside every piece
+ * reads zeros there too) or LIVE (a page whose copy faulted, or a mapping too large and sparse
+ * to copy: read from the live process, as the walk would have). Addresses outside every piece
  * belong to read-only mappings and go to the live backend. Pieces never overlap; adjacent ones
  * may touch.
  *
@@ -50,6 +50,20 @@ enum { PAGE = 4096, PAGEMAP_BATCH = 8192, MAX_PIECES = 1 << 24, MAX_SMAPS_LINES 
 #define PM_PRESENT (1ull << 63)
 #define PM_SWAPPED (1ull << 62)
 
+/* Room for `more` pieces beyond those there are. */
+static bool reserve_pieces(struct ph_image *img, size_t more)
+{
+    if (img->npieces + more <= img->cap)
+        return true;
+    size_t cap = img->cap ? img->cap * 2 : 256;
+    struct piece *p = cap > MAX_PIECES ? NULL : realloc(img->pieces, cap * sizeof *p);
+    if (!p)
+        return false;
+    img->pieces = p;
+    img->cap = cap;
+    return true;
+}
+
 static bool add_piece(struct ph_image *img, uint64_t start, uint64_t len, enum piece_kind kind)
 {
     if (!len)
@@ -59,16 +73,8 @@ static bool add_piece(struct ph_image *img, uint64_t start, uint64_t len, enum p
         last->len += len; /* COPIED offsets are assigned in address order: still contiguous */
         return true;
     }
-    if (img->npieces == img->cap) {
-        size_t cap = img->cap ? img->cap * 2 : 256;
-        if (cap > MAX_PIECES)
-            return false;
-        struct piece *p = realloc(img->pieces, cap * sizeof *p);
-        if (!p)
-            return false;
-        img->pieces = p;
-        img->cap = cap;
-    }
+    if (!reserve_pieces(img, 1))
+        return false;
     img->pieces[img->npieces++] = (struct piece){start, len, 0, kind};
     return true;
 }
@@ -235,24 +241,62 @@ static ph_status plan(struct ph_image *img, pid_t pid, const struct ph_maps *map
     return PH_OK;
 }
 
-/* Copy one piece through the live backend; a fault leaves it to be read live later. */
-static ph_status copy_piece(struct ph_image *img, struct piece *p, struct ph_mem_backend *live,
+/* A piece at index at (room reserved), after which the later ones move up one. */
+static void insert_piece(struct ph_image *img, size_t at, struct piece p)
+{
+    memmove(&img->pieces[at + 1], &img->pieces[at], (img->npieces - at) * sizeof *img->pieces);
+    img->pieces[at] = p;
+    img->npieces++;
+}
+
+/* Piece i faulted `done` bytes in: the page that faults is left to the live process (the walk
+ * meets the same fault), the bytes before it stay copied, and the bytes after it become a piece
+ * of their own, copied when the caller's loop reaches it. A guard page (glibc 2.41+ puts thread
+ * stack guards inside the stack's rw mapping with MADV_GUARD_INSTALL, and pagemap reports them
+ * as swapped) must not send megabytes of heap merged into the same piece to be read after the
+ * thaw, when they have changed. Out of memory, the whole piece is read live, as before. */
+static void split_at_fault(struct ph_image *img, size_t i, uint64_t done)
+{
+    if (!reserve_pieces(img, 2)) {
+        img->pieces[i].kind = LIVE;
+        return;
+    }
+    struct piece *p = &img->pieces[i];
+    uint64_t bad = done / PAGE * PAGE; /* pieces start on a page */
+    uint64_t bad_len = p->len - bad < PAGE ? p->len - bad : PAGE;
+    struct piece hole = {p->start + bad, bad_len, 0, LIVE};
+    struct piece rest = {hole.start + bad_len, p->len - bad - bad_len, p->off + bad + bad_len,
+                         COPIED};
+    img->st.bytes += bad;
+    if (bad == 0) {
+        *p = hole;
+    } else {
+        p->len = bad;
+        insert_piece(img, ++i, hole);
+    }
+    if (rest.len)
+        insert_piece(img, i + 1, rest);
+}
+
+/* Copy piece i through the live backend; a page that faults is split off (split_at_fault). */
+static ph_status copy_piece(struct ph_image *img, size_t i, struct ph_mem_backend *live,
                             struct ph_error *err)
 {
-    for (uint64_t done = 0; done < p->len;) {
-        long r = live->read(live->ctx, p->start + done, img->data + p->off + done, p->len - done);
+    const struct piece p = img->pieces[i];
+    for (uint64_t done = 0; done < p.len;) {
+        long r = live->read(live->ctx, p.start + done, img->data + p.off + done, p.len - done);
         img->st.syscalls++;
         if (r == -ESRCH)
             return ph_fail(err, PH_ERR_TARGET_EXITED, "the target exited while it was copied");
         if (r == -EPERM)
             return ph_fail(err, PH_ERR_PERMISSION, "reading the target's memory was refused");
         if (r <= 0) {
-            p->kind = LIVE; /* the walk meets the same fault, or reads what is there now */
+            split_at_fault(img, i, done);
             return PH_OK;
         }
         done += (uint64_t)r;
     }
-    img->st.bytes += p->len;
+    img->st.bytes += p.len;
     return PH_OK;
 }
 
@@ -314,7 +358,7 @@ ph_status ph_image_capture(struct ph_image *img, pid_t pid, const struct ph_maps
         st = ph_mem_backend_pid(pid, &live, err);
     for (size_t i = 0; st == PH_OK && i < img->npieces; i++)
         if (img->pieces[i].kind == COPIED)
-            st = copy_piece(img, &img->pieces[i], &live, err);
+            st = copy_piece(img, i, &live, err);
     if (live.close)
         live.close(live.ctx);
     return st;
