@@ -97,7 +97,8 @@ struct ph_walk_stats {
     uint64_t gc_read_through;  /* GC lists read past a half-linked node (lib/walk/gclist.c) */
     uint64_t gc_cut;           /* --no-freeze: GC lists cut where they changed while read */
     uint64_t gc_off_list;      /* --no-freeze: tracked objects found through references only */
-    bool gc_changing;          /* the walk stopped at a GC list that was being changed ... */
+    bool gc_changing;          /* the walk stopped at a GC list (or the thread list) that
+                                  was being changed ... */
     uint64_t gc_break;         /* ... at this node (the same one each time: it is corrupt) */
     /* Filled by the source (lib/source): how the heap was read. */
     int freezes;               /* freeze attempts the walk took */

@@ -224,7 +224,8 @@ static bool note_attempt(struct attempts *a, ph_status st, const struct ph_walk_
     if (st != PH_ERR_INCONSISTENT || !(ws->gc_collecting || ws->gc_changing))
         return false;
     if (ws->gc_changing) {
-        a->same_break = a->changing == 0 ? true : a->same_break && ws->gc_break == a->first_break;
+        a->same_break = ws->gc_break &&
+                        (a->changing == 0 || (a->same_break && ws->gc_break == a->first_break));
         if (a->changing++ == 0)
             a->first_break = ws->gc_break;
         snprintf(a->last, sizeof a->last, "%s", err->msg);
@@ -247,9 +248,9 @@ static ph_status attempts_failed(const struct attempts *a, double secs, struct p
     if (a->collecting == 0 && a->same_break && a->n > 1)
         return ph_fail(err, PH_ERR_INCONSISTENT, "the heap looks corrupt: a GC list was broken "
                        "at the same node %s: %s", each, a->last);
-    char what[96] = "a GC list being changed";
+    char what[96] = "a list being changed";
     if (a->collecting)
-        snprintf(what, sizeof what, "the collector running %d time%s, a GC list being changed "
+        snprintf(what, sizeof what, "the collector running %d time%s, a list being changed "
                  "%d time%s", a->collecting, a->collecting == 1 ? "" : "s", a->changing,
                  a->changing == 1 ? "" : "s");
     return ph_fail(err, PH_ERR_INCONSISTENT, "the heap was changing %s (%s); try again, or wait "

@@ -270,6 +270,8 @@ ph_status ph_walk(struct ph_mem *mem, const struct py_target *t, const struct ph
     struct py_state ps;
     ph_status st = py_state_read(mem, t, &ps, err);
     if (st != PH_OK) {
+        /* A thread stopped while it linked or unlinked a thread state: a state that passes. */
+        stats->gc_changing = st == PH_ERR_INCONSISTENT;
         py_state_free(&ps);
         return st;
     }
