@@ -385,8 +385,8 @@ static size_t read_absent(struct ph_core *c, uint64_t addr, uint8_t *buf, size_t
         memset(buf, 0, len);
         return len;
     }
-    if (f->fd == -1)
-        f->fd = open(f->path, O_RDONLY | O_CLOEXEC);
+    if (f->fd == -1) /* a path the core names: a FIFO or device there must not block */
+        f->fd = ph_open_file(f->path);
     if (f->fd < 0) {
         f->fd = -2;
         return 0;
