@@ -112,6 +112,8 @@ static enum gc_defect walk(struct wk *w, struct gc_list *l, bool back)
     const uint64_t gc_size = (uint64_t)LAY(w->L, GC_HEAD_SIZE);
     uint64_t from = l->head, node, words[8]; /* gc_next, gc_prev, [...], ob_refcnt, ob_type */
     uint64_t mark = l->head, power = 1, lam = 0;
+    l->from = l->head;
+    l->link = 0;
     if (gc_size > sizeof words - 16 || !wk_u64(w, l->head + (back ? 8 : 0), &node))
         return w->err->code ? GCD_FATAL : GCD_UNREADABLE;
     for (uint64_t count = 0;; count++) {
