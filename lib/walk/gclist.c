@@ -28,8 +28,9 @@
  * (--no-freeze), the list is cut where it breaks both ways, and what lies between the cuts is
  * found through references only.
  *
- * Invariant: while the lists are read only list objects are in the graph, so the objects of
- * the list being read are exactly the graph indices from `first` on. Every walk is bounded by
+ * Invariant: while the lists are read only list objects are in the graph (walk.c reads them
+ * before any root), so the objects of the list being read are the graph indices from `first`
+ * on; an object something else added before is taken as new, only read through less well. Every walk is bounded by
  * the object limit and by a cycle check (Brent's) on the node addresses themselves, so a loop
  * of nodes with no valid type cannot run forever either.
  */
@@ -97,7 +98,7 @@ static enum gc_defect add_node(struct wk *w, const struct gc_list *l, uint64_t n
         ph_fail(w->err, PH_ERR_INTERNAL, "out of memory for the object graph");
         return GCD_FATAL;
     }
-    if (!added) /* every object in the graph came from a list so far */
+    if (!added && (w->g->flags[idx] & PH_OBJ_TRACKED)) /* found on a list before */
         return idx >= l->first ? GCD_LOOP : GCD_TWICE;
     w->g->flags[idx] |= PH_OBJ_TRACKED | (l->permanent ? PH_OBJ_FROZEN : 0);
     w->stats->gc_listed++;
