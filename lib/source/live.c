@@ -223,9 +223,11 @@ ph_status ph_live_walk(struct ph_live *s, const struct ph_source_options *opts, 
     g->meta.stats.freezes = attempt + 1;
     g->meta.stats.walk_ms = now_ms() - t0;
     /* Views never read the target again: the graph holds all they need. Free the cache now,
-     * it is tens of MiB at the moment the views need their own memory. */
+     * it is tens of MiB at the moment the views need their own memory; and the address index,
+     * which views never use (a diff rebuilds it). */
     ph_mem_close(s->mem);
     s->mem = NULL;
+    ph_graph_drop_index(g);
     return st;
 }
 

@@ -148,6 +148,61 @@ START_TEST(graph_lookup_then_insert)
 }
 END_TEST
 
+/* Hostile addresses: every byte of one page an "object" (the index must take any set of distinct
+ * addresses of a page without a probe loop that finds no empty slot), many pages of a few
+ * objects, and a page met again after others. */
+START_TEST(graph_index_dense_and_sparse_pages)
+{
+    struct ph_graph g;
+    ck_assert(ph_graph_init(&g, 16));
+    uint32_t t = ph_graph_add_type(&g, 0x1000, 0, 0);
+    bool added;
+    const uint64_t dense = 0x7f1234567000ull;
+    uint32_t n = 0;
+    for (uint64_t off = 0; off < 4096; off++, n++)
+        ck_assert_uint_eq(ph_graph_add_object(&g, dense + (off * 2039) % 4096, t, &added), n);
+    for (uint64_t p = 0; p < 20000; p++, n++)
+        ck_assert_uint_eq(ph_graph_add_object(&g, 0x560000000000ull + (p << 12) + 8 * (p % 7), t,
+                                              &added), n);
+    for (uint64_t off = 0; off < 4096; off += 3)
+        ck_assert_uint_eq(ph_graph_find(&g, dense + (off * 2039) % 4096), off);
+    ck_assert_uint_eq(ph_graph_find(&g, dense + 4096), PH_NONE);
+    ck_assert_uint_eq(ph_graph_find(&g, dense - 8), PH_NONE);
+    ck_assert_uint_eq(ph_graph_find(&g, 0x560000000000ull + (5ull << 12) + 40), 4096 + 5);
+    ck_assert_uint_eq(ph_graph_find(&g, 0x560000000000ull + (5ull << 12) + 48), PH_NONE);
+    ph_graph_free(&g);
+}
+END_TEST
+
+/* Dropping the index: lookups find nothing and additions fail (never a silent duplicate), until
+ * ph_graph_index rebuilds it; a rebuild reports two objects at one address. */
+START_TEST(graph_index_drop_and_rebuild)
+{
+    struct ph_graph g;
+    ck_assert(ph_graph_init(&g, 16));
+    uint32_t t = ph_graph_add_type(&g, 0x1000, 0, 0);
+    bool added;
+    for (uint32_t i = 0; i < 1000; i++)
+        ck_assert_uint_eq(ph_graph_add_object(&g, 0x10000 + 48ull * i, t, &added), i);
+    struct ph_graph_hint hint;
+    ck_assert_uint_eq(ph_graph_lookup(&g, 0x9000, &hint), PH_NONE);
+    ph_graph_drop_index(&g);
+    ck_assert_uint_eq(ph_graph_find(&g, 0x10000), PH_NONE);
+    ck_assert_uint_eq(ph_graph_insert(&g, 0x9000, t, &hint), PH_NONE);
+    ck_assert_uint_eq(ph_graph_add_object(&g, 0x10000, t, &added), PH_NONE);
+    ck_assert(!added);
+    ck_assert_uint_eq(g.n, 1000);
+    uint32_t dup = 0;
+    ck_assert(ph_graph_index(&g, &dup));
+    ck_assert_uint_eq(dup, PH_NONE);
+    ck_assert_uint_eq(ph_graph_find(&g, 0x10000 + 48ull * 999), 999);
+    ck_assert_uint_eq(ph_graph_append(&g, 0x10000 + 48ull * 7, t), 1000);
+    ck_assert(!ph_graph_index(&g, &dup));
+    ck_assert_uint_eq(dup, 1000);
+    ph_graph_free(&g);
+}
+END_TEST
+
 /* Growth keeps the contents (also when the mapping moves), and what was asked is usable. */
 START_TEST(bigmem_grows_and_keeps)
 {
@@ -225,6 +280,8 @@ int main(void)
     tcase_add_test(tc, graph_index_survives_growth);
     tcase_add_test(tc, graph_sizes_of_4gib_and_more);
     tcase_add_test(tc, graph_lookup_then_insert);
+    tcase_add_test(tc, graph_index_dense_and_sparse_pages);
+    tcase_add_test(tc, graph_index_drop_and_rebuild);
     tcase_add_test(tc, bigmem_grows_and_keeps);
     tcase_add_test(tc, escape_hostile_text);
     suite_add_tcase(s, tc);
