@@ -120,6 +120,17 @@ ph_status cli_open_source(struct cli *cli, const char *spec, struct ph_source **
     return st;
 }
 
+/* The heap of an open source; a note on stderr when the default copy was not taken. */
+static ph_status source_heap(struct cli *cli, struct ph_source *src, struct ph_graph *g,
+                             struct ph_error *err)
+{
+    ph_status st = ph_source_heap(src, g, err);
+    erase_progress(cli->source.progress_ctx);
+    if (st == PH_OK && ph_source_note(src))
+        fprintf(stderr, "pyheap: note: %s\n", ph_source_note(src));
+    return st;
+}
+
 ph_status cli_heap(struct cli *cli, const char *spec, struct ph_graph *g, struct ph_error *err)
 {
     struct ph_source *src;
@@ -127,8 +138,7 @@ ph_status cli_heap(struct cli *cli, const char *spec, struct ph_graph *g, struct
     ph_status st = cli_open_source(cli, spec, &src, err);
     if (st != PH_OK)
         return st;
-    st = ph_source_heap(src, g, err);
-    erase_progress(cli->source.progress_ctx);
+    st = source_heap(cli, src, g, err);
     ph_source_close(src);
     return st;
 }
@@ -159,13 +169,11 @@ static ph_status load_two(struct cli *cli, struct cli_heaps *h, struct ph_error 
     ph_status st = cli_open_source(cli, cli->sources[0], &src, err);
     if (st != PH_OK)
         return st;
-    st = ph_source_heap(src, &h->old, err);
-    erase_progress(cli->source.progress_ctx);
+    st = source_heap(cli, src, &h->old, err);
     if (st == PH_OK)
         st = wait_interval(cli, &h->old, err);
     if (st == PH_OK)
-        st = ph_source_heap(src, &h->g, err);
-    erase_progress(cli->source.progress_ctx);
+        st = source_heap(cli, src, &h->g, err);
     ph_source_close(src);
     return st;
 }

@@ -56,6 +56,10 @@ struct ph_mem {
     size_t tmask;
     unsigned tbits;
     struct slot *last;
+    /* The backend's run the last direct read came from (see ph_mem_backend.span): reads there
+     * are one memcpy, with no chunk fetched and copied first. Empty when span_lo == span_hi. */
+    const unsigned char *span;
+    uint64_t span_lo, span_hi;
     struct ph_mem_stats st;
 };
 
@@ -353,6 +357,16 @@ static ph_status read_slow(struct ph_mem *mem, uint64_t addr, void *buf, size_t 
     if (addr > UINT64_MAX - len || (mem->maps && !ph_maps_readable(mem->maps, addr, len)))
         return ph_fail(err, PH_ERR_INCONSISTENT, "cannot read %zu bytes at 0x%" PRIx64 ": not "
                        "in readable mappings", len, addr);
+    uint64_t lo, hi;
+    const unsigned char *run = mem->be.span ? mem->be.span(mem->be.ctx, addr, &lo, &hi) : NULL;
+    if (run && addr >= lo && addr < hi && len <= hi - addr) {
+        mem->span = run;
+        mem->span_lo = lo;
+        mem->span_hi = hi;
+        memcpy(buf, run + (addr - lo), len);
+        mem->st.hits++;
+        return PH_OK;
+    }
     if (len >= BIG_READ_CHUNKS * PH_CHUNK) { /* bulk: one copy, and do not flush the cache */
         mem->st.misses++;
         return direct(mem, addr, buf, len, addr, len, err);
@@ -370,8 +384,14 @@ ph_status ph_mem_read(struct ph_mem *mem, uint64_t addr, void *buf, size_t len,
                       struct ph_error *err)
 {
     mem->st.reads++;
-    struct slot *s = mem->last; /* hot path: the chunk of the previous read */
-    /* One unsigned compare covers addr < lo too (it wraps to a huge offset). */
+    /* Hot paths: the backend's run or the chunk of the previous read. One unsigned compare
+     * covers addr < lo too (it wraps to a huge offset). */
+    if (addr - mem->span_lo < mem->span_hi - mem->span_lo && len <= mem->span_hi - addr) {
+        memcpy(buf, mem->span + (addr - mem->span_lo), len);
+        mem->st.hits++;
+        return PH_OK;
+    }
+    struct slot *s = mem->last;
     if (s && addr - s->lo < s->hi - s->lo && len <= s->hi - addr) {
         memcpy(buf, s->data + (addr - s->lo), len);
         s->ref = 1;
@@ -415,6 +435,8 @@ ph_status ph_mem_cstr(struct ph_mem *mem, uint64_t addr, char *buf, size_t max,
 
 bool ph_mem_readable(const struct ph_mem *mem, uint64_t addr, size_t len)
 {
+    if (addr - mem->span_lo < mem->span_hi - mem->span_lo && len <= mem->span_hi - addr)
+        return true; /* a run of the backend lies in a readable mapping */
     return !mem->maps || ph_maps_readable(mem->maps, addr, len);
 }
 
@@ -428,6 +450,8 @@ void ph_mem_invalidate(struct ph_mem *mem)
     for (size_t i = 0; i <= mem->tmask; i++)
         mem->table[i] = EMPTY;
     mem->last = NULL;
+    mem->span = NULL;
+    mem->span_lo = mem->span_hi = 0;
     mem->hand = 0;
 }
 

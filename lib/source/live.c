@@ -4,6 +4,7 @@
  */
 #include "lib/source/live.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,72 @@ static void debug_file_warning(struct ph_live *s, const char *given)
              why ? "not used as it is (" : "not used", line, why ? ")" : "");
 }
 
+/* ---- the copy's memory, prepared by a second thread ----
+ * Planning the copy reads /proc/PID/smaps and pagemap, and faulting in room for it costs about
+ * 0.3 s per GiB: work that needs neither the interpreter's layout nor the freeze. A thread does
+ * it while the main thread resolves the layout (reading DWARF takes 50 to 100 ms), so on a small
+ * heap preparing the copy costs no time, and on a large one resolving the layout does not. The
+ * thread touches only what it allocates; the main thread joins it before the freeze. */
+struct live_prep {
+    pthread_t thread;
+    pid_t pid;
+    uint64_t max_bytes;
+    struct ph_image *img; /* the reserved copy, or NULL */
+    uint64_t needed;      /* what the copy needs, once planned */
+    ph_status st;
+    struct ph_error err;
+};
+
+static void *prep_run(void *arg)
+{
+    struct live_prep *p = arg;
+    struct ph_maps maps = {0};
+    p->st = ph_maps_read(p->pid, &maps, &p->err);
+    if (p->st == PH_OK)
+        p->st = ph_image_reserve(p->pid, &maps, p->max_bytes, &p->img, &p->needed, &p->err);
+    ph_maps_free(&maps);
+    return NULL;
+}
+
+/* The most a copy may take: the user's bound, else three quarters of the available memory for
+ * an explicit --copy and half of it by default (the graph and the views need the rest: about
+ * as much again as the copy on a heap of small objects). */
+static uint64_t copy_limit(const struct ph_source_options *opts)
+{
+    if (opts->copy_max_bytes)
+        return opts->copy_max_bytes;
+    uint64_t avail = ph_image_available();
+    if (avail == UINT64_MAX)
+        return avail;
+    return opts->copy == PH_COPY_ALWAYS ? avail / 4 * 3 : avail / 2;
+}
+
+static bool wants_copy(const struct ph_source_options *opts)
+{
+    return opts->copy == PH_COPY_ALWAYS || (opts->copy == PH_COPY_AUTO && !opts->no_freeze);
+}
+
+static void prep_start(struct ph_live *s, const struct ph_source_options *opts)
+{
+    if (!opts->will_walk || !wants_copy(opts) || !(s->prep = calloc(1, sizeof *s->prep)))
+        return;
+    *s->prep = (struct live_prep){.pid = s->pid, .max_bytes = copy_limit(opts)};
+    if (pthread_create(&s->prep->thread, NULL, prep_run, s->prep) != 0) {
+        free(s->prep); /* no thread: the copy is reserved when the walk starts */
+        s->prep = NULL;
+    }
+}
+
+/* Wait for the thread; its result becomes the caller's. */
+static struct live_prep *prep_join(struct ph_live *s)
+{
+    struct live_prep *p = s->prep;
+    if (p)
+        pthread_join(p->thread, NULL);
+    s->prep = NULL;
+    return p;
+}
+
 ph_status ph_live_open(pid_t pid, const struct ph_source_options *opts, struct ph_live *s,
                        struct ph_error *err)
 {
@@ -69,6 +136,7 @@ ph_status ph_live_open(pid_t pid, const struct ph_source_options *opts, struct p
     if (st != PH_OK)
         return st;
     s->proc_open = true;
+    prep_start(s, opts);
     if ((st = open_mem(s, opts->cache_bytes, err)) != PH_OK)
         return st;
     struct py_layout_options lo = layout_options(&opts->layout);
@@ -113,13 +181,46 @@ ph_status ph_live_state(struct ph_live *s, const struct ph_source_options *opts,
     return st;
 }
 
-/* Unfrozen: room for the copy, planned from the maps as they are now. */
-static ph_status reserve_copy(struct ph_live *s, struct ph_image **img, struct ph_error *err)
+/* Unfrozen: room for the copy, planned from the maps as they are now (by the thread started at
+ * open, the first time). *needed says what the copy needs even when it does not fit. */
+static ph_status reserve_copy(struct ph_live *s, const struct ph_source_options *opts,
+                              struct ph_image **img, uint64_t *needed, struct ph_error *err)
 {
+    struct live_prep *p = prep_join(s);
+    if (p) {
+        ph_status st = p->st;
+        *img = p->img;
+        *needed = p->needed;
+        if (st != PH_OK)
+            *err = p->err;
+        free(p);
+        return st;
+    }
     ph_status st = ph_proc_refresh_maps(&s->proc, err);
     if (st == PH_OK)
-        st = ph_image_reserve(s->pid, &s->proc.maps, ph_image_default_limit(), img, err);
+        st = ph_image_reserve(s->pid, &s->proc.maps, copy_limit(opts), img, needed, err);
     return st;
+}
+
+/* By default a copy that cannot be had (it would not fit, or its memory cannot be allocated) is
+ * no error: the walk reads the stopped process, and the note says why. */
+static ph_status copy_refused(struct ph_live *s, const struct ph_source_options *opts,
+                              ph_status st, uint64_t needed, struct ph_error *err)
+{
+    if (st == PH_OK || opts->copy != PH_COPY_AUTO || st == PH_ERR_TARGET_EXITED ||
+        st == PH_ERR_NO_PROCESS || st == PH_ERR_PERMISSION || st == PH_ERR_INTERRUPTED)
+        return st;
+    uint64_t limit = copy_limit(opts);
+    if (needed > limit)
+        snprintf(s->note, sizeof s->note, "not copying the target: the copy would need %llu MiB, "
+                 "more than the %llu MiB allowed (%s); it stayed stopped for the whole walk",
+                 (unsigned long long)(needed >> 20), (unsigned long long)(limit >> 20),
+                 opts->copy_max_bytes ? "PYHEAP_COPY_MAX_MB" : "half the available memory");
+    else
+        snprintf(s->note, sizeof s->note, "not copying the target (%s); it stayed stopped for "
+                 "the whole walk", err->msg);
+    ph_error_clear(err);
+    return PH_OK;
 }
 
 /* While frozen: copy the writable memory into img. Then (thawed) a reader over the copy, which
@@ -161,12 +262,23 @@ static ph_status walk_once(struct ph_live *s, const struct ph_source_options *op
     struct ph_mem *copy = NULL;
     struct ph_walk_stats run = {0}; /* what the source measures, kept across the walk's reset */
     size_t threads = 0;
-    ph_status st = opts->copy ? reserve_copy(s, &img, err) : PH_OK;
+    uint64_t needed = 0;
+    ph_status st = PH_OK;
+    s->note[0] = '\0';
+    if (wants_copy(opts)) {
+        st = reserve_copy(s, opts, &img, &needed, err);
+        st = copy_refused(s, opts, st, needed, err);
+    }
     double t0 = now_ms();
     if (st == PH_OK)
         st = freeze(s, opts, &fr, &threads, err);
-    if (st == PH_OK && img)
-        st = ph_image_capture(img, s->pid, &s->proc.maps, ph_image_default_limit(), err);
+    if (st == PH_OK && img) {
+        st = ph_image_capture(img, s->pid, &s->proc.maps, copy_limit(opts), &needed, err);
+        if (st != PH_OK && (st = copy_refused(s, opts, st, needed, err)) == PH_OK) {
+            ph_image_free(img); /* the target grew past the bound meanwhile: walk it stopped */
+            img = NULL;
+        }
+    }
     if (img) {
         ph_thaw(fr);
         fr = NULL;
@@ -174,13 +286,13 @@ static ph_status walk_once(struct ph_live *s, const struct ph_source_options *op
         st = st == PH_OK ? open_copy(s, img, &copy, &run, err) : (ph_image_free(img), st);
     }
     if (st == PH_OK) {
-        struct progress_relay relay = {opts, img || opts->no_freeze ? -1.0 : t0};
+        struct progress_relay relay = {opts, copy || opts->no_freeze ? -1.0 : t0};
         struct ph_walk_options wo = {.cancel = opts->cancel,
                                      .progress = opts->progress ? relay_progress : NULL,
                                      .progress_ctx = &relay};
         st = ph_walk(copy ? copy : s->mem, &s->target, &wo, g, err);
     }
-    if (!opts->copy) {
+    if (!run.copied) {
         ph_thaw(fr);
         run.frozen_ms = now_ms() - t0;
     }
@@ -265,6 +377,10 @@ void ph_target_meta(const struct ph_proc *proc, const struct py_target *t, struc
 
 void ph_live_close(struct ph_live *s)
 {
+    struct live_prep *p = prep_join(s);
+    if (p)
+        ph_image_free(p->img);
+    free(p);
     py_state_free(&s->state);
     ph_mem_close(s->mem);
     if (s->proc_open)
