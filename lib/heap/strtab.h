@@ -17,11 +17,11 @@ struct ph_strtab {
     char *buf;        /* NUL-terminated strings back to back, under 4 GiB in all */
     size_t len;
     uint32_t *offs;   /* offs[id] = offset in buf */
-    uint32_t *hashes; /* hashes[id] = the string's hash: probes and rehashing skip the text */
     uint32_t n;
-    uint32_t *slots;  /* hash slots holding id+1, 0 = empty; at most 5/8 full */
+    uint64_t *slots;  /* hash slots: the string's hash << 32 | id + 1, 0 = empty; at most 3/4
+                         full. The hash in the slot spares probes and rehashing the text. */
     size_t nslots;
-    struct ph_bigmem m_buf, m_offs, m_hashes, m_slots;
+    struct ph_bigmem m_buf, m_offs, m_slots;
 };
 
 void ph_strtab_init(struct ph_strtab *t);
