@@ -2,7 +2,8 @@
 #   make            build/pyheap (optimised, -g)
 #   make check      include layering, ASan+UBSan build, Check unit tests, integration tests
 #   make demo       start the example leaky service and attach to it
-#   make bench      the large-heap benchmark (prints wall time, frozen time, RSS per object)
+#   make bench      the benchmark: 1M, 5M and 20M objects (wall, stop, RSS per object, the
+#                   physical limit); make bench-large: 50M objects when the memory allows
 #   make fuzz       fuzz the snapshot reader (clang's libFuzzer, ASan+UBSan), FUZZ_SECONDS long
 #   make deps       install missing Debian/Ubuntu packages (apt-get, as root or via sudo)
 #   make install PREFIX=/usr/local DESTDIR=
@@ -30,7 +31,7 @@ SAN_ENGINE_OBJ := $(patsubst %.c,build/san/%.o,$(ENGINE_SRC))
 SAN_CMD_OBJ := $(patsubst %.c,build/san/%.o,$(CMD_SRC))
 UNIT_BIN := $(patsubst tests/unit/%.c,build/san/unit/%,$(UNIT_SRC))
 
-.PHONY: all check unit integration layers demo bench fuzz tables deps install clean sid-root
+.PHONY: all check unit integration layers demo bench bench-large fuzz tables deps install clean sid-root
 all: build/pyheap
 
 build/pyheap: $(OPT_OBJ)
@@ -93,6 +94,10 @@ demo: deps
 
 bench: build/pyheap
 	$(PYTHON) tests/bench.py build/pyheap
+
+# 50 million objects, when the memory allows (about 14 GiB: the target, its copy, the graph).
+bench-large: build/pyheap
+	$(PYTHON) tests/bench.py build/pyheap sizes=50 repeat=1 snapshot=0
 
 # The file readers under libFuzzer (clang, ASan+UBSan), each for FUZZ_SECONDS, on seed corpora
 # of real files: snapshots (the reader, then every view on what it accepts) and core files.
