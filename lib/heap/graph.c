@@ -27,7 +27,7 @@ static size_t ensure_column(struct ph_bigmem *m, void **col, size_t elem, size_t
     return m->ready / elem;
 }
 
-static bool index_init(struct ph_graph_index *ix);
+static bool index_init(struct ph_graph_index *ix, struct ph_prefaulter *pf);
 static void index_free(struct ph_graph_index *ix);
 
 static size_t min_size(size_t a, size_t b)
@@ -67,8 +67,15 @@ bool ph_graph_init(struct ph_graph *g, size_t expected)
 {
     memset(g, 0, sizeof *g);
     ph_strtab_init(&g->names);
+    /* The arrays that grow with the heap have their pages populated by a second thread. */
+    g->pf = ph_prefaulter_start();
+    struct ph_bigmem *grown[] = {&g->m_addr, &g->m_size, &g->m_type, &g->m_owner, &g->m_flags,
+                                 &g->m_edge_start, &g->m_edge_dst, &g->m_edge_label,
+                                 &g->names.m_buf, &g->names.m_offs};
+    for (size_t k = 0; k < sizeof grown / sizeof grown[0]; k++)
+        grown[k]->pf = g->pf;
     if (!grow_objects(g, expected < 1024 ? 1024 : expected) || !grow_edges(g, g->cap) ||
-        !index_init(&g->index) || !ph_graph_reserve(g, g->cap) ||
+        !index_init(&g->index, g->pf) || !ph_graph_reserve(g, g->cap) ||
         !ph_addrmap_init(&g->type_index, 256) || !ph_addrmap_init(&g->brief, 256) ||
         !ph_addrmap_init(&g->big_index, 16)) {
         ph_graph_free(g);
@@ -92,6 +99,7 @@ void ph_graph_free(struct ph_graph *g)
     ph_addrmap_free(&g->brief);
     ph_strtab_free(&g->names);
     index_free(&g->index);
+    ph_prefaulter_stop(g->pf); /* after every array that used it */
     memset(g, 0, sizeof *g);
 }
 
@@ -161,10 +169,11 @@ static bool dir_build(struct ph_graph_index *ix, size_t ndir)
     return true;
 }
 
-static bool index_init(struct ph_graph_index *ix)
+static bool index_init(struct ph_graph_index *ix, struct ph_prefaulter *pf)
 {
     memset(ix, 0, sizeof *ix);
     memset(ix->free_table, 0xff, sizeof ix->free_table);
+    ix->m_pages.pf = ix->m_slab.pf = pf;
     return dir_build(ix, 1024);
 }
 
@@ -309,7 +318,7 @@ static bool index_put(struct ph_graph *g, uint32_t idx, const struct ph_graph_hi
 static bool rebuild_index(struct ph_graph *g, uint32_t *dup)
 {
     index_free(&g->index);
-    if (!index_init(&g->index))
+    if (!index_init(&g->index, g->pf))
         return false;
     for (size_t i = 0; i < g->n; i++) {
         struct ph_graph_hint h;

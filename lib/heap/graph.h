@@ -171,6 +171,8 @@ struct ph_graph {
                                      (module and function names), for byid and paths */
     size_t decoded;               /* objects whose edges are in place: 0..decoded-1 */
     struct ph_heap_meta meta;
+    struct ph_prefaulter *pf;     /* populates the arrays' pages ahead of use (bigmem.h); NULL:
+                                     each array populates its own */
     /* The memory behind the columns above (addr .. edge_label); the typed pointers are their
      * bases, reloaded after every growth. */
     struct ph_bigmem m_addr, m_size, m_type, m_owner, m_flags, m_edge_start, m_edge_dst,

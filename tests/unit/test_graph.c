@@ -231,6 +231,38 @@ START_TEST(bigmem_grows_and_keeps)
 }
 END_TEST
 
+/* With a prefaulter: arrays grow (and move) while the second thread populates them, another one
+ * is freed and a new one takes its place; every byte written stays, and nothing is lost when the
+ * arrays are freed before the prefaulter stops. */
+START_TEST(bigmem_with_prefaulter)
+{
+    struct ph_prefaulter *pf = ph_prefaulter_start();
+    ck_assert_ptr_nonnull(pf);
+    struct ph_bigmem a = {.pf = pf}, b = {.pf = pf};
+    size_t asked = 0;
+    for (size_t step = 4096; asked < (48u << 20); step += step / 2) {
+        size_t from = asked;
+        asked += step;
+        ck_assert(ph_bigmem_ensure(&a, asked));
+        ck_assert(ph_bigmem_ensure(&b, asked / 2));
+        memset((char *)a.base + from, (int)(from % 251), asked - from);
+        if (from > (8u << 20) && from < (12u << 20)) { /* b goes and comes back meanwhile */
+            ph_bigmem_free(&b);
+            b.pf = pf;
+        }
+    }
+    size_t from = 0;
+    for (size_t step = 4096, to = step; to <= asked; step += step / 2, to += step) {
+        ck_assert_int_eq(((unsigned char *)a.base)[from], (int)(from % 251));
+        ck_assert_int_eq(((unsigned char *)a.base)[to - 1], (int)(from % 251));
+        from = to;
+    }
+    ph_bigmem_free(&a);
+    ph_bigmem_free(&b);
+    ph_prefaulter_stop(pf);
+}
+END_TEST
+
 START_TEST(graph_sizes_of_4gib_and_more)
 {
     struct ph_graph g;
@@ -283,6 +315,7 @@ int main(void)
     tcase_add_test(tc, graph_index_dense_and_sparse_pages);
     tcase_add_test(tc, graph_index_drop_and_rebuild);
     tcase_add_test(tc, bigmem_grows_and_keeps);
+    tcase_add_test(tc, bigmem_with_prefaulter);
     tcase_add_test(tc, escape_hostile_text);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
