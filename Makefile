@@ -1,5 +1,5 @@
 # pyheap: one Makefile, no autotools.
-#   make            build/pyheap (optimised, -g)
+#   make            build/pyheap (optimised: -O2, link-time optimisation; -g)
 #   make check      include layering, ASan+UBSan build, Check unit tests, integration tests
 #   make demo       start the example leaky service and attach to it
 #   make bench      the benchmark: 1M, 5M and 20M objects (wall, stop, RSS per object, the
@@ -19,7 +19,7 @@ CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wvla -Wno-missing-field-initializers
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -I. $(WARN) $(PKG_CFLAGS)
-CFLAGS ?= -O2 -g
+CFLAGS ?= -O2 -g -flto=auto
 SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 
 ENGINE_SRC := $(wildcard lib/*.c lib/*/*.c) $(wildcard symbols/*.c) $(wildcard symbols/tables/*.c)
