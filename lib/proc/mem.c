@@ -56,10 +56,14 @@ struct ph_mem {
     size_t tmask;
     unsigned tbits;
     struct slot *last;
-    /* The backend's run the last direct read came from (see ph_mem_backend.span): reads there
-     * are one memcpy, with no chunk fetched and copied first. Empty when span_lo == span_hi. */
-    const unsigned char *span;
-    uint64_t span_lo, span_hi;
+    /* The backend's runs the last direct reads came from (see ph_mem_backend.span), the most
+     * recent first: reads there are one memcpy, with no chunk fetched and copied first. Two,
+     * because a walk alternates between a table (a dict's entries) and the objects it holds.
+     * A run is empty when lo == hi. */
+    struct run {
+        const unsigned char *data;
+        uint64_t lo, hi;
+    } runs[2];
     struct ph_mem_stats st;
 };
 
@@ -360,9 +364,8 @@ static ph_status read_slow(struct ph_mem *mem, uint64_t addr, void *buf, size_t 
     uint64_t lo, hi;
     const unsigned char *run = mem->be.span ? mem->be.span(mem->be.ctx, addr, &lo, &hi) : NULL;
     if (run && addr >= lo && addr < hi && len <= hi - addr) {
-        mem->span = run;
-        mem->span_lo = lo;
-        mem->span_hi = hi;
+        mem->runs[1] = mem->runs[0];
+        mem->runs[0] = (struct run){run, lo, hi};
         memcpy(buf, run + (addr - lo), len);
         mem->st.hits++;
         return PH_OK;
@@ -386,8 +389,18 @@ ph_status ph_mem_read(struct ph_mem *mem, uint64_t addr, void *buf, size_t len,
     mem->st.reads++;
     /* Hot paths: the backend's run or the chunk of the previous read. One unsigned compare
      * covers addr < lo too (it wraps to a huge offset). */
-    if (addr - mem->span_lo < mem->span_hi - mem->span_lo && len <= mem->span_hi - addr) {
-        memcpy(buf, mem->span + (addr - mem->span_lo), len);
+    const struct run *r = &mem->runs[0];
+    if (addr - r->lo < r->hi - r->lo && len <= r->hi - addr) {
+        memcpy(buf, r->data + (addr - r->lo), len);
+        mem->st.hits++;
+        return PH_OK;
+    }
+    r = &mem->runs[1];
+    if (addr - r->lo < r->hi - r->lo && len <= r->hi - addr) {
+        struct run hit = *r;
+        mem->runs[1] = mem->runs[0];
+        mem->runs[0] = hit;
+        memcpy(buf, hit.data + (addr - hit.lo), len);
         mem->st.hits++;
         return PH_OK;
     }
@@ -435,8 +448,11 @@ ph_status ph_mem_cstr(struct ph_mem *mem, uint64_t addr, char *buf, size_t max,
 
 bool ph_mem_readable(const struct ph_mem *mem, uint64_t addr, size_t len)
 {
-    if (addr - mem->span_lo < mem->span_hi - mem->span_lo && len <= mem->span_hi - addr)
-        return true; /* a run of the backend lies in a readable mapping */
+    for (int k = 0; k < 2; k++) {
+        const struct run *r = &mem->runs[k];
+        if (addr - r->lo < r->hi - r->lo && len <= r->hi - addr)
+            return true; /* a run of the backend lies in a readable mapping */
+    }
     return !mem->maps || ph_maps_readable(mem->maps, addr, len);
 }
 
@@ -450,8 +466,7 @@ void ph_mem_invalidate(struct ph_mem *mem)
     for (size_t i = 0; i <= mem->tmask; i++)
         mem->table[i] = EMPTY;
     mem->last = NULL;
-    mem->span = NULL;
-    mem->span_lo = mem->span_hi = 0;
+    memset(mem->runs, 0, sizeof mem->runs);
     mem->hand = 0;
 }
 
