@@ -17,7 +17,8 @@ enum { PF_QUEUE = 64 };
 
 struct pf_request {
     uint8_t *base;
-    size_t from, to;
+    size_t from, to; /* populate [from, to); or unmap [base, base + to) when `unmap` */
+    bool unmap;
 };
 
 struct ph_prefaulter {
@@ -37,14 +38,19 @@ static void *prefault_run(void *arg)
     for (;;) {
         while (!pf->n && !pf->stop)
             pthread_cond_wait(&pf->cv, &pf->mu);
-        if (pf->stop)
-            break;
+        if (!pf->n)
+            break; /* stopped, and nothing left to unmap */
         struct pf_request r = pf->q[pf->head];
         pf->head = (pf->head + 1) % PF_QUEUE;
         pf->n--;
+        if (pf->stop && !r.unmap)
+            continue; /* stopping: populating is no longer of use */
         pf->busy = r.base;
         pthread_mutex_unlock(&pf->mu);
-        madvise(r.base + r.from, r.to - r.from, MADV_POPULATE_WRITE);
+        if (r.unmap)
+            munmap(r.base, r.to);
+        else
+            madvise(r.base + r.from, r.to - r.from, MADV_POPULATE_WRITE);
         pthread_mutex_lock(&pf->mu);
         pf->busy = NULL;
         pthread_cond_broadcast(&pf->cv);
@@ -107,7 +113,7 @@ static void populate(struct ph_bigmem *m, size_t from, size_t to)
         pthread_mutex_lock(&pf->mu);
         bool queued = pf->n < PF_QUEUE;
         if (queued) {
-            pf->q[(pf->head + pf->n++) % PF_QUEUE] = (struct pf_request){m->base, from, to};
+            pf->q[(pf->head + pf->n++) % PF_QUEUE] = (struct pf_request){m->base, from, to, false};
             pthread_cond_signal(&pf->cv);
         }
         pthread_mutex_unlock(&pf->mu);
@@ -176,6 +182,22 @@ bool ph_bigmem_ensure(struct ph_bigmem *m, size_t bytes)
         populate(m, from, target);
     m->ready = target;
     return true;
+}
+
+void ph_prefaulter_unmap(struct ph_prefaulter *pf, void *base, size_t len)
+{
+    if (pf) {
+        pthread_mutex_lock(&pf->mu);
+        bool queued = pf->n < PF_QUEUE;
+        if (queued) {
+            pf->q[(pf->head + pf->n++) % PF_QUEUE] = (struct pf_request){base, 0, len, true};
+            pthread_cond_signal(&pf->cv);
+        }
+        pthread_mutex_unlock(&pf->mu);
+        if (queued)
+            return;
+    }
+    munmap(base, len);
 }
 
 void ph_bigmem_free(struct ph_bigmem *m)

@@ -46,6 +46,11 @@ void ph_bigmem_free(struct ph_bigmem *m);
  * thread can be started (the arrays then populate as without). Stop it after freeing every array
  * that uses it. */
 struct ph_prefaulter *ph_prefaulter_start(void);
+/* Stopping unmaps what it was given to unmap first. */
 void ph_prefaulter_stop(struct ph_prefaulter *pf);
+/* Give a mapping (of this process, no longer used) to the prefaulter's thread to unmap, so the
+ * caller does not wait for the kernel to free it (a copy of the target: 0.1 s per GiB); pf NULL
+ * or busy: unmapped here. */
+void ph_prefaulter_unmap(struct ph_prefaulter *pf, void *base, size_t len);
 
 #endif

@@ -38,6 +38,7 @@ struct ph_image {
     unsigned char *data; /* mmap'd, data_cap bytes, of which the copy uses data_len */
     uint64_t data_len, data_cap;
     uint64_t planned;    /* bytes the last plan needed, within the bound or not */
+    struct ph_prefaulter *unmapper; /* unmaps data when the image is freed; NULL: free does */
     struct ph_image_stats st;
 };
 
@@ -400,6 +401,11 @@ uint64_t ph_image_default_limit(void)
     return avail == UINT64_MAX ? avail : avail / 4 * 3;
 }
 
+void ph_image_unmap_by(struct ph_image *img, struct ph_prefaulter *pf)
+{
+    img->unmapper = pf;
+}
+
 struct ph_image_stats ph_image_get_stats(const struct ph_image *img)
 {
     return img->st;
@@ -410,7 +416,7 @@ void ph_image_free(struct ph_image *img)
     if (!img)
         return;
     if (img->data)
-        munmap(img->data, img->data_cap);
+        ph_prefaulter_unmap(img->unmapper, img->data, img->data_cap);
     free(img->pieces);
     free(img);
 }

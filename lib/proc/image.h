@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "lib/bigmem.h"
 #include "lib/error.h"
 #include "lib/proc/maps.h"
 #include "lib/proc/mem.h"
@@ -50,6 +51,8 @@ uint64_t ph_image_available(void);
 /* Three quarters of ph_image_available(): the bound of an explicit --copy. */
 uint64_t ph_image_default_limit(void);
 void ph_image_free(struct ph_image *img);
+/* From now on the copy's memory is unmapped by pf's thread when img is freed (bigmem.h). */
+void ph_image_unmap_by(struct ph_image *img, struct ph_prefaulter *pf);
 
 /* A backend reading img where it holds the address and `live` elsewhere. The backend owns both:
  * its close frees the image and closes live. */

@@ -283,6 +283,7 @@ static ph_status walk_once(struct ph_live *s, const struct ph_source_options *op
         ph_thaw(fr);
         fr = NULL;
         run.frozen_ms = now_ms() - t0;
+        ph_image_unmap_by(img, g->pf); /* after the walk, while the views are computed */
         st = st == PH_OK ? open_copy(s, img, &copy, &run, err) : (ph_image_free(img), st);
     }
     if (st == PH_OK) {

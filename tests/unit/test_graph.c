@@ -4,9 +4,11 @@
  * escaping of hostile text.
  */
 #include <check.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "lib/addrmap.h"
 #include "lib/bigmem.h"
@@ -259,7 +261,14 @@ START_TEST(bigmem_with_prefaulter)
     }
     ph_bigmem_free(&a);
     ph_bigmem_free(&b);
+    /* A mapping given away is gone once the prefaulter has stopped. */
+    size_t len = 8u << 20;
+    void *gone = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ck_assert_ptr_ne(gone, MAP_FAILED);
+    ph_prefaulter_unmap(pf, gone, len);
     ph_prefaulter_stop(pf);
+    ck_assert_int_eq(msync(gone, len, MS_ASYNC), -1);
+    ck_assert_int_eq(errno, ENOMEM);
 }
 END_TEST
 
