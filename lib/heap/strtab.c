@@ -89,11 +89,23 @@ static size_t probe(const struct ph_strtab *t, const char *s, size_t len, uint32
     return i;
 }
 
+uint32_t ph_strtab_prefetch(const struct ph_strtab *t, const char *s, size_t len)
+{
+    uint32_t hash = hash_bytes(s, len);
+    if (t->nslots)
+        __builtin_prefetch(&t->slots[hash & (t->nslots - 1)]);
+    return hash;
+}
+
 uint32_t ph_strtab_intern(struct ph_strtab *t, const char *s, size_t len)
+{
+    return ph_strtab_intern_hashed(t, s, len, hash_bytes(s, len));
+}
+
+uint32_t ph_strtab_intern_hashed(struct ph_strtab *t, const char *s, size_t len, uint32_t hash)
 {
     if (((size_t)t->n + 1) * 4 > t->nslots * 3 && rehash(t) != 0)
         return PH_STR_NONE;
-    uint32_t hash = hash_bytes(s, len);
     size_t i = probe(t, s, len, hash);
     if (t->slots[i])
         return (uint32_t)t->slots[i] - 1;

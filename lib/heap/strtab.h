@@ -30,6 +30,11 @@ void ph_strtab_free(struct ph_strtab *t);
  * PH_STR_NONE on allocation failure or when the table is full (4 GiB of text). */
 uint32_t ph_strtab_intern(struct ph_strtab *t, const char *s, size_t len);
 uint32_t ph_strtab_intern_cstr(struct ph_strtab *t, const char *s);
+/* Interning in two steps, so that the table's cache miss overlaps other work: ph_strtab_prefetch
+ * hashes the string and starts loading its slot; ph_strtab_intern_hashed, given that hash, then
+ * interns it as ph_strtab_intern does (anything may happen in between). */
+uint32_t ph_strtab_prefetch(const struct ph_strtab *t, const char *s, size_t len);
+uint32_t ph_strtab_intern_hashed(struct ph_strtab *t, const char *s, size_t len, uint32_t hash);
 const char *ph_strtab_get(const struct ph_strtab *t, uint32_t id);
 /* Id of the string if it is interned, else PH_STR_NONE; never adds. */
 uint32_t ph_strtab_find(const struct ph_strtab *t, const char *s, size_t len);
