@@ -254,6 +254,14 @@ static void relay_progress(void *ctx, uint64_t objects, uint64_t decoded)
     r->opts->progress(r->opts->progress_ctx, &p);
 }
 
+/* The walk reads no more: the copy goes (its memory to the prefaulter's thread, see open). */
+static void close_copy(void *ctx)
+{
+    struct ph_mem **copy = ctx;
+    ph_mem_close(*copy);
+    *copy = NULL;
+}
+
 static ph_status walk_once(struct ph_live *s, const struct ph_source_options *opts,
                            struct ph_graph *g, struct ph_error *err)
 {
@@ -283,14 +291,16 @@ static ph_status walk_once(struct ph_live *s, const struct ph_source_options *op
         ph_thaw(fr);
         fr = NULL;
         run.frozen_ms = now_ms() - t0;
-        ph_image_unmap_by(img, g->pf); /* after the walk, while the views are computed */
+        ph_image_unmap_by(img, g->pf); /* while the walk goes on (reachability) and after */
         st = st == PH_OK ? open_copy(s, img, &copy, &run, err) : (ph_image_free(img), st);
     }
     if (st == PH_OK) {
         struct progress_relay relay = {opts, copy || opts->no_freeze ? -1.0 : t0};
         struct ph_walk_options wo = {.cancel = opts->cancel,
                                      .progress = opts->progress ? relay_progress : NULL,
-                                     .progress_ctx = &relay};
+                                     .progress_ctx = &relay,
+                                     .reads_done = copy ? close_copy : NULL,
+                                     .reads_done_ctx = &copy};
         st = ph_walk(copy ? copy : s->mem, &s->target, &wo, g, err);
     }
     if (!run.copied) {

@@ -287,6 +287,9 @@ static ph_status walk_run(struct wk *w, const struct py_state *ps)
     ph_status st = decode_all(w);
     if (st != PH_OK)
         return st;
+    ph_graph_drop_index(w->g);
+    if (w->opts->reads_done)
+        w->opts->reads_done(w->opts->reads_done_ctx);
     w->stats->reachable = ph_graph_mark_reachable(w->g);
     return PH_OK;
 }

@@ -24,6 +24,11 @@ struct ph_walk_options {
     uint64_t max_objects;          /* bound on the object set (0 = default 1<<31) */
     void (*progress)(void *ctx, uint64_t objects, uint64_t decoded); /* may be NULL */
     void *progress_ctx;
+    /* May be NULL: called once the walk reads the target's memory no more (before reachability
+     * is marked), so the caller can free a copy of it early; the address index is dropped then
+     * too (ph_graph_drop_index). Both lower the walk's peak memory. */
+    void (*reads_done)(void *ctx);
+    void *reads_done_ctx;
 };
 
 /* Walk the heap of the interpreter described by t into g (initialised, empty); what the walk
