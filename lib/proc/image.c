@@ -17,6 +17,7 @@
 #include "lib/proc/image.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,8 @@ struct ph_image {
     unsigned char *data; /* mmap'd, data_cap bytes, of which the copy uses data_len */
     uint64_t data_len, data_cap;
     uint64_t planned;    /* bytes the last plan needed, within the bound or not */
+    atomic_uint_fast64_t populated; /* ph_image_populate: the next offset a thread takes */
+    uint64_t to_populate;           /* bytes of data to populate before the freeze */
     struct ph_prefaulter *unmapper; /* unmaps data when the image is freed; NULL: free does */
     struct ph_image_stats st;
 };
@@ -286,8 +289,8 @@ static void reset(struct ph_image *img)
     memset(&img->st, 0, sizeof img->st);
 }
 
-ph_status ph_image_reserve(pid_t pid, const struct ph_maps *maps, uint64_t max_bytes,
-                           struct ph_image **out, uint64_t *needed, struct ph_error *err)
+ph_status ph_image_plan(pid_t pid, const struct ph_maps *maps, uint64_t max_bytes,
+                        struct ph_image **out, uint64_t *needed, struct ph_error *err)
 {
     *out = NULL;
     struct ph_image *img = calloc(1, sizeof *img);
@@ -300,14 +303,37 @@ ph_status ph_image_reserve(pid_t pid, const struct ph_maps *maps, uint64_t max_b
      * it was 12 bytes of peak memory per object of the heap (beyond it, the copy grows). */
     uint64_t want = img->data_len + img->data_len / 8 + ((uint64_t)16 << 20);
     if (st == PH_OK)
-        st = ensure_room(img, want < max_bytes ? want : max_bytes, img->data_len, err);
+        st = ensure_room(img, want < max_bytes ? want : max_bytes, 0, err);
     if (st != PH_OK) {
         ph_image_free(img);
         return st;
     }
+    img->to_populate = img->data_len;
+    atomic_init(&img->populated, 0);
     reset(img);
     *out = img;
     return PH_OK;
+}
+
+void ph_image_populate(struct ph_image *img)
+{
+    const uint64_t step = (uint64_t)8 << 20;
+    for (;;) { /* best effort, as bigmem.c: else the pages fault in during the copy */
+        uint64_t off = atomic_fetch_add(&img->populated, step);
+        if (off >= img->to_populate)
+            return;
+        uint64_t n = img->to_populate - off < step ? img->to_populate - off : step;
+        madvise(img->data + off, n, MADV_POPULATE_WRITE);
+    }
+}
+
+ph_status ph_image_reserve(pid_t pid, const struct ph_maps *maps, uint64_t max_bytes,
+                           struct ph_image **out, uint64_t *needed, struct ph_error *err)
+{
+    ph_status st = ph_image_plan(pid, maps, max_bytes, out, needed, err);
+    if (st == PH_OK)
+        ph_image_populate(*out);
+    return st;
 }
 
 ph_status ph_image_capture(struct ph_image *img, pid_t pid, const struct ph_maps *maps,

@@ -38,6 +38,12 @@ struct ph_image_stats {
  * tell "too big" from other failures. */
 ph_status ph_image_reserve(pid_t pid, const struct ph_maps *maps, uint64_t max_bytes,
                            struct ph_image **out, uint64_t *needed, struct ph_error *err);
+/* ph_image_reserve in two steps: the plan and the room (address space), then faulting the room
+ * in, which any number of threads may do at once (each takes the next few MiB), so a second
+ * thread can help the first (about 0.3 s per GiB on its own). */
+ph_status ph_image_plan(pid_t pid, const struct ph_maps *maps, uint64_t max_bytes,
+                        struct ph_image **out, uint64_t *needed, struct ph_error *err);
+void ph_image_populate(struct ph_image *img);
 /* While frozen: copy the writable memory of pid as `maps` (read while frozen) describes it,
  * into img (grown if the target grew, at most to max_bytes; *needed as for ph_image_reserve).
  * PH_ERR_TARGET_EXITED if it is gone; can be repeated. */

@@ -70,6 +70,9 @@ struct live_prep {
     pthread_t thread;
     pid_t pid;
     uint64_t max_bytes;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool planned;         /* under mu: the fields below are set (the room may still fault in) */
     struct ph_image *img; /* the reserved copy, or NULL */
     uint64_t needed;      /* what the copy needs, once planned */
     ph_status st;
@@ -80,10 +83,19 @@ static void *prep_run(void *arg)
 {
     struct live_prep *p = arg;
     struct ph_maps maps = {0};
-    p->st = ph_maps_read(p->pid, &maps, &p->err);
-    if (p->st == PH_OK)
-        p->st = ph_image_reserve(p->pid, &maps, p->max_bytes, &p->img, &p->needed, &p->err);
+    struct ph_image *img = NULL;
+    uint64_t needed = 0;
+    struct ph_error err = {0};
+    ph_status st = ph_maps_read(p->pid, &maps, &err);
+    if (st == PH_OK)
+        st = ph_image_plan(p->pid, &maps, p->max_bytes, &img, &needed, &err);
     ph_maps_free(&maps);
+    pthread_mutex_lock(&p->mu);
+    p->img = img, p->needed = needed, p->st = st, p->err = err, p->planned = true;
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    if (st == PH_OK)
+        ph_image_populate(img);
     return NULL;
 }
 
@@ -105,23 +117,40 @@ static bool wants_copy(const struct ph_source_options *opts)
     return opts->copy == PH_COPY_ALWAYS || (opts->copy == PH_COPY_AUTO && !opts->no_freeze);
 }
 
+static void prep_free(struct live_prep *p)
+{
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
+    free(p);
+}
+
 static void prep_start(struct ph_live *s, const struct ph_source_options *opts)
 {
     if (!opts->will_walk || !wants_copy(opts) || !(s->prep = calloc(1, sizeof *s->prep)))
         return;
     *s->prep = (struct live_prep){.pid = s->pid, .max_bytes = copy_limit(opts)};
+    pthread_mutex_init(&s->prep->mu, NULL);
+    pthread_cond_init(&s->prep->cv, NULL);
     if (pthread_create(&s->prep->thread, NULL, prep_run, s->prep) != 0) {
-        free(s->prep); /* no thread: the copy is reserved when the walk starts */
+        prep_free(s->prep); /* no thread: the copy is reserved when the walk starts */
         s->prep = NULL;
     }
 }
 
-/* Wait for the thread; its result becomes the caller's. */
-static struct live_prep *prep_join(struct ph_live *s)
+/* Wait for the thread, helping it fault the copy's room in when `help` (the main thread has
+ * nothing else to do before the freeze); its result becomes the caller's. */
+static struct live_prep *prep_join(struct ph_live *s, bool help)
 {
     struct live_prep *p = s->prep;
-    if (p)
-        pthread_join(p->thread, NULL);
+    if (!p)
+        return NULL;
+    pthread_mutex_lock(&p->mu);
+    while (!p->planned)
+        pthread_cond_wait(&p->cv, &p->mu);
+    pthread_mutex_unlock(&p->mu);
+    if (help && p->st == PH_OK)
+        ph_image_populate(p->img);
+    pthread_join(p->thread, NULL);
     s->prep = NULL;
     return p;
 }
@@ -186,14 +215,14 @@ ph_status ph_live_state(struct ph_live *s, const struct ph_source_options *opts,
 static ph_status reserve_copy(struct ph_live *s, const struct ph_source_options *opts,
                               struct ph_image **img, uint64_t *needed, struct ph_error *err)
 {
-    struct live_prep *p = prep_join(s);
+    struct live_prep *p = prep_join(s, true);
     if (p) {
         ph_status st = p->st;
         *img = p->img;
         *needed = p->needed;
         if (st != PH_OK)
             *err = p->err;
-        free(p);
+        prep_free(p);
         return st;
     }
     ph_status st = ph_proc_refresh_maps(&s->proc, err);
@@ -388,10 +417,11 @@ void ph_target_meta(const struct ph_proc *proc, const struct py_target *t, struc
 
 void ph_live_close(struct ph_live *s)
 {
-    struct live_prep *p = prep_join(s);
-    if (p)
+    struct live_prep *p = prep_join(s, false);
+    if (p) {
         ph_image_free(p->img);
-    free(p);
+        prep_free(p);
+    }
     py_state_free(&s->state);
     ph_mem_close(s->mem);
     if (s->proc_open)
