@@ -173,6 +173,8 @@ static bool index_init(struct ph_graph_index *ix, struct ph_prefaulter *pf)
 {
     memset(ix, 0, sizeof *ix);
     memset(ix->free_table, 0xff, sizeof ix->free_table);
+    for (size_t k = 0; k < PH_INDEX_RECENT; k++)
+        ix->recent[k].rec = PH_NONE;
     ix->m_pages.pf = ix->m_slab.pf = pf;
     return dir_build(ix, 1024);
 }
@@ -262,22 +264,17 @@ static uint32_t page_add(struct ph_graph_index *ix, uint64_t page, size_t dslot)
         table_release(ix, 0, at);
         return PH_NONE;
     }
+    ix->recent[page % PH_INDEX_RECENT] = (struct ph_index_recent){page, p};
     return p;
 }
 
-uint32_t ph_graph_lookup(const struct ph_graph *g, uint64_t addr, struct ph_graph_hint *hint)
+/* The rest of a lookup, once the page is known (p, or PH_NONE and its directory slot). */
+static uint32_t lookup_in_page(const struct ph_graph *g, uint64_t addr, uint32_t p, size_t dslot,
+                               struct ph_graph_hint *hint)
 {
     const struct ph_graph_index *ix = &g->index;
-    if (!ix->ndir) { /* dropped: nothing can be found, and the hint makes inserting fail */
-        if (hint)
-            *hint = (struct ph_graph_hint){ix->epoch + 1, PH_NONE, PH_NONE};
-        return PH_NONE;
-    }
-    size_t dslot = 0, slot;
-    uint32_t p = page_find(ix, addr >> PAGE_SHIFT, &dslot);
-    if (p == PH_NONE) {
-        slot = dslot;
-    } else {
+    size_t slot = dslot;
+    if (p != PH_NONE) {
         const struct ph_index_page *pg = &ix->pages[p];
         const uint32_t *t = ix->slab + pg->table;
         size_t mask = table_size(pg->cls) - 1;
@@ -290,9 +287,38 @@ uint32_t ph_graph_lookup(const struct ph_graph *g, uint64_t addr, struct ph_grap
     return PH_NONE;
 }
 
+static uint32_t lookup_dropped(const struct ph_graph_index *ix, struct ph_graph_hint *hint)
+{
+    if (hint) /* nothing can be found, and the hint makes inserting fail */
+        *hint = (struct ph_graph_hint){ix->epoch + 1, PH_NONE, PH_NONE};
+    return PH_NONE;
+}
+
+uint32_t ph_graph_lookup(struct ph_graph *g, uint64_t addr, struct ph_graph_hint *hint)
+{
+    struct ph_graph_index *ix = &g->index;
+    if (!ix->ndir)
+        return lookup_dropped(ix, hint);
+    uint64_t page = addr >> PAGE_SHIFT;
+    struct ph_index_recent *r = &ix->recent[page % PH_INDEX_RECENT];
+    size_t dslot = 0;
+    uint32_t p = r->rec;
+    if (p == PH_NONE || r->page != page) {
+        p = page_find(ix, page, &dslot);
+        if (p != PH_NONE)
+            *r = (struct ph_index_recent){page, p};
+    }
+    return lookup_in_page(g, addr, p, dslot, hint);
+}
+
 uint32_t ph_graph_find(const struct ph_graph *g, uint64_t addr)
 {
-    return ph_graph_lookup(g, addr, NULL);
+    const struct ph_graph_index *ix = &g->index;
+    if (!ix->ndir)
+        return lookup_dropped(ix, NULL);
+    size_t dslot = 0;
+    uint32_t p = page_find(ix, addr >> PAGE_SHIFT, &dslot);
+    return lookup_in_page(g, addr, p, dslot, NULL);
 }
 
 /* Enter object idx (already in the columns) where a lookup that just failed said it goes. */

@@ -126,6 +126,7 @@ struct ph_heap_meta {
  * probe never leaves the page and runs are bounded by the table's size; consecutive lookups in
  * one page touch the same few cache lines. Tables live in one slab, addressed by offset. */
 #define PH_INDEX_CLASSES 12 /* table sizes 4, 8, ..., 8192 slots */
+#define PH_INDEX_RECENT 64
 struct ph_index_page {
     uint64_t page;    /* address >> 12 */
     uint32_t table;   /* offset of its table in the slab */
@@ -142,6 +143,13 @@ struct ph_graph_index {
     uint32_t free_table[PH_INDEX_CLASSES]; /* freed tables of each class, linked through their
                                               first slot; PH_NONE ends a list */
     uint64_t epoch;   /* bumped by every change, so a stale hint is recognised */
+    /* The pages met last, by page number modulo PH_INDEX_RECENT: the walk looks up a few
+     * streams of neighbouring objects (a dict's keys, its values, their attributes), and a hit
+     * here skips the directory. rec PH_NONE: empty. */
+    struct ph_index_recent {
+        uint64_t page;
+        uint32_t rec;
+    } recent[PH_INDEX_RECENT];
     struct ph_bigmem m_pages, m_dir, m_slab;
 };
 
@@ -193,7 +201,7 @@ struct ph_graph_hint {
     uint32_t page;    /* pages index, or PH_NONE: the page is new, dir_slot is where it goes */
     uint32_t slot;    /* the empty slot in the page's table, or the directory slot */
 };
-uint32_t ph_graph_lookup(const struct ph_graph *g, uint64_t addr, struct ph_graph_hint *hint);
+uint32_t ph_graph_lookup(struct ph_graph *g, uint64_t addr, struct ph_graph_hint *hint);
 /* Add an object that a lookup (which filled hint) did not find. PH_NONE when out of memory. */
 uint32_t ph_graph_insert(struct ph_graph *g, uint64_t addr, uint32_t type,
                          const struct ph_graph_hint *hint);
