@@ -14,7 +14,8 @@ copy fits in memory), medians of `repeat` runs:
   best of 3) and pyheap's wall as a multiple of it;
 
 then, per size, the same walk with --no-copy (the longer stop, less memory), the drill-downs
-(referrer kinds of every instance: --kind Item --by rcs; paths to three instances) and their
+(referrer kinds of every object: --by rcs, and of every instance: --kind Item --by rcs; paths
+to three instances) and their
 wall as a multiple of the plain attach, the dominator tree (`top -n 0`: its build time and peak
 memory as pyheap measures them, and the run's wall time and peak RSS beside plain attach's, per
 object); and for the size given by snapshot= (0: none) the
@@ -258,7 +259,8 @@ def bench_size(binary, count, repeat, snapshot):
         objects = object_count(plain.doc) or ready["objects_built"]
         nocopy = Run(binary, ["attach", "--json", "--no-copy", pid]).check("attach --no-copy")
         drill = []
-        for extra in (["attach", "--json", "--kind", ready["class"], "--by", "rcs", pid],
+        for extra in (["attach", "--json", "--by", "rcs", pid],
+                      ["attach", "--json", "--kind", ready["class"], "--by", "rcs", pid],
                       ["path", "--json", "--kind", ready["class"], "--count", "3", pid]):
             r = Run(binary, extra).check(" ".join(extra[:1] + extra[2:-1]))
             drill.append((" ".join(extra[:1] + extra[2:-1]), r))
