@@ -1,8 +1,9 @@
 # pyheap: one Makefile, no autotools.
-#   make            build/pyheap (optimised, -g)
+#   make            build/pyheap (optimised: -O2, link-time optimisation; -g)
 #   make check      include layering, ASan+UBSan build, Check unit tests, integration tests
 #   make demo       start the example leaky service and attach to it
-#   make bench      the large-heap benchmark (prints wall time, frozen time, RSS per object)
+#   make bench      the benchmark: 1M, 5M and 20M objects (wall, stop, RSS per object, the
+#                   physical limit); make bench-large: 50M objects when the memory allows
 #   make fuzz       fuzz the snapshot reader (clang's libFuzzer, ASan+UBSan), FUZZ_SECONDS long
 #   make stress     attach again and again to targets that allocate hard, every interpreter
 #                   (ATTACHES=K per mode, default 1000; THREADS=N, default 4; INTERPS=3.12,sid)
@@ -20,7 +21,7 @@ CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wvla -Wno-missing-field-initializers
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -I. $(WARN) $(PKG_CFLAGS)
-CFLAGS ?= -O2 -g
+CFLAGS ?= -O2 -g -flto=auto
 SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 
 ENGINE_SRC := $(wildcard lib/*.c lib/*/*.c) $(wildcard symbols/*.c) $(wildcard symbols/tables/*.c)
@@ -32,7 +33,7 @@ SAN_ENGINE_OBJ := $(patsubst %.c,build/san/%.o,$(ENGINE_SRC))
 SAN_CMD_OBJ := $(patsubst %.c,build/san/%.o,$(CMD_SRC))
 UNIT_BIN := $(patsubst tests/unit/%.c,build/san/unit/%,$(UNIT_SRC))
 
-.PHONY: all check unit integration layers demo bench stress fuzz tables deps install clean sid-root
+.PHONY: all check unit integration layers demo bench bench-large stress fuzz tables deps install clean sid-root
 all: build/pyheap
 
 build/pyheap: $(OPT_OBJ)
@@ -95,6 +96,10 @@ demo: deps
 
 bench: build/pyheap
 	$(PYTHON) tests/bench.py build/pyheap
+
+# 50 million objects, when the memory allows (about 14 GiB: the target, its copy, the graph).
+bench-large: build/pyheap
+	$(PYTHON) tests/bench.py build/pyheap sizes=50 repeat=1 snapshot=0
 
 # The file readers under libFuzzer (clang, ASan+UBSan), each for FUZZ_SECONDS, on seed corpora
 # of real files: snapshots (the reader, then every view on what it accepts) and core files.

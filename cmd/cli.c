@@ -32,7 +32,7 @@ static const struct cli_command commands[] = {
 
 enum opt_id {
     OPT_HELP, OPT_JSON, OPT_QUIET, OPT_LAYOUT, OPT_DEBUG_FILE, OPT_DEBUG_DIR, OPT_NO_DEBUGINFOD,
-    OPT_LAYOUT_FROM, OPT_NO_FREEZE, OPT_COPY, OPT_OUTPUT, OPT_SAVE, OPT_SINCE, OPT_INTERVAL,
+    OPT_LAYOUT_FROM, OPT_NO_FREEZE, OPT_COPY, OPT_NO_COPY, OPT_OUTPUT, OPT_SAVE, OPT_SINCE, OPT_INTERVAL,
     OPT_KINDS, OPT_ROWS, OPT_ALL, OPT_BY, OPT_ROW, OPT_KIND, OPT_MIN_SIZE, OPT_MAX_SIZE,
     OPT_MODULE, OPT_REFERRERS, OPT_REFERENTS, OPT_COUNT,
     OPT_RETAINED, OPT_SORT, OPT_THRESHOLD, OPT_FORMAT, OPT_RETRY_FOR, OPT_FULL_PATHS,
@@ -64,7 +64,8 @@ static const struct opt_def {
     {OPT_NO_DEBUGINFOD, "no-debuginfod", 0, NULL, ALL, "never ask debuginfod servers for debug info"},
     {OPT_LAYOUT_FROM, "layout-from", 0, "SOURCE", ALL, "use only one layout source: dwarf, debug-offsets or table"},
     {OPT_NO_FREEZE, "no-freeze", 0, NULL, ALL, "read without stopping the target (may be inconsistent)"},
-    {OPT_COPY, "copy", 0, NULL, WALKS, "copy the target's memory while stopped, walk after: shorter stop, more memory"},
+    {OPT_COPY, "copy", 0, NULL, WALKS, "always copy the target's memory while stopped (default: when it fits)"},
+    {OPT_NO_COPY, "no-copy", 0, NULL, WALKS, "walk the stopped target, no copy: less memory, a longer stop"},
     {OPT_RETRY_FOR, "retry-for", 0, "SECONDS", WALKS, "look again for up to SECONDS at a heap seen changing (default 2)"},
     {OPT_OUTPUT, "output", 'o', "FILE", CMD_SNAPSHOT | CMD_TOP | CMD_FLAME, "write to FILE ('-': standard output)"},
     {OPT_FORMAT, "format", 0, "FORMAT", CMD_SNAPSHOT | CMD_TOP, "heapsnapshot: for Chrome DevTools; collapsed: stacks for flame graphs"},
@@ -135,6 +136,8 @@ void cli_usage(FILE *f)
                "  DEBUGINFOD_URLS          debuginfod servers to ask for the interpreter's DWARF\n"
                "  DEBUGINFOD_CACHE_PATH    where debuginfod downloads are kept\n"
                "  PYHEAP_CACHE_MB          bound of the memory-read cache in MiB (default 8)\n"
+               "  PYHEAP_COPY_MAX_MB       bound of the copy of the target in MiB (default: half\n"
+               "                           the available memory; --copy: three quarters)\n"
                "  PYHEAP_NO_PROCESS_VM_READV  read through /proc/PID/mem instead of process_vm_readv\n"
                "\nexit status:\n");
     for (int s = 0; s < PH_STATUS_COUNT; s++)
@@ -301,7 +304,8 @@ static void apply_flag(struct cli *cli, enum opt_id id)
     case OPT_LAYOUT: cli->layout = true; break;
     case OPT_NO_DEBUGINFOD: cli->source.layout.no_debuginfod = true; break;
     case OPT_NO_FREEZE: cli->source.no_freeze = true; break;
-    case OPT_COPY: cli->source.copy = true; break;
+    case OPT_COPY: cli->source.copy = PH_COPY_ALWAYS; break;
+    case OPT_NO_COPY: cli->source.copy = PH_COPY_NEVER; break;
     case OPT_KINDS: cli->kinds = true; break;
     case OPT_ALL: cli->all = true; break;
     case OPT_REFERRERS: cli->sel.referrers = true; break;
@@ -382,7 +386,7 @@ static int check_sources(struct cli *cli)
 
 static int check_combinations(struct cli *cli)
 {
-    if (cli->source.copy && cli->source.no_freeze) /* a copy is worth taking only stopped */
+    if (cli->source.copy == PH_COPY_ALWAYS && cli->source.no_freeze) /* a copy needs the stop */
         return usage_error(cli, "choose one of --copy (copy while stopped) and --no-freeze "
                                 "(never stop)");
     if (cli->sel.referrers && cli->sel.referents)

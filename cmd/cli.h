@@ -96,7 +96,9 @@ struct cli_heaps {
     struct ph_set base;      /* g's default set: reachable objects, or every one with --all */
     struct ph_set start;     /* base, or its objects not in OLD */
     struct ph_set sel;       /* start narrowed by the selection options */
+    unsigned shared;         /* START_IS_BASE, SEL_IS_START: the same array, freed once */
 };
+enum { START_IS_BASE = 1, SEL_IS_START = 2 };
 /* Get the heap(s) the command line names (walked or read; --save written), and unless
  * --kinds, the view and the selection. h is set up even on failure: free it with
  * cli_heaps_free. */

@@ -167,7 +167,7 @@ static void print_text_snapshot(const struct ph_source_info *in)
     printf("walk:          %" PRIu64 " objects, %" PRIu64 " edges, %" PRIu64 " reachable, %" PRIu64
            " partial; %d thread%s; target stopped %.1f ms%s\n", in->objects, in->edges,
            m->stats.reachable, m->stats.partial, m->stats.threads, m->stats.threads == 1 ? "" : "s",
-           m->stats.frozen_ms, m->stats.copied ? " (--copy)" : "");
+           m->stats.frozen_ms, m->stats.copied ? " (copied)" : "");
 }
 
 static void print_text(const struct cli *cli, const struct ph_source_info *in)

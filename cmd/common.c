@@ -120,6 +120,17 @@ ph_status cli_open_source(struct cli *cli, const char *spec, struct ph_source **
     return st;
 }
 
+/* The heap of an open source; a note on stderr when the default copy was not taken. */
+static ph_status source_heap(struct cli *cli, struct ph_source *src, struct ph_graph *g,
+                             struct ph_error *err)
+{
+    ph_status st = ph_source_heap(src, g, err);
+    erase_progress(cli->source.progress_ctx);
+    if (st == PH_OK && ph_source_note(src))
+        fprintf(stderr, "pyheap: note: %s\n", ph_source_note(src));
+    return st;
+}
+
 ph_status cli_heap(struct cli *cli, const char *spec, struct ph_graph *g, struct ph_error *err)
 {
     struct ph_source *src;
@@ -127,8 +138,7 @@ ph_status cli_heap(struct cli *cli, const char *spec, struct ph_graph *g, struct
     ph_status st = cli_open_source(cli, spec, &src, err);
     if (st != PH_OK)
         return st;
-    st = ph_source_heap(src, g, err);
-    erase_progress(cli->source.progress_ctx);
+    st = source_heap(cli, src, g, err);
     ph_source_close(src);
     return st;
 }
@@ -159,13 +169,11 @@ static ph_status load_two(struct cli *cli, struct cli_heaps *h, struct ph_error 
     ph_status st = cli_open_source(cli, cli->sources[0], &src, err);
     if (st != PH_OK)
         return st;
-    st = ph_source_heap(src, &h->old, err);
-    erase_progress(cli->source.progress_ctx);
+    st = source_heap(cli, src, &h->old, err);
     if (st == PH_OK)
         st = wait_interval(cli, &h->old, err);
     if (st == PH_OK)
-        st = ph_source_heap(src, &h->g, err);
-    erase_progress(cli->source.progress_ctx);
+        st = source_heap(cli, src, &h->g, err);
     ph_source_close(src);
     return st;
 }
@@ -212,11 +220,17 @@ static ph_status select_objects(struct cli *cli, struct cli_heaps *h, struct ph_
         return ph_fail(err, PH_ERR_INTERNAL, "out of memory");
     if (!ph_set_default(&h->g, cli->all, &h->base))
         return ph_fail(err, PH_ERR_INTERNAL, "out of memory");
-    ph_status st = h->have_old ? ph_diff_new_objects(&h->old, &h->g, &h->base, &h->start, err)
-                               : (ph_select_size(&h->g, &h->base, 0, UINT64_MAX, &h->start)
-                                      ? PH_OK : ph_fail(err, PH_ERR_INTERNAL, "out of memory"));
-    if (st == PH_OK)
+    /* Without a comparison or a selection the three sets are one: shared, not copied (each
+     * copy is 4 bytes per object, faulted in). */
+    ph_status st = PH_OK;
+    if (h->have_old)
+        st = ph_diff_new_objects(&h->old, &h->g, &h->base, &h->start, err);
+    else
+        h->start = h->base, h->shared |= START_IS_BASE;
+    if (st == PH_OK && ph_selection_active(&cli->sel))
         st = ph_select(&h->v, &cli->sel, &h->start, &h->base, &h->sel, err);
+    else if (st == PH_OK)
+        h->sel = h->start, h->shared |= SEL_IS_START;
     return st;
 }
 
@@ -238,6 +252,12 @@ ph_status cli_unshown(struct cli *cli, struct cli_heaps *h, uint64_t *count, uin
     *count = *size = 0;
     if (cli->all)
         return PH_OK;
+    if (!h->have_old && !ph_selection_active(&cli->sel)) {
+        /* Nothing narrows the set: what --all adds is every unreachable object, counted
+         * without building three sets of every object. */
+        ph_unreachable_totals(&h->g, count, size);
+        return PH_OK;
+    }
     struct ph_set all = {0}, start_all = {0};
     ph_status st = ph_set_default(&h->g, true, &all) ? PH_OK
                    : ph_fail(err, PH_ERR_INTERNAL, "out of memory");
@@ -254,8 +274,10 @@ ph_status cli_unshown(struct cli *cli, struct cli_heaps *h, uint64_t *count, uin
 
 void cli_heaps_free(struct cli_heaps *h)
 {
-    ph_set_free(&h->sel);
-    ph_set_free(&h->start);
+    if (!(h->shared & SEL_IS_START))
+        ph_set_free(&h->sel);
+    if (!(h->shared & START_IS_BASE))
+        ph_set_free(&h->start);
     ph_set_free(&h->base);
     ph_view_ctx_free(&h->v);
     ph_graph_free(&h->g);

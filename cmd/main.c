@@ -70,6 +70,10 @@ int main(int argc, char **argv)
     const char *cache_mb = getenv("PYHEAP_CACHE_MB");
     if (cache_mb && atol(cache_mb) > 0)
         cli.source.cache_bytes = (size_t)atol(cache_mb) << 20;
+    const char *copy_mb = getenv("PYHEAP_COPY_MAX_MB");
+    if (copy_mb && atol(copy_mb) > 0)
+        cli.source.copy_max_bytes = (uint64_t)atol(copy_mb) << 20;
+    cli.source.will_walk = cli.command->id != CMD_INFO;
     bool done;
     int rc = cli_parse(&cli, argc - 2, argv + 2, &done);
     if (rc || done)

@@ -74,6 +74,24 @@ size_t ph_escape(const char *in, size_t len, char *out, size_t cap)
     const unsigned char *s = (const unsigned char *)in;
     size_t o = 0, i = 0;
     while (i < len) {
+        /* A run of printable ASCII other than the backslash (most text) passes as it is. */
+        size_t run = 0;
+        while (i + run < len && s[i + run] >= 0x20 && s[i + run] < 0x7F && s[i + run] != '\\')
+            run++;
+        if (run) {
+            size_t fits = o + run + 4 <= cap ? run : (cap >= o + 4 ? cap - o - 4 : 0);
+            memcpy(out + o, s + i, fits);
+            o += fits;
+            i += fits;
+            if (fits < run) {
+                if (cap >= 4) {
+                    memcpy(out + (o <= cap - 4 ? o : cap - 4), "...", 3);
+                    o = (o <= cap - 4 ? o : cap - 4) + 3;
+                }
+                break;
+            }
+            continue;
+        }
         char piece[16];
         size_t plen;
         uint32_t cp;

@@ -27,6 +27,7 @@ struct ph_dwarf {
     Dwarf *dw;
     Dwarf *alt;
     int alt_fd;
+    Elf *elf, *alt_elf; /* what dw and alt were opened on (dwarf.c: only the sections used) */
 };
 
 /* Open the DWARF in fd (borrowed: the caller closes it after ph_dwarf_close). `alt_path`, when

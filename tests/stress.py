@@ -4,8 +4,9 @@ Usage: python3 tests/stress.py BINARY [attaches=K] [threads=N] [interps=SUBSTR,.
 
 For each interpreter present (tests/integration/common.py, no container variants) it starts
 tests/targets/alloc_storm.py with N threads (default 4) allocating lists, dicts, instances,
-strings and frames as fast as they can, then runs K attaches (default 1000) in each mode: plain
-(`attach --json`), `--copy` and `--no-freeze`. After every attach the target must answer a ping
+strings and frames as fast as they can, then runs K attaches (default 1000) in each mode: the default
+(`attach --json`, which copies the heap while the target is stopped), `--no-copy` (the walk
+reads the stopped target) and `--no-freeze`. After every attach the target must answer a ping
 with every worker still making progress; at the end it checks its own invariants and must exit 0.
 
 An attach fails when pyheap exits non-zero or prints no table (JSON without rows). It prints,
@@ -27,7 +28,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "integration"))
 import common  # noqa: E402
 
-MODES = (("plain", []), ("copy", ["--copy"]), ("no-freeze", ["--no-freeze"]))
+MODES = (("default", []), ("no-copy", ["--no-copy"]), ("no-freeze", ["--no-freeze"]))
 ATTACH_TIMEOUT = 120
 
 
@@ -146,7 +147,7 @@ def report(interp, tallies, rc, bye, target_err):
     for name, _ in MODES:
         for msg, n in tallies[name].messages.most_common():
             print("  %s x%d: %s" % (name, n, msg))
-    frozen_ok = all(tallies[m].failures == 0 for m in ("plain", "copy"))
+    frozen_ok = all(tallies[m].failures == 0 for m in ("default", "no-copy"))
     return ok and frozen_ok and tallies["no-freeze"].failures == 0
 
 

@@ -8,10 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-ph_status ph_diff_new_objects(const struct ph_graph *old_g, const struct ph_graph *new_g,
+ph_status ph_diff_new_objects(struct ph_graph *old_g, const struct ph_graph *new_g,
                               const struct ph_set *s, struct ph_set *out, struct ph_error *err)
 {
     out->n = 0;
+    out->v = NULL;
+    if (!ph_graph_has_index(old_g) && !ph_graph_index(old_g, NULL))
+        return ph_fail(err, PH_ERR_INTERNAL, "out of memory comparing heaps");
     out->v = malloc((s->n + 1) * sizeof *out->v);
     if (!out->v)
         return ph_fail(err, PH_ERR_INTERNAL, "out of memory comparing heaps");

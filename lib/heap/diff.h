@@ -18,8 +18,9 @@
 #include "lib/heap/graph.h"
 #include "lib/heap/view.h"
 
-/* The objects of s (a set of new_g) that are not in old_g. */
-ph_status ph_diff_new_objects(const struct ph_graph *old_g, const struct ph_graph *new_g,
+/* The objects of s (a set of new_g) that are not in old_g. old_g's address index is rebuilt
+ * first when it was dropped (a live walk drops it). */
+ph_status ph_diff_new_objects(struct ph_graph *old_g, const struct ph_graph *new_g,
                               const struct ph_set *s, struct ph_set *out, struct ph_error *err);
 
 struct ph_kind_change {

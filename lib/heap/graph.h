@@ -128,6 +128,38 @@ struct ph_heap_meta {
     struct ph_walk_stats stats;
 };
 
+/* The address index, two levels: the 4 KiB page of an address, then the objects in that page.
+ * A page's objects sit in a small table of their own (4 slots, doubled as the page fills), so a
+ * probe never leaves the page and runs are bounded by the table's size; consecutive lookups in
+ * one page touch the same few cache lines. Tables live in one slab, addressed by offset. */
+#define PH_INDEX_CLASSES 12 /* table sizes 4, 8, ..., 8192 slots */
+#define PH_INDEX_RECENT 64
+struct ph_index_page {
+    uint64_t page;    /* address >> 12 */
+    uint32_t table;   /* offset of its table in the slab */
+    uint16_t cls;     /* table size class: 4 << cls slots */
+    uint16_t count;   /* objects in the page */
+};
+struct ph_graph_index {
+    struct ph_index_page *pages;
+    size_t npages;
+    uint32_t *dir;    /* page number -> pages index: open addressing, at most half full */
+    size_t ndir;      /* power of two; 0: no index (dropped, or never built) */
+    uint32_t *slab;   /* the pages' tables: object indices, PH_NONE = empty */
+    size_t slab_used;
+    uint32_t free_table[PH_INDEX_CLASSES]; /* freed tables of each class, linked through their
+                                              first slot; PH_NONE ends a list */
+    uint64_t epoch;   /* bumped by every change, so a stale hint is recognised */
+    /* The pages met last, by page number modulo PH_INDEX_RECENT: the walk looks up a few
+     * streams of neighbouring objects (a dict's keys, its values, their attributes), and a hit
+     * here skips the directory. rec PH_NONE: empty. */
+    struct ph_index_recent {
+        uint64_t page;
+        uint32_t rec;
+    } recent[PH_INDEX_RECENT];
+    struct ph_bigmem m_pages, m_dir, m_slab;
+};
+
 struct ph_graph {
     size_t n, cap;
     uint64_t *addr;       /* object address */
@@ -140,9 +172,7 @@ struct ph_graph {
     uint32_t *edge_dst;
     uint32_t *edge_label;
     size_t nedges, edge_cap;
-    uint32_t *slots;              /* address -> object index: open addressing over object
-                                     indices (PH_NONE = empty); keys are addr[index] */
-    size_t nslots;                /* power of two, kept under 70% full */
+    struct ph_graph_index index;  /* address -> object index (graph.c), dropped after a walk */
     struct ph_type_rec *types;
     size_t ntypes, types_cap;
     struct ph_addrmap type_index; /* type address -> types index */
@@ -156,10 +186,12 @@ struct ph_graph {
                                      (module and function names), for byid and paths */
     size_t decoded;               /* objects whose edges are in place: 0..decoded-1 */
     struct ph_heap_meta meta;
-    /* The memory behind the columns above (addr .. edge_label, slots); the typed pointers are
-     * their bases, reloaded after every growth. */
+    struct ph_prefaulter *pf;     /* populates the arrays' pages ahead of use (bigmem.h); NULL:
+                                     each array populates its own */
+    /* The memory behind the columns above (addr .. edge_label); the typed pointers are their
+     * bases, reloaded after every growth. */
     struct ph_bigmem m_addr, m_size, m_type, m_owner, m_flags, m_edge_start, m_edge_dst,
-        m_edge_label, m_slots;
+        m_edge_label;
 };
 
 bool ph_graph_init(struct ph_graph *g, size_t expected_objects);
@@ -172,9 +204,11 @@ uint32_t ph_graph_find(const struct ph_graph *g, uint64_t addr);
 /* Where a failed lookup ended. Adding the object right after (nothing added in between) then
  * costs no second probe: most objects of a walk are met once, found missing, then added. */
 struct ph_graph_hint {
-    size_t slot, n, nslots;
+    uint64_t epoch;
+    uint32_t page;    /* pages index, or PH_NONE: the page is new, dir_slot is where it goes */
+    uint32_t slot;    /* the empty slot in the page's table, or the directory slot */
 };
-uint32_t ph_graph_lookup(const struct ph_graph *g, uint64_t addr, struct ph_graph_hint *hint);
+uint32_t ph_graph_lookup(struct ph_graph *g, uint64_t addr, struct ph_graph_hint *hint);
 /* Add an object that a lookup (which filled hint) did not find. PH_NONE when out of memory. */
 uint32_t ph_graph_insert(struct ph_graph *g, uint64_t addr, uint32_t type,
                          const struct ph_graph_hint *hint);
@@ -187,6 +221,14 @@ uint32_t ph_graph_append(struct ph_graph *g, uint64_t addr, uint32_t type);
 /* Rebuild the address index over every object. False when out of memory or when two objects
  * share an address (*dup, if not NULL, is then the second one; else PH_NONE). */
 bool ph_graph_index(struct ph_graph *g, uint32_t *dup);
+/* Free the address index once nothing will look addresses up (the views never do): on a large
+ * heap it is about a fifth of the walk's memory. Lookups and additions then need
+ * ph_graph_index first. */
+void ph_graph_drop_index(struct ph_graph *g);
+static inline bool ph_graph_has_index(const struct ph_graph *g)
+{
+    return g->index.ndir != 0;
+}
 
 /* An object's size. Sizes are 32-bit in the arrays (4 bytes an object saved on every heap);
  * the rare larger ones live in a side table. */

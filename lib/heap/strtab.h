@@ -17,11 +17,11 @@ struct ph_strtab {
     char *buf;        /* NUL-terminated strings back to back, under 4 GiB in all */
     size_t len;
     uint32_t *offs;   /* offs[id] = offset in buf */
-    uint32_t *hashes; /* hashes[id] = the string's hash: probes and rehashing skip the text */
     uint32_t n;
-    uint32_t *slots;  /* hash slots holding id+1, 0 = empty; at most 5/8 full */
+    uint64_t *slots;  /* hash slots: the string's hash << 32 | id + 1, 0 = empty; at most 3/4
+                         full. The hash in the slot spares probes and rehashing the text. */
     size_t nslots;
-    struct ph_bigmem m_buf, m_offs, m_hashes, m_slots;
+    struct ph_bigmem m_buf, m_offs, m_slots;
 };
 
 void ph_strtab_init(struct ph_strtab *t);
@@ -30,6 +30,11 @@ void ph_strtab_free(struct ph_strtab *t);
  * PH_STR_NONE on allocation failure or when the table is full (4 GiB of text). */
 uint32_t ph_strtab_intern(struct ph_strtab *t, const char *s, size_t len);
 uint32_t ph_strtab_intern_cstr(struct ph_strtab *t, const char *s);
+/* Interning in two steps, so that the table's cache miss overlaps other work: ph_strtab_prefetch
+ * hashes the string and starts loading its slot; ph_strtab_intern_hashed, given that hash, then
+ * interns it as ph_strtab_intern does (anything may happen in between). */
+uint32_t ph_strtab_prefetch(const struct ph_strtab *t, const char *s, size_t len);
+uint32_t ph_strtab_intern_hashed(struct ph_strtab *t, const char *s, size_t len, uint32_t hash);
 const char *ph_strtab_get(const struct ph_strtab *t, uint32_t id);
 /* Id of the string if it is interned, else PH_STR_NONE; never adds. */
 uint32_t ph_strtab_find(const struct ph_strtab *t, const char *s, size_t len);

@@ -168,6 +168,11 @@ static uint32_t join_ids(struct ph_view_ctx *v, struct distinct *d, const char *
 {
     if (d->n == 0)
         return ph_strtab_intern_cstr(&v->kinds, empty);
+    bool one = true; /* most objects have one kind of referrer: the row is that kind's text */
+    for (size_t k = 1; one && k < d->n; k++)
+        one = d->v[k] == d->v[0];
+    if (one && !d->cut && strlen(ph_view_text(v, d->v[0])) + 2 + sizeof ", ..." < 2048)
+        return d->v[0];
     qsort_r(d->v, d->n, sizeof *d->v, cmp_u32_name, &v->kinds);
     char buf[2048];
     size_t o = 0;
@@ -176,11 +181,17 @@ static uint32_t join_ids(struct ph_view_ctx *v, struct distinct *d, const char *
         if (k && d->v[k] == d->v[k - 1])
             continue;
         const char *s = ph_view_text(v, d->v[k]);
-        if (o + strlen(s) + 2 + sizeof ", ..." >= sizeof buf) {
+        size_t len = strlen(s);
+        if (o + len + 2 + sizeof ", ..." >= sizeof buf) {
             cut = true;
             break;
         }
-        o += (size_t)snprintf(buf + o, sizeof buf - o, "%s%s", o ? ", " : "", s);
+        if (o) {
+            memcpy(buf + o, ", ", 2);
+            o += 2;
+        }
+        memcpy(buf + o, s, len + 1);
+        o += len;
     }
     if (cut)
         snprintf(buf + o, sizeof buf - o, ", ...");

@@ -17,6 +17,7 @@
 #include "lib/proc/image.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,10 @@ struct ph_image {
     size_t npieces, cap;
     unsigned char *data; /* mmap'd, data_cap bytes, of which the copy uses data_len */
     uint64_t data_len, data_cap;
+    uint64_t planned;    /* bytes the last plan needed, within the bound or not */
+    atomic_uint_fast64_t populated; /* ph_image_populate: the next offset a thread takes */
+    uint64_t to_populate;           /* bytes of data to populate before the freeze */
+    struct ph_prefaulter *unmapper; /* unmaps data when the image is freed; NULL: free does */
     struct ph_image_stats st;
 };
 
@@ -232,6 +237,7 @@ static ph_status plan(struct ph_image *img, pid_t pid, const struct ph_maps *map
             img->st.absent_bytes += p->len;
         }
     }
+    img->planned = off;
     if (off > max_bytes)
         return ph_fail(err, PH_ERR_INTERNAL,
                        "--copy needs %llu MiB for the target's writable memory, more than "
@@ -300,14 +306,14 @@ static ph_status copy_piece(struct ph_image *img, size_t i, struct ph_mem_backen
     return PH_OK;
 }
 
-/* Room for len bytes in data, already faulted in where it is new: page faults on our side are
- * most of a copy's cost, and paying them before the freeze shortens the stop. */
-static ph_status ensure_room(struct ph_image *img, uint64_t len, bool populate,
+/* Room for len bytes in data, the first `populate` of them faulted in: page faults on our side
+ * are most of a copy's cost, and paying them before the freeze shortens the stop. */
+static ph_status ensure_room(struct ph_image *img, uint64_t len, uint64_t populate,
                              struct ph_error *err)
 {
     if (len <= img->data_cap)
         return PH_OK;
-    int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | (populate ? MAP_POPULATE : 0);
+    int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
     void *d = img->data ? mremap(img->data, img->data_cap, len, MREMAP_MAYMOVE)
                         : mmap(NULL, len, PROT_READ | PROT_WRITE, flags, -1, 0);
     if (d == MAP_FAILED)
@@ -315,6 +321,8 @@ static ph_status ensure_room(struct ph_image *img, uint64_t len, bool populate,
                        (unsigned long long)(len >> 20));
     img->data = d;
     img->data_cap = len;
+    if (populate) /* best effort, as bigmem.c: else the pages fault in during the copy */
+        madvise(d, populate < len ? populate : len, MADV_POPULATE_WRITE);
     return PH_OK;
 }
 
@@ -325,35 +333,63 @@ static void reset(struct ph_image *img)
     memset(&img->st, 0, sizeof img->st);
 }
 
-ph_status ph_image_reserve(pid_t pid, const struct ph_maps *maps, uint64_t max_bytes,
-                           struct ph_image **out, struct ph_error *err)
+ph_status ph_image_plan(pid_t pid, const struct ph_maps *maps, uint64_t max_bytes,
+                        struct ph_image **out, uint64_t *needed, struct ph_error *err)
 {
     *out = NULL;
     struct ph_image *img = calloc(1, sizeof *img);
     if (!img)
         return ph_fail(err, PH_ERR_INTERNAL, "out of memory");
     ph_status st = plan(img, pid, maps, max_bytes, err);
-    /* Headroom for what the target allocates before the freeze; beyond it, the copy grows. */
+    if (needed)
+        *needed = img->planned;
+    /* Headroom for what the target allocates before the freeze, address space only: populated
+     * it was 12 bytes of peak memory per object of the heap (beyond it, the copy grows). */
     uint64_t want = img->data_len + img->data_len / 8 + ((uint64_t)16 << 20);
     if (st == PH_OK)
-        st = ensure_room(img, want < max_bytes ? want : max_bytes, true, err);
+        st = ensure_room(img, want < max_bytes ? want : max_bytes, 0, err);
     if (st != PH_OK) {
         ph_image_free(img);
         return st;
     }
+    img->to_populate = img->data_len;
+    atomic_init(&img->populated, 0);
     reset(img);
     *out = img;
     return PH_OK;
 }
 
+void ph_image_populate(struct ph_image *img)
+{
+    const uint64_t step = (uint64_t)8 << 20;
+    for (;;) { /* best effort, as bigmem.c: else the pages fault in during the copy */
+        uint64_t off = atomic_fetch_add(&img->populated, step);
+        if (off >= img->to_populate)
+            return;
+        uint64_t n = img->to_populate - off < step ? img->to_populate - off : step;
+        madvise(img->data + off, n, MADV_POPULATE_WRITE);
+    }
+}
+
+ph_status ph_image_reserve(pid_t pid, const struct ph_maps *maps, uint64_t max_bytes,
+                           struct ph_image **out, uint64_t *needed, struct ph_error *err)
+{
+    ph_status st = ph_image_plan(pid, maps, max_bytes, out, needed, err);
+    if (st == PH_OK)
+        ph_image_populate(*out);
+    return st;
+}
+
 ph_status ph_image_capture(struct ph_image *img, pid_t pid, const struct ph_maps *maps,
-                           uint64_t max_bytes, struct ph_error *err)
+                           uint64_t max_bytes, uint64_t *needed, struct ph_error *err)
 {
     struct ph_mem_backend live = {0};
     reset(img);
     ph_status st = plan(img, pid, maps, max_bytes, err);
+    if (needed)
+        *needed = img->planned;
     if (st == PH_OK)
-        st = ensure_room(img, img->data_len, false, err);
+        st = ensure_room(img, img->data_len, 0, err);
     if (st == PH_OK)
         st = ph_mem_backend_pid(pid, &live, err);
     for (size_t i = 0; st == PH_OK && i < img->npieces; i++)
@@ -364,18 +400,83 @@ ph_status ph_image_capture(struct ph_image *img, pid_t pid, const struct ph_maps
     return st;
 }
 
-uint64_t ph_image_default_limit(void)
+/* A number from the first line of a file starting with `key` (key may be ""), or false. */
+static bool read_number(const char *path, const char *key, unsigned long long *v)
 {
-    FILE *f = fopen("/proc/meminfo", "re");
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return false;
+    char line[256];
+    bool found = false;
+    size_t klen = strlen(key);
+    while (!found && fgets(line, sizeof line, f))
+        found = strncmp(line, key, klen) == 0 && sscanf(line + klen, " %llu", v) == 1;
+    fclose(f);
+    return found;
+}
+
+/* Room under a memory cgroup's limit: files `limit` and `usage` in dir; UINT64_MAX when the
+ * limit is "max" or absent. */
+static uint64_t room_in(const char *dir, const char *limit, const char *usage)
+{
+    char path[700];
+    unsigned long long max, cur;
+    snprintf(path, sizeof path, "%s/%s", dir, limit);
+    if (!read_number(path, "", &max))
+        return UINT64_MAX;
+    snprintf(path, sizeof path, "%s/%s", dir, usage);
+    if (!read_number(path, "", &cur))
+        return UINT64_MAX;
+    return max > cur ? (uint64_t)(max - cur) : 0;
+}
+
+/* Room left under this process's memory cgroup (cgroup v2, or v1's memory controller), or
+ * UINT64_MAX without a limit: in a container MemAvailable is the host's. */
+static uint64_t cgroup_room(void)
+{
+    FILE *f = fopen("/proc/self/cgroup", "re");
     if (!f)
         return UINT64_MAX;
-    char line[256];
-    unsigned long long kib = 0;
-    bool found = false;
-    while (!found && fgets(line, sizeof line, f))
-        found = sscanf(line, "MemAvailable: %llu kB", &kib) == 1;
+    char line[512], dir[600];
+    uint64_t room = UINT64_MAX;
+    for (int lines = 0; lines < 64 && fgets(line, sizeof line, f); lines++) {
+        line[strcspn(line, "\n")] = '\0';
+        char *ctrl = strchr(line, ':'), *path = ctrl ? strchr(ctrl + 1, ':') : NULL;
+        if (!path)
+            continue;
+        *path++ = '\0';
+        uint64_t r = UINT64_MAX;
+        if (strcmp(ctrl + 1, "") == 0) { /* v2: "0::/path" */
+            snprintf(dir, sizeof dir, "/sys/fs/cgroup%s", path);
+            r = room_in(dir, "memory.max", "memory.current");
+        } else if (strstr(ctrl + 1, "memory")) { /* v1: "4:memory:/path" */
+            snprintf(dir, sizeof dir, "/sys/fs/cgroup/memory%s", path);
+            r = room_in(dir, "memory.limit_in_bytes", "memory.usage_in_bytes");
+        }
+        room = r < room ? r : room;
+    }
     fclose(f);
-    return found && kib < (UINT64_MAX >> 12) ? (uint64_t)kib * 1024 / 4 * 3 : UINT64_MAX;
+    return room;
+}
+
+uint64_t ph_image_available(void)
+{
+    unsigned long long kib;
+    uint64_t avail = read_number("/proc/meminfo", "MemAvailable:", &kib) && kib < (UINT64_MAX >> 10)
+                     ? (uint64_t)kib << 10 : UINT64_MAX;
+    uint64_t room = cgroup_room();
+    return room < avail ? room : avail;
+}
+
+uint64_t ph_image_default_limit(void)
+{
+    uint64_t avail = ph_image_available();
+    return avail == UINT64_MAX ? avail : avail / 4 * 3;
+}
+
+void ph_image_unmap_by(struct ph_image *img, struct ph_prefaulter *pf)
+{
+    img->unmapper = pf;
 }
 
 struct ph_image_stats ph_image_get_stats(const struct ph_image *img)
@@ -388,7 +489,7 @@ void ph_image_free(struct ph_image *img)
     if (!img)
         return;
     if (img->data)
-        munmap(img->data, img->data_cap);
+        ph_prefaulter_unmap(img->unmapper, img->data, img->data_cap);
     free(img->pieces);
     free(img);
 }
@@ -451,6 +552,20 @@ static long image_read(void *ctx, uint64_t addr, void *buf, size_t len)
     return (long)got;
 }
 
+/* The copied piece holding addr, read in place (ph_mem_backend.span). */
+static const unsigned char *image_span(void *ctx, uint64_t addr, uint64_t *lo, uint64_t *hi)
+{
+    const struct image_backend *b = ctx;
+    bool inside;
+    size_t i = find_piece(b->img, addr, &inside);
+    if (!inside || b->img->pieces[i].kind != COPIED)
+        return NULL;
+    const struct piece *p = &b->img->pieces[i];
+    *lo = p->start;
+    *hi = p->start + p->len;
+    return b->img->data + p->off;
+}
+
 static void image_close(void *ctx)
 {
     struct image_backend *b = ctx;
@@ -470,5 +585,5 @@ void ph_image_backend(struct ph_image *img, struct ph_mem_backend live, struct p
     }
     b->img = img;
     b->live = live;
-    *out = (struct ph_mem_backend){b, image_read, image_close};
+    *out = (struct ph_mem_backend){b, image_read, image_close, image_span};
 }

@@ -56,6 +56,14 @@ struct ph_mem {
     size_t tmask;
     unsigned tbits;
     struct slot *last;
+    /* The backend's runs the last direct reads came from (see ph_mem_backend.span), the most
+     * recent first: reads there are one memcpy, with no chunk fetched and copied first. Two,
+     * because a walk alternates between a table (a dict's entries) and the objects it holds.
+     * A run is empty when lo == hi. */
+    struct run {
+        const unsigned char *data;
+        uint64_t lo, hi;
+    } runs[2];
     struct ph_mem_stats st;
 };
 
@@ -353,6 +361,15 @@ static ph_status read_slow(struct ph_mem *mem, uint64_t addr, void *buf, size_t 
     if (addr > UINT64_MAX - len || (mem->maps && !ph_maps_readable(mem->maps, addr, len)))
         return ph_fail(err, PH_ERR_INCONSISTENT, "cannot read %zu bytes at 0x%" PRIx64 ": not "
                        "in readable mappings", len, addr);
+    uint64_t lo, hi;
+    const unsigned char *run = mem->be.span ? mem->be.span(mem->be.ctx, addr, &lo, &hi) : NULL;
+    if (run && addr >= lo && addr < hi && len <= hi - addr) {
+        mem->runs[1] = mem->runs[0];
+        mem->runs[0] = (struct run){run, lo, hi};
+        memcpy(buf, run + (addr - lo), len);
+        mem->st.hits++;
+        return PH_OK;
+    }
     if (len >= BIG_READ_CHUNKS * PH_CHUNK) { /* bulk: one copy, and do not flush the cache */
         mem->st.misses++;
         return direct(mem, addr, buf, len, addr, len, err);
@@ -370,8 +387,24 @@ ph_status ph_mem_read(struct ph_mem *mem, uint64_t addr, void *buf, size_t len,
                       struct ph_error *err)
 {
     mem->st.reads++;
-    struct slot *s = mem->last; /* hot path: the chunk of the previous read */
-    /* One unsigned compare covers addr < lo too (it wraps to a huge offset). */
+    /* Hot paths: the backend's run or the chunk of the previous read. One unsigned compare
+     * covers addr < lo too (it wraps to a huge offset). */
+    const struct run *r = &mem->runs[0];
+    if (addr - r->lo < r->hi - r->lo && len <= r->hi - addr) {
+        memcpy(buf, r->data + (addr - r->lo), len);
+        mem->st.hits++;
+        return PH_OK;
+    }
+    r = &mem->runs[1];
+    if (addr - r->lo < r->hi - r->lo && len <= r->hi - addr) {
+        struct run hit = *r;
+        mem->runs[1] = mem->runs[0];
+        mem->runs[0] = hit;
+        memcpy(buf, hit.data + (addr - hit.lo), len);
+        mem->st.hits++;
+        return PH_OK;
+    }
+    struct slot *s = mem->last;
     if (s && addr - s->lo < s->hi - s->lo && len <= s->hi - addr) {
         memcpy(buf, s->data + (addr - s->lo), len);
         s->ref = 1;
@@ -415,6 +448,11 @@ ph_status ph_mem_cstr(struct ph_mem *mem, uint64_t addr, char *buf, size_t max,
 
 bool ph_mem_readable(const struct ph_mem *mem, uint64_t addr, size_t len)
 {
+    for (int k = 0; k < 2; k++) {
+        const struct run *r = &mem->runs[k];
+        if (addr - r->lo < r->hi - r->lo && len <= r->hi - addr)
+            return true; /* a run of the backend lies in a readable mapping */
+    }
     return !mem->maps || ph_maps_readable(mem->maps, addr, len);
 }
 
@@ -428,6 +466,7 @@ void ph_mem_invalidate(struct ph_mem *mem)
     for (size_t i = 0; i <= mem->tmask; i++)
         mem->table[i] = EMPTY;
     mem->last = NULL;
+    memset(mem->runs, 0, sizeof mem->runs);
     mem->hand = 0;
 }
 

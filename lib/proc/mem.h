@@ -25,6 +25,10 @@ struct ph_mem_backend {
     void *ctx;
     long (*read)(void *ctx, uint64_t addr, void *buf, size_t len);
     void (*close)(void *ctx);
+    /* Optional (NULL: none): bytes the backend already holds in memory (a copy of the target).
+     * The run [*lo, *hi) that holds addr and a pointer to its first byte, or NULL when addr is
+     * in no such run. Reads inside a run are copied straight from it, not through the cache. */
+    const unsigned char *(*span)(void *ctx, uint64_t addr, uint64_t *lo, uint64_t *hi);
 };
 
 struct ph_mem_stats {

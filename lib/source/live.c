@@ -4,6 +4,7 @@
  */
 #include "lib/source/live.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,101 @@ static void debug_file_warning(struct ph_live *s, const char *given)
              why ? "not used as it is (" : "not used", line, why ? ")" : "");
 }
 
+/* ---- the copy's memory, prepared by a second thread ----
+ * Planning the copy reads /proc/PID/smaps and pagemap, and faulting in room for it costs about
+ * 0.3 s per GiB: work that needs neither the interpreter's layout nor the freeze. A thread does
+ * it while the main thread resolves the layout (reading DWARF takes 50 to 100 ms), so on a small
+ * heap preparing the copy costs no time, and on a large one resolving the layout does not. The
+ * thread touches only what it allocates; the main thread joins it before the freeze. */
+struct live_prep {
+    pthread_t thread;
+    pid_t pid;
+    uint64_t max_bytes;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool planned;         /* under mu: the fields below are set (the room may still fault in) */
+    struct ph_image *img; /* the reserved copy, or NULL */
+    uint64_t needed;      /* what the copy needs, once planned */
+    ph_status st;
+    struct ph_error err;
+};
+
+static void *prep_run(void *arg)
+{
+    struct live_prep *p = arg;
+    struct ph_maps maps = {0};
+    struct ph_image *img = NULL;
+    uint64_t needed = 0;
+    struct ph_error err = {0};
+    ph_status st = ph_maps_read(p->pid, &maps, &err);
+    if (st == PH_OK)
+        st = ph_image_plan(p->pid, &maps, p->max_bytes, &img, &needed, &err);
+    ph_maps_free(&maps);
+    pthread_mutex_lock(&p->mu);
+    p->img = img, p->needed = needed, p->st = st, p->err = err, p->planned = true;
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    if (st == PH_OK)
+        ph_image_populate(img);
+    return NULL;
+}
+
+/* The most a copy may take: the user's bound, else three quarters of the available memory for
+ * an explicit --copy and half of it by default (the graph and the views need the rest: about
+ * as much again as the copy on a heap of small objects). */
+static uint64_t copy_limit(const struct ph_source_options *opts)
+{
+    if (opts->copy_max_bytes)
+        return opts->copy_max_bytes;
+    uint64_t avail = ph_image_available();
+    if (avail == UINT64_MAX)
+        return avail;
+    return opts->copy == PH_COPY_ALWAYS ? avail / 4 * 3 : avail / 2;
+}
+
+static bool wants_copy(const struct ph_source_options *opts)
+{
+    return opts->copy == PH_COPY_ALWAYS || (opts->copy == PH_COPY_AUTO && !opts->no_freeze);
+}
+
+static void prep_free(struct live_prep *p)
+{
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
+    free(p);
+}
+
+static void prep_start(struct ph_live *s, const struct ph_source_options *opts)
+{
+    if (!opts->will_walk || !wants_copy(opts) || !(s->prep = calloc(1, sizeof *s->prep)))
+        return;
+    *s->prep = (struct live_prep){.pid = s->pid, .max_bytes = copy_limit(opts)};
+    pthread_mutex_init(&s->prep->mu, NULL);
+    pthread_cond_init(&s->prep->cv, NULL);
+    if (pthread_create(&s->prep->thread, NULL, prep_run, s->prep) != 0) {
+        prep_free(s->prep); /* no thread: the copy is reserved when the walk starts */
+        s->prep = NULL;
+    }
+}
+
+/* Wait for the thread, helping it fault the copy's room in when `help` (the main thread has
+ * nothing else to do before the freeze); its result becomes the caller's. */
+static struct live_prep *prep_join(struct ph_live *s, bool help)
+{
+    struct live_prep *p = s->prep;
+    if (!p)
+        return NULL;
+    pthread_mutex_lock(&p->mu);
+    while (!p->planned)
+        pthread_cond_wait(&p->cv, &p->mu);
+    pthread_mutex_unlock(&p->mu);
+    if (help && p->st == PH_OK)
+        ph_image_populate(p->img);
+    pthread_join(p->thread, NULL);
+    s->prep = NULL;
+    return p;
+}
+
 ph_status ph_live_open(pid_t pid, const struct ph_source_options *opts, struct ph_live *s,
                        struct ph_error *err)
 {
@@ -70,6 +166,7 @@ ph_status ph_live_open(pid_t pid, const struct ph_source_options *opts, struct p
         return st;
     s->proc_open = true;
     s->pid = s->proc.pid; /* a live thread, when the main thread has exited */
+    prep_start(s, opts);
     if ((st = open_mem(s, opts->cache_bytes, err)) != PH_OK)
         return st;
     struct py_layout_options lo = layout_options(&opts->layout);
@@ -114,13 +211,46 @@ ph_status ph_live_state(struct ph_live *s, const struct ph_source_options *opts,
     return st;
 }
 
-/* Unfrozen: room for the copy, planned from the maps as they are now. */
-static ph_status reserve_copy(struct ph_live *s, struct ph_image **img, struct ph_error *err)
+/* Unfrozen: room for the copy, planned from the maps as they are now (by the thread started at
+ * open, the first time). *needed says what the copy needs even when it does not fit. */
+static ph_status reserve_copy(struct ph_live *s, const struct ph_source_options *opts,
+                              struct ph_image **img, uint64_t *needed, struct ph_error *err)
 {
+    struct live_prep *p = prep_join(s, true);
+    if (p) {
+        ph_status st = p->st;
+        *img = p->img;
+        *needed = p->needed;
+        if (st != PH_OK)
+            *err = p->err;
+        prep_free(p);
+        return st;
+    }
     ph_status st = ph_proc_refresh_maps(&s->proc, err);
     if (st == PH_OK)
-        st = ph_image_reserve(s->pid, &s->proc.maps, ph_image_default_limit(), img, err);
+        st = ph_image_reserve(s->pid, &s->proc.maps, copy_limit(opts), img, needed, err);
     return st;
+}
+
+/* By default a copy that cannot be had (it would not fit, or its memory cannot be allocated) is
+ * no error: the walk reads the stopped process, and the note says why. */
+static ph_status copy_refused(struct ph_live *s, const struct ph_source_options *opts,
+                              ph_status st, uint64_t needed, struct ph_error *err)
+{
+    if (st == PH_OK || opts->copy != PH_COPY_AUTO || st == PH_ERR_TARGET_EXITED ||
+        st == PH_ERR_NO_PROCESS || st == PH_ERR_PERMISSION || st == PH_ERR_INTERRUPTED)
+        return st;
+    uint64_t limit = copy_limit(opts);
+    if (needed > limit)
+        snprintf(s->note, sizeof s->note, "not copying the target: the copy would need %llu MiB, "
+                 "more than the %llu MiB allowed (%s); it stayed stopped for the whole walk",
+                 (unsigned long long)(needed >> 20), (unsigned long long)(limit >> 20),
+                 opts->copy_max_bytes ? "PYHEAP_COPY_MAX_MB" : "half the available memory");
+    else
+        snprintf(s->note, sizeof s->note, "not copying the target (%s); it stayed stopped for "
+                 "the whole walk", err->msg);
+    ph_error_clear(err);
+    return PH_OK;
 }
 
 /* While frozen: copy the writable memory into img. Then (thawed) a reader over the copy, which
@@ -154,9 +284,9 @@ static void relay_progress(void *ctx, uint64_t objects, uint64_t decoded)
     r->opts->progress(r->opts->progress_ctx, &p);
 }
 
-/* --copy: a collection seen before the copy is taken saves copying memory that would not be
- * walked. */
-static ph_status copy_if_idle(struct ph_live *s, struct ph_image *img, struct ph_walk_stats *run,
+/* A collection seen before the copy is taken saves copying memory that would not be walked. */
+static ph_status copy_if_idle(struct ph_live *s, const struct ph_source_options *opts,
+                              struct ph_image *img, uint64_t *needed, struct ph_walk_stats *run,
                               struct ph_error *err)
 {
     bool collecting = false;
@@ -165,7 +295,15 @@ static ph_status copy_if_idle(struct ph_live *s, struct ph_image *img, struct ph
         return ph_fail(err, PH_ERR_INCONSISTENT, "the garbage collector is running");
     }
     ph_error_clear(err); /* unreadable here: the walk will say so */
-    return ph_image_capture(img, s->pid, &s->proc.maps, ph_image_default_limit(), err);
+    return ph_image_capture(img, s->pid, &s->proc.maps, copy_limit(opts), needed, err);
+}
+
+/* The walk reads no more: the copy goes (its memory to the prefaulter's thread, see open). */
+static void close_copy(void *ctx)
+{
+    struct ph_mem **copy = ctx;
+    ph_mem_close(*copy);
+    *copy = NULL;
 }
 
 static ph_status walk_once(struct ph_live *s, const struct ph_source_options *opts,
@@ -176,26 +314,41 @@ static ph_status walk_once(struct ph_live *s, const struct ph_source_options *op
     struct ph_mem *copy = NULL;
     struct ph_walk_stats run = {0}; /* what the source measures, kept across the walk's reset */
     size_t threads = 0;
-    ph_status st = opts->copy ? reserve_copy(s, &img, err) : PH_OK;
+    uint64_t needed = 0;
+    ph_status st = PH_OK;
+    s->note[0] = '\0';
+    if (wants_copy(opts)) {
+        st = reserve_copy(s, opts, &img, &needed, err);
+        st = copy_refused(s, opts, st, needed, err);
+    }
     double t0 = now_ms();
     if (st == PH_OK)
         st = freeze(s, opts, &fr, &threads, err);
-    if (st == PH_OK && img)
-        st = copy_if_idle(s, img, &run, err);
+    if (st == PH_OK && img) {
+        st = copy_if_idle(s, opts, img, &needed, &run, err);
+        if (st != PH_OK && !run.gc_collecting &&
+            (st = copy_refused(s, opts, st, needed, err)) == PH_OK) {
+            ph_image_free(img); /* the target grew past the bound meanwhile: walk it stopped */
+            img = NULL;
+        }
+    }
     if (img) {
         ph_thaw(fr);
         fr = NULL;
         run.frozen_ms = now_ms() - t0;
+        ph_image_unmap_by(img, g->pf); /* while the walk goes on (reachability) and after */
         st = st == PH_OK ? open_copy(s, img, &copy, &run, err) : (ph_image_free(img), st);
     }
     if (st == PH_OK) {
-        struct progress_relay relay = {opts, img || opts->no_freeze ? -1.0 : t0};
+        struct progress_relay relay = {opts, copy || opts->no_freeze ? -1.0 : t0};
         struct ph_walk_options wo = {.cancel = opts->cancel,
                                      .progress = opts->progress ? relay_progress : NULL,
-                                     .progress_ctx = &relay, .running = opts->no_freeze};
+                                     .progress_ctx = &relay, .running = opts->no_freeze,
+                                     .reads_done = copy ? close_copy : NULL,
+                                     .reads_done_ctx = &copy};
         st = ph_walk(copy ? copy : s->mem, &s->target, &wo, g, err);
     }
-    if (!opts->copy) {
+    if (!run.copied) {
         ph_thaw(fr);
         run.frozen_ms = now_ms() - t0;
     }
@@ -328,9 +481,11 @@ ph_status ph_live_walk(struct ph_live *s, const struct ph_source_options *opts, 
     g->meta.stats.retries = a.n > 0 ? a.n - 1 : 0;
     g->meta.stats.walk_ms = now_ms() - t0;
     /* Views never read the target again: the graph holds all they need. Free the cache now,
-     * it is tens of MiB at the moment the views need their own memory. */
+     * it is tens of MiB at the moment the views need their own memory; and the address index,
+     * which views never use (a diff rebuilds it). */
     ph_mem_close(s->mem);
     s->mem = NULL;
+    ph_graph_drop_index(g);
     return st;
 }
 
@@ -368,6 +523,11 @@ void ph_target_meta(const struct ph_proc *proc, const struct py_target *t, struc
 
 void ph_live_close(struct ph_live *s)
 {
+    struct live_prep *p = prep_join(s, false);
+    if (p) {
+        ph_image_free(p->img);
+        prep_free(p);
+    }
     py_state_free(&s->state);
     ph_mem_close(s->mem);
     if (s->proc_open)

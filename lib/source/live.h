@@ -2,11 +2,13 @@
  * live.h: a heap source that is a running process (inside lib/source only; cmd/ uses source.h).
  *
  * One look at a target, from pid to graph: open the process, resolve its interpreter
- * (unfrozen), then freeze every thread, read what is needed, and thaw at once. With opts.copy
- * the walk reads a copy of the target's writable memory taken while frozen (lib/proc/image.h),
- * so the target is stopped only for the copy, not for the whole walk. If the GC is collecting
- * at the moment of the freeze the source thaws, lets the target run briefly and retries a
- * bounded number of times.
+ * (unfrozen), then freeze every thread, read what is needed, and thaw at once. By default the
+ * walk reads a copy of the target's writable memory taken while frozen (lib/proc/image.h), so
+ * the target is stopped only for the copy, not for the whole walk; the copy's memory is planned
+ * and faulted in by a second thread while the first resolves the interpreter (DWARF), both
+ * before the freeze. When the copy would not fit (opts.copy, source.h) the stopped process is
+ * walked and `note` says why. If the GC is collecting at the moment of the freeze the source
+ * thaws, lets the target run briefly and retries a bounded number of times.
  */
 #ifndef PH_LIVE_H
 #define PH_LIVE_H
@@ -32,6 +34,8 @@ struct ph_live {
     struct py_state state;          /* interpreters and threads, after ph_live_state */
     double resolve_ms;
     char warning[1024];             /* "" or why an explicit --debug-file was not used as is */
+    char note[1024];                /* "" or why the walk did not read a copy (live.c) */
+    struct live_prep *prep;         /* the copy being prepared by a second thread, or NULL */
 };
 
 ph_status ph_live_open(pid_t pid, const struct ph_source_options *opts, struct ph_live *s,

@@ -105,6 +105,11 @@ const char *ph_source_warning(const struct ph_source *s)
     return s->kind == PH_SOURCE_PID && s->live.warning[0] ? s->live.warning : NULL;
 }
 
+const char *ph_source_note(const struct ph_source *s)
+{
+    return s->kind == PH_SOURCE_PID && s->live.note[0] ? s->live.note : NULL;
+}
+
 ph_status ph_source_heap(struct ph_source *s, struct ph_graph *g, struct ph_error *err)
 {
     memset(g, 0, sizeof *g);

@@ -26,7 +26,7 @@ enum ph_source_kind { PH_SOURCE_PID, PH_SOURCE_CORE, PH_SOURCE_FILE };
 
 enum ph_phase {
     PH_PHASE_RESOLVE, /* finding the interpreter and its layout (target running) */
-    PH_PHASE_WALK,    /* reading the heap (target stopped unless --copy or --no-freeze) */
+    PH_PHASE_WALK,    /* reading the heap (target stopped unless copied or --no-freeze) */
     PH_PHASE_READ,    /* reading a snapshot file */
 };
 
@@ -44,10 +44,24 @@ struct ph_layout_choice {
     bool no_dwarf, no_debug_offsets, no_table; /* --layout-from keeps one source */
 };
 
+/* Whether a live walk reads a copy of the target's writable memory taken while it is stopped
+ * (the stop is the copy: tens of ms per hundred MiB) or the stopped process itself (the stop is
+ * the whole walk, about a second per few million objects, and no memory for a copy). */
+enum ph_copy_mode {
+    PH_COPY_AUTO = 0, /* copy when it fits in half the available memory (or PYHEAP_COPY_MAX_MB),
+                         else say so and walk the stopped process */
+    PH_COPY_ALWAYS,   /* --copy: copy, up to three quarters of it; refuse beyond */
+    PH_COPY_NEVER,    /* --no-copy */
+};
+
 struct ph_source_options {
     struct ph_layout_choice layout;
-    bool no_freeze;                 /* read without stopping (possibly inconsistent) */
-    bool copy;                      /* copy writable memory while frozen, walk after the thaw */
+    bool no_freeze;                 /* read without stopping (possibly inconsistent; no copy
+                                       unless PH_COPY_ALWAYS) */
+    enum ph_copy_mode copy;
+    uint64_t copy_max_bytes;        /* bound of a copy (0: the mode's default) */
+    bool will_walk;                 /* the heap will be asked for: a copy's memory is prepared
+                                       by a second thread while the interpreter is resolved */
     volatile sig_atomic_t *cancel;  /* set by a signal handler: stop, thaw, return */
     size_t cache_bytes;             /* memory cache bound (0 = default) */
     int retry_ms;                   /* how long to keep looking again at a heap seen collecting
@@ -73,6 +87,9 @@ enum ph_source_kind ph_source_kind_of(const struct ph_source *s);
 /* Something the user should hear that did not stop the work (an explicit --debug-file that
  * was not used as it is), or NULL. */
 const char *ph_source_warning(const struct ph_source *s);
+/* After ph_source_heap: why the target was not copied though copying is the default (the copy
+ * would not fit in memory), or NULL. */
+const char *ph_source_note(const struct ph_source *s);
 /* The heap, into g (which the caller frees with ph_graph_free, also on failure). */
 ph_status ph_source_heap(struct ph_source *s, struct ph_graph *g, struct ph_error *err);
 void ph_source_close(struct ph_source *s);

@@ -142,8 +142,16 @@ static void dec_list(struct wk *w, struct wk_obj *o)
 static void dict_entry(struct wk *w, void *ctx, uint32_t index, uint64_t key, uint64_t value)
 {
     (void)ctx;
-    wk_edge(w, key, PH_LABEL(PH_EDGE_DICT_KEY, index));
-    wk_edge(w, value, PH_LABEL(PH_EDGE_DICT_VALUE, wk_key_repr(w, key)));
+    /* The key's repr is interned after both objects are found: the string table's cache miss
+     * (millions of distinct keys in a large dict) overlaps that work. Same edges, same order. */
+    struct wk_repr repr;
+    wk_key_repr_begin(w, key, &repr);
+    uint32_t k = wk_object(w, key), v = wk_object(w, value);
+    uint32_t label = PH_LABEL(PH_EDGE_DICT_VALUE, wk_key_repr_end(w, &repr));
+    if (k != PH_NONE)
+        ph_graph_add_edge(w->g, k, PH_LABEL(PH_EDGE_DICT_KEY, index));
+    if (v != PH_NONE)
+        ph_graph_add_edge(w->g, v, label);
 }
 
 static void dec_dict(struct wk *w, struct wk_obj *o)

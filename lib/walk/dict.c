@@ -16,6 +16,7 @@
 
 #define MAX_LOG2_SIZE 31
 #define BLOCK_ENTRIES 512
+#define SMALL_ENTRIES 32 /* entries of at most 64 bytes (read_keys checks) */
 
 struct keys_info {
     int64_t refcnt;
@@ -78,8 +79,13 @@ bool wk_keys_iter(struct wk *w, uint64_t keys, uint64_t values, wk_entry_fn fn, 
     if (!read_keys(w, keys, &ki))
         return false;
     uint64_t varr = values ? wk_values_array(w, values) : 0;
-    uint8_t *block = malloc(BLOCK_ENTRIES * ki.entry_size);
-    uint64_t *vblock = malloc(BLOCK_ENTRIES * sizeof *vblock);
+    /* Most tables are small (an instance's attributes): their blocks live on the stack, and
+     * millions of instances cost no allocation each. */
+    uint8_t small[SMALL_ENTRIES * 64];
+    uint64_t vsmall[SMALL_ENTRIES];
+    bool heap = ki.nentries > SMALL_ENTRIES;
+    uint8_t *block = heap ? malloc(BLOCK_ENTRIES * ki.entry_size) : small;
+    uint64_t *vblock = heap ? malloc(BLOCK_ENTRIES * sizeof *vblock) : vsmall;
     bool ok = block && vblock;
     for (uint64_t base = 0; ok && base < ki.nentries; base += BLOCK_ENTRIES) {
         uint64_t n = ki.nentries - base < BLOCK_ENTRIES ? ki.nentries - base : BLOCK_ENTRIES;
@@ -93,8 +99,10 @@ bool wk_keys_iter(struct wk *w, uint64_t keys, uint64_t values, wk_entry_fn fn, 
                 fn(w, ctx, (uint32_t)(base + i), key, value);
         }
     }
-    free(block);
-    free(vblock);
+    if (heap) {
+        free(block);
+        free(vblock);
+    }
     return ok;
 }
 

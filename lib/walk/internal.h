@@ -242,6 +242,17 @@ uint32_t wk_str_name(struct wk *w, uint64_t addr);
 bool wk_str_text(struct wk *w, uint64_t addr, char *buf, size_t cap);
 /* A short Python-like repr of a dict key (str, int, float, bytes, None, bool, tuple). */
 uint32_t wk_key_repr(struct wk *w, uint64_t addr);
+/* The same in two steps: begin computes the text and starts loading the string table's slot for
+ * it, end interns it; work in between hides the cache miss (millions of distinct keys). */
+struct wk_repr {
+    uint64_t addr;
+    uint32_t id;   /* known at begin (cached), else PH_NONE */
+    uint32_t hash;
+    size_t len;
+    char text[256];
+};
+void wk_key_repr_begin(struct wk *w, uint64_t addr, struct wk_repr *r);
+uint32_t wk_key_repr_end(struct wk *w, struct wk_repr *r);
 /* sys.getsizeof of a str from its header. */
 uint64_t wk_str_size(struct wk *w, uint64_t addr, const uint8_t *hdr, size_t hdrlen);
 

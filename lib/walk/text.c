@@ -299,18 +299,36 @@ static void key_repr_into(struct wk *w, uint64_t addr, char *out, size_t cap, in
     }
 }
 
-uint32_t wk_key_repr(struct wk *w, uint64_t addr)
+void wk_key_repr_begin(struct wk *w, uint64_t addr, struct wk_repr *r)
 {
+    r->addr = addr;
     const uint32_t *cached = cache_find(w->key_cache, addr);
+    r->id = cached ? *cached : PH_NONE;
     if (cached)
-        return *cached;
-    char out[256];
-    key_repr_into(w, addr, out, sizeof out, 0);
-    if (strlen(out) > MAX_REPR)
-        memcpy(out + MAX_REPR - 3, "...", 4);
-    uint32_t id = wk_intern(w, out);
+        return;
+    key_repr_into(w, addr, r->text, sizeof r->text, 0);
+    r->len = strlen(r->text);
+    if (r->len > MAX_REPR) {
+        memcpy(r->text + MAX_REPR - 3, "...", 4);
+        r->len = MAX_REPR;
+    }
+    r->hash = ph_strtab_prefetch(&w->g->names, r->text, r->len);
+}
+
+uint32_t wk_key_repr_end(struct wk *w, struct wk_repr *r)
+{
+    if (r->id != PH_NONE)
+        return r->id;
+    uint32_t id = ph_strtab_intern_hashed(&w->g->names, r->text, r->len, r->hash);
     /* Only immutable keys are cached by address: their repr cannot change during the walk. */
     if (id != PH_NONE)
-        cache_put(w->key_cache, addr, id);
+        cache_put(w->key_cache, r->addr, id);
     return id;
+}
+
+uint32_t wk_key_repr(struct wk *w, uint64_t addr)
+{
+    struct wk_repr r;
+    wk_key_repr_begin(w, addr, &r);
+    return wk_key_repr_end(w, &r);
 }

@@ -249,6 +249,9 @@ static ph_status walk_run(struct wk *w, const struct py_state *ps)
         return st;
     if (w->opts->running && (w->stats->gc_cut || w->stats->gc_collecting))
         count_off_list(w);
+    ph_graph_drop_index(w->g);
+    if (w->opts->reads_done)
+        w->opts->reads_done(w->opts->reads_done_ctx);
     w->stats->reachable = ph_graph_mark_reachable(w->g);
     return PH_OK;
 }

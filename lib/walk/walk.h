@@ -26,6 +26,11 @@ struct ph_walk_options {
     void *progress_ctx;
     bool running;                  /* the target is not stopped (--no-freeze): lists that change
                                       while read are cut, a collection is no reason to stop */
+    /* May be NULL: called once the walk reads the target's memory no more (before reachability
+     * is marked), so the caller can free a copy of it early; the address index is dropped then
+     * too (ph_graph_drop_index). Both lower the walk's peak memory. */
+    void (*reads_done)(void *ctx);
+    void *reads_done_ctx;
 };
 
 /* Walk the heap of the interpreter described by t into g (initialised, empty); what the walk

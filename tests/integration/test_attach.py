@@ -60,15 +60,26 @@ class AttachTest(common.InterpTestCase):
             self.check_tracemalloc(rep, t.pid, minor)
             self.assertEqual(t.quit(), 0, "target's own consistency check failed after pyheap")
 
-    def check_copy(self, pid, live):
-        """--copy walks a copy taken while frozen: the target is idle, so every row is the
-        same as when the walk read the stopped process."""
-        copied = common.run_pyheap_json("attach", pid, "--all", "--rows", "all", "--by", "type",
-                                        "--copy")
-        self.assertEqual(copied["rows"], live["rows"], "--copy changes nothing")
-        self.assertEqual(copied["total_count"], live["total_count"])
-        self.assertGreater(copied["walk"]["copied_bytes"], 0)
-        self.assertIsNone(live["walk"]["copied_bytes"])
+    def check_copy(self, pid, default):
+        """By default the walk reads a copy taken while frozen (this heap is small); --no-copy
+        walks the stopped process, and so does the default when the copy would exceed
+        PYHEAP_COPY_MAX_MB, saying why on stderr. The target is idle: every row is the same."""
+        args = ("attach", pid, "--all", "--rows", "all", "--by", "type")
+        self.assertGreater(default["walk"]["copied_bytes"], 0)
+        stopped = common.run_pyheap_json(*args, "--no-copy")
+        self.assertEqual(stopped["rows"], default["rows"], "the copy changes nothing")
+        self.assertEqual(stopped["total_count"], default["total_count"])
+        self.assertIsNone(stopped["walk"]["copied_bytes"])
+        small = {"PYHEAP_COPY_MAX_MB": "1"}
+        rc, out, err = common.run_pyheap(*args, "--json", env=small)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(json.loads(out)["rows"], default["rows"])
+        self.assertIsNone(json.loads(out)["walk"]["copied_bytes"])
+        self.assertIn("pyheap: note: not copying the target: the copy would need", err)
+        self.assertIn("PYHEAP_COPY_MAX_MB", err)
+        rc, out, err = common.run_pyheap(*args, "--copy", env=small)
+        self.assertEqual(rc, 1, "--copy refuses a copy over the bound")
+        self.assertIn("--copy needs", err)
 
     def check_classes(self, rep, clodo, minor):
         for cls, c in rep["classes"].items():

@@ -4,9 +4,11 @@
  * escaping of hostile text.
  */
 #include <check.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "lib/addrmap.h"
 #include "lib/bigmem.h"
@@ -148,6 +150,61 @@ START_TEST(graph_lookup_then_insert)
 }
 END_TEST
 
+/* Hostile addresses: every byte of one page an "object" (the index must take any set of distinct
+ * addresses of a page without a probe loop that finds no empty slot), many pages of a few
+ * objects, and a page met again after others. */
+START_TEST(graph_index_dense_and_sparse_pages)
+{
+    struct ph_graph g;
+    ck_assert(ph_graph_init(&g, 16));
+    uint32_t t = ph_graph_add_type(&g, 0x1000, 0, 0);
+    bool added;
+    const uint64_t dense = 0x7f1234567000ull;
+    uint32_t n = 0;
+    for (uint64_t off = 0; off < 4096; off++, n++)
+        ck_assert_uint_eq(ph_graph_add_object(&g, dense + (off * 2039) % 4096, t, &added), n);
+    for (uint64_t p = 0; p < 20000; p++, n++)
+        ck_assert_uint_eq(ph_graph_add_object(&g, 0x560000000000ull + (p << 12) + 8 * (p % 7), t,
+                                              &added), n);
+    for (uint64_t off = 0; off < 4096; off += 3)
+        ck_assert_uint_eq(ph_graph_find(&g, dense + (off * 2039) % 4096), off);
+    ck_assert_uint_eq(ph_graph_find(&g, dense + 4096), PH_NONE);
+    ck_assert_uint_eq(ph_graph_find(&g, dense - 8), PH_NONE);
+    ck_assert_uint_eq(ph_graph_find(&g, 0x560000000000ull + (5ull << 12) + 40), 4096 + 5);
+    ck_assert_uint_eq(ph_graph_find(&g, 0x560000000000ull + (5ull << 12) + 48), PH_NONE);
+    ph_graph_free(&g);
+}
+END_TEST
+
+/* Dropping the index: lookups find nothing and additions fail (never a silent duplicate), until
+ * ph_graph_index rebuilds it; a rebuild reports two objects at one address. */
+START_TEST(graph_index_drop_and_rebuild)
+{
+    struct ph_graph g;
+    ck_assert(ph_graph_init(&g, 16));
+    uint32_t t = ph_graph_add_type(&g, 0x1000, 0, 0);
+    bool added;
+    for (uint32_t i = 0; i < 1000; i++)
+        ck_assert_uint_eq(ph_graph_add_object(&g, 0x10000 + 48ull * i, t, &added), i);
+    struct ph_graph_hint hint;
+    ck_assert_uint_eq(ph_graph_lookup(&g, 0x9000, &hint), PH_NONE);
+    ph_graph_drop_index(&g);
+    ck_assert_uint_eq(ph_graph_find(&g, 0x10000), PH_NONE);
+    ck_assert_uint_eq(ph_graph_insert(&g, 0x9000, t, &hint), PH_NONE);
+    ck_assert_uint_eq(ph_graph_add_object(&g, 0x10000, t, &added), PH_NONE);
+    ck_assert(!added);
+    ck_assert_uint_eq(g.n, 1000);
+    uint32_t dup = 0;
+    ck_assert(ph_graph_index(&g, &dup));
+    ck_assert_uint_eq(dup, PH_NONE);
+    ck_assert_uint_eq(ph_graph_find(&g, 0x10000 + 48ull * 999), 999);
+    ck_assert_uint_eq(ph_graph_append(&g, 0x10000 + 48ull * 7, t), 1000);
+    ck_assert(!ph_graph_index(&g, &dup));
+    ck_assert_uint_eq(dup, 1000);
+    ph_graph_free(&g);
+}
+END_TEST
+
 /* Growth keeps the contents (also when the mapping moves), and what was asked is usable. */
 START_TEST(bigmem_grows_and_keeps)
 {
@@ -173,6 +230,45 @@ START_TEST(bigmem_grows_and_keeps)
     ck_assert_int_eq(((unsigned char *)m.base)[0], 0);
     ph_bigmem_free(&m);
     ck_assert_ptr_null(m.base);
+}
+END_TEST
+
+/* With a prefaulter: arrays grow (and move) while the second thread populates them, another one
+ * is freed and a new one takes its place; every byte written stays, and nothing is lost when the
+ * arrays are freed before the prefaulter stops. */
+START_TEST(bigmem_with_prefaulter)
+{
+    struct ph_prefaulter *pf = ph_prefaulter_start();
+    ck_assert_ptr_nonnull(pf);
+    struct ph_bigmem a = {.pf = pf}, b = {.pf = pf};
+    size_t asked = 0;
+    for (size_t step = 4096; asked < (48u << 20); step += step / 2) {
+        size_t from = asked;
+        asked += step;
+        ck_assert(ph_bigmem_ensure(&a, asked));
+        ck_assert(ph_bigmem_ensure(&b, asked / 2));
+        memset((char *)a.base + from, (int)(from % 251), asked - from);
+        if (from > (8u << 20) && from < (12u << 20)) { /* b goes and comes back meanwhile */
+            ph_bigmem_free(&b);
+            b.pf = pf;
+        }
+    }
+    size_t from = 0;
+    for (size_t step = 4096, to = step; to <= asked; step += step / 2, to += step) {
+        ck_assert_int_eq(((unsigned char *)a.base)[from], (int)(from % 251));
+        ck_assert_int_eq(((unsigned char *)a.base)[to - 1], (int)(from % 251));
+        from = to;
+    }
+    ph_bigmem_free(&a);
+    ph_bigmem_free(&b);
+    /* A mapping given away is gone once the prefaulter has stopped. */
+    size_t len = 8u << 20;
+    void *gone = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ck_assert_ptr_ne(gone, MAP_FAILED);
+    ph_prefaulter_unmap(pf, gone, len);
+    ph_prefaulter_stop(pf);
+    ck_assert_int_eq(msync(gone, len, MS_ASYNC), -1);
+    ck_assert_int_eq(errno, ENOMEM);
 }
 END_TEST
 
@@ -225,7 +321,10 @@ int main(void)
     tcase_add_test(tc, graph_index_survives_growth);
     tcase_add_test(tc, graph_sizes_of_4gib_and_more);
     tcase_add_test(tc, graph_lookup_then_insert);
+    tcase_add_test(tc, graph_index_dense_and_sparse_pages);
+    tcase_add_test(tc, graph_index_drop_and_rebuild);
     tcase_add_test(tc, bigmem_grows_and_keeps);
+    tcase_add_test(tc, bigmem_with_prefaulter);
     tcase_add_test(tc, escape_hostile_text);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
