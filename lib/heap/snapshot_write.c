@@ -9,6 +9,8 @@
 #include "lib/heap/snapshot.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -17,54 +19,126 @@
 
 #include "lib/heap/snapshot_format.h"
 
-struct writer {
+/* Where compressed chunks go: written by the compressing thread, or by the encoding thread only
+ * while the other is idle (section headers), so output stays in order. */
+struct sink {
     int fd;
     const char *name;
-    struct ph_error *err;
-    ph_status st;       /* the first failure; later calls do nothing */
+    ph_status st;       /* the first failure; later writes do nothing */
+    struct ph_error err;
     ZSTD_CCtx *cctx;
-    uint8_t *raw;       /* SNAP_CHUNK_MAX */
-    size_t len;
     uint8_t *comp;      /* ZSTD_compressBound(SNAP_CHUNK_MAX) + chunk header */
     size_t comp_cap;
 };
 
-static void out_bytes(struct writer *w, const void *p, size_t n)
+/* Chunks are compressed and written by a second thread while the next one is encoded (about a
+ * third of the time writing takes): two raw buffers, one being filled, one handed over. */
+struct writer {
+    struct ph_error *err;
+    ph_status st;       /* the first failure, the encoder's or the sink's; later calls do nothing */
+    uint8_t *raw;       /* the buffer being filled: SNAP_CHUNK_MAX */
+    size_t len;
+    uint8_t *bufs[2];
+    struct sink sink;
+    bool threaded;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    const uint8_t *job; /* under mu: the chunk handed over (job_len 0: a section's end) */
+    size_t job_len;
+    bool pending, quit;
+};
+
+static void out_bytes(struct sink *k, const void *p, size_t n)
 {
     const uint8_t *b = p;
-    while (w->st == PH_OK && n > 0) {
-        ssize_t k = write(w->fd, b, n);
-        if (k < 0 && errno == EINTR)
+    while (k->st == PH_OK && n > 0) {
+        ssize_t got = write(k->fd, b, n);
+        if (got < 0 && errno == EINTR)
             continue;
-        if (k <= 0) {
-            w->st = ph_fail(w->err, PH_ERR_IO, "writing %s: %s", w->name,
-                            k < 0 ? strerror(errno) : "nothing written");
+        if (got <= 0) {
+            k->st = ph_fail(&k->err, PH_ERR_IO, "writing %s: %s", k->name,
+                            got < 0 ? strerror(errno) : "nothing written");
             return;
         }
-        b += k;
-        n -= (size_t)k;
+        b += got;
+        n -= (size_t)got;
     }
 }
 
-/* Compress what is buffered into one chunk and write it (a chunk of 0 ends the section). */
-static void flush_chunk(struct writer *w)
+/* Compress len raw bytes into one chunk and write it (a chunk of 0 ends the section). */
+static void write_chunk(struct sink *k, const uint8_t *raw, size_t len)
 {
-    if (w->st != PH_OK)
+    if (k->st != PH_OK)
         return;
     size_t clen = 0;
-    if (w->len) {
-        clen = ZSTD_compressCCtx(w->cctx, w->comp + 12, w->comp_cap - 12, w->raw, w->len,
+    if (len) {
+        clen = ZSTD_compressCCtx(k->cctx, k->comp + 12, k->comp_cap - 12, raw, len,
                                  SNAP_ZSTD_LEVEL);
         if (ZSTD_isError(clen)) {
-            w->st = ph_fail(w->err, PH_ERR_INTERNAL, "compressing a snapshot chunk: %s",
+            k->st = ph_fail(&k->err, PH_ERR_INTERNAL, "compressing a snapshot chunk: %s",
                             ZSTD_getErrorName(clen));
             return;
         }
     }
-    snap_put_u32(w->comp, (uint32_t)w->len);
-    snap_put_u32(w->comp + 4, (uint32_t)clen);
-    snap_put_u32(w->comp + 8, (uint32_t)crc32(0, w->comp + 12, (uInt)clen));
-    out_bytes(w, w->comp, 12 + clen);
+    snap_put_u32(k->comp, (uint32_t)len);
+    snap_put_u32(k->comp + 4, (uint32_t)clen);
+    snap_put_u32(k->comp + 8, (uint32_t)crc32(0, k->comp + 12, (uInt)clen));
+    out_bytes(k, k->comp, 12 + clen);
+}
+
+static void *compressor(void *arg)
+{
+    struct writer *w = arg;
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (!w->pending && !w->quit)
+            pthread_cond_wait(&w->cv, &w->mu);
+        if (!w->pending)
+            break;
+        pthread_mutex_unlock(&w->mu);
+        write_chunk(&w->sink, w->job, w->job_len);
+        pthread_mutex_lock(&w->mu);
+        w->pending = false;
+        pthread_cond_broadcast(&w->cv);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+/* Wait until the compressor is idle; its failure becomes the writer's. After this the sink
+ * may be used by the caller until the next hand-over. */
+static void drain(struct writer *w)
+{
+    if (w->threaded) {
+        pthread_mutex_lock(&w->mu);
+        while (w->pending)
+            pthread_cond_wait(&w->cv, &w->mu);
+        pthread_mutex_unlock(&w->mu);
+    }
+    if (w->sink.st != PH_OK && w->st == PH_OK) {
+        *w->err = w->sink.err;
+        w->st = w->sink.st;
+    }
+}
+
+/* The buffered bytes become a chunk: handed to the compressor (filling goes on in the other
+ * buffer), or compressed here when there is no thread. */
+static void flush_chunk(struct writer *w)
+{
+    drain(w);
+    if (w->st != PH_OK)
+        return;
+    if (!w->threaded) {
+        write_chunk(&w->sink, w->raw, w->len);
+        drain(w);
+    } else {
+        pthread_mutex_lock(&w->mu);
+        w->job = w->raw, w->job_len = w->len, w->pending = true;
+        pthread_cond_broadcast(&w->cv);
+        pthread_mutex_unlock(&w->mu);
+        w->raw = w->raw == w->bufs[0] ? w->bufs[1] : w->bufs[0];
+    }
     w->len = 0;
 }
 
@@ -85,6 +159,18 @@ static void put(struct writer *w, const void *p, size_t n)
 
 static inline void put_varint(struct writer *w, uint64_t v)
 {
+    if (w->len + 10 <= SNAP_CHUNK_MAX) { /* the common case: room for the longest, in place */
+        uint8_t *b = w->raw + w->len;
+        while (v >= 0x80) {
+            *b++ = (uint8_t)(v | 0x80);
+            v >>= 7;
+        }
+        *b++ = (uint8_t)v;
+        w->len = (size_t)(b - w->raw);
+        if (w->len == SNAP_CHUNK_MAX)
+            flush_chunk(w);
+        return;
+    }
     uint8_t b[10];
     size_t n = 0;
     do {
@@ -93,14 +179,7 @@ static inline void put_varint(struct writer *w, uint64_t v)
         b[n] |= v ? 0x80 : 0;
         n++;
     } while (v);
-    if (w->len + n <= SNAP_CHUNK_MAX) { /* the common case: no chunk boundary */
-        memcpy(w->raw + w->len, b, n);
-        w->len += n;
-        if (w->len == SNAP_CHUNK_MAX)
-            flush_chunk(w);
-    } else {
-        put(w, b, n);
-    }
+    put(w, b, n);
 }
 
 static void put_u8(struct writer *w, uint8_t v)
@@ -113,7 +192,9 @@ static void section_begin(struct writer *w, enum snap_section s)
     uint8_t h[8];
     snap_put_u32(h, snap_tag(s));
     snap_put_u32(h + 4, 0);
-    out_bytes(w, h, sizeof h);
+    drain(w);
+    if (w->st == PH_OK)
+        out_bytes(&w->sink, h, sizeof h);
 }
 
 static void section_end(struct writer *w)
@@ -340,7 +421,48 @@ static void write_header(struct writer *w)
     h[10] = SNAP_MINOR & 0xff, h[11] = SNAP_MINOR >> 8;
     snap_put_u32(h + 12, 0);
     snap_put_u32(h + 16, (uint32_t)crc32(0, h, 16));
-    out_bytes(w, h, sizeof h);
+    out_bytes(&w->sink, h, sizeof h);
+    drain(w);
+}
+
+static bool writer_open(struct writer *w, int fd, const char *name, struct ph_error *err)
+{
+    *w = (struct writer){.err = err, .st = PH_OK, .sink = {.fd = fd, .name = name, .st = PH_OK}};
+    w->sink.comp_cap = ZSTD_compressBound(SNAP_CHUNK_MAX) + 12;
+    w->sink.cctx = ZSTD_createCCtx();
+    w->sink.comp = malloc(w->sink.comp_cap);
+    w->bufs[0] = malloc(SNAP_CHUNK_MAX);
+    w->bufs[1] = malloc(SNAP_CHUNK_MAX);
+    w->raw = w->bufs[0];
+    if (!w->sink.cctx || !w->sink.comp || !w->bufs[0] || !w->bufs[1]) {
+        w->st = ph_fail(err, PH_ERR_INTERNAL, "out of memory for the snapshot writer");
+        return false;
+    }
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    /* No thread (a limit on threads): the chunks are compressed in turn, as well. */
+    w->threaded = pthread_create(&w->thread, NULL, compressor, w) == 0;
+    return true;
+}
+
+static void writer_close(struct writer *w, bool opened)
+{
+    if (opened) {
+        drain(w);
+        if (w->threaded) {
+            pthread_mutex_lock(&w->mu);
+            w->quit = true;
+            pthread_cond_broadcast(&w->cv);
+            pthread_mutex_unlock(&w->mu);
+            pthread_join(w->thread, NULL);
+        }
+        pthread_mutex_destroy(&w->mu);
+        pthread_cond_destroy(&w->cv);
+    }
+    ZSTD_freeCCtx(w->sink.cctx);
+    free(w->sink.comp);
+    free(w->bufs[0]);
+    free(w->bufs[1]);
 }
 
 ph_status ph_snapshot_write(const struct ph_graph *g, int fd, const char *name,
@@ -348,19 +470,14 @@ ph_status ph_snapshot_write(const struct ph_graph *g, int fd, const char *name,
 {
     if (g->decoded != g->n)
         return ph_fail(err, PH_ERR_INTERNAL, "a snapshot needs every object decoded");
-    struct writer w = {.fd = fd, .name = name, .err = err, .st = PH_OK};
-    w.comp_cap = ZSTD_compressBound(SNAP_CHUNK_MAX) + 12;
-    w.cctx = ZSTD_createCCtx();
-    w.raw = malloc(SNAP_CHUNK_MAX);
-    w.comp = malloc(w.comp_cap);
-    if (!w.cctx || !w.raw || !w.comp)
-        w.st = ph_fail(err, PH_ERR_INTERNAL, "out of memory for the snapshot writer");
-    write_header(&w);
-    for (int sec = 0; sec < SEC_COUNT && w.st == PH_OK; sec++)
-        write_section(&w, g, (enum snap_section)sec);
-    ZSTD_freeCCtx(w.cctx);
-    free(w.raw);
-    free(w.comp);
+    struct writer w;
+    bool opened = writer_open(&w, fd, name, err);
+    if (opened) {
+        write_header(&w);
+        for (int sec = 0; sec < SEC_COUNT && w.st == PH_OK; sec++)
+            write_section(&w, g, (enum snap_section)sec);
+    }
+    writer_close(&w, opened);
     return w.st;
 }
 
