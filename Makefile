@@ -3,7 +3,8 @@
 #   make check      include layering, ASan+UBSan build, Check unit tests, integration tests
 #   make demo       start the example leaky service and attach to it
 #   make bench      the benchmark: 1M, 5M and 20M objects (wall, stop, RSS per object, the
-#                   physical limit); make bench-large: 50M objects when the memory allows
+#                   physical limit); make bench-large: 50M objects when the memory allows;
+#                   BENCH_PYTHON=PATH: the target's interpreter (default Debian's python3.11)
 #   make fuzz       fuzz the snapshot reader (clang's libFuzzer, ASan+UBSan), FUZZ_SECONDS long
 #   make stress     attach again and again to targets that allocate hard, every interpreter
 #                   (ATTACHES=K per mode, default 1000; THREADS=N, default 4; INTERPS=3.12,sid)
@@ -95,7 +96,7 @@ demo: deps
 	$(PYTHON) tests/demo.py build/pyheap
 
 bench: build/pyheap
-	$(PYTHON) tests/bench.py build/pyheap
+	$(PYTHON) tests/bench.py build/pyheap $(if $(BENCH_PYTHON),python=$(BENCH_PYTHON))
 
 # 50 million objects, when the memory allows (about 14 GiB: the target, its copy, the graph).
 bench-large: build/pyheap

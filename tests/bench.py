@@ -1,9 +1,11 @@
 """make bench: time pyheap on a series of heap sizes, against the physical limit of each.
 
-Usage: python3 tests/bench.py BINARY [sizes=1,5,20] [repeat=3] [snapshot=5] [count=N]
+Usage: python3 tests/bench.py BINARY [sizes=1,5,20] [repeat=3] [snapshot=5] [count=N] [python=PATH]
 
-For each size (millions of objects) it starts tests/targets/bench_heap.py with
-/usr/bin/python3.11 (about 4 objects per instance: count = size / 4), waits for READY and prints
+For each size (millions of objects) it starts tests/targets/bench_heap.py with PATH (default
+/usr/bin/python3.11, Debian's stripped build: its layout comes from the separate debug file;
+issue 16's heapy figures were taken on pyenv's 3.12) (about 4 objects per instance: count =
+size / 4), waits for READY and prints
 one row for `BINARY attach --json PID` (the default: the target is copied while stopped when the
 copy fits in memory), medians of `repeat` runs:
 
@@ -58,11 +60,11 @@ def available_bytes():
     return 1 << 62
 
 
-def start_target(args):
+def start_target(python, args):
     with open(TARGET) as f:
         source = f.read()
     t0 = time.monotonic()
-    proc = subprocess.Popen([PYTHON, "-c", source] + args, stdin=subprocess.PIPE,
+    proc = subprocess.Popen([python, "-c", source] + args, stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, universal_newlines=True)
     deadline = t0 + READY_TIMEOUT
     while True:
@@ -244,8 +246,8 @@ def median_run(binary, args, repeat):
     return runs[len(runs) // 2], runs
 
 
-def bench_size(binary, count, repeat, snapshot):
-    proc, ready, build_s = start_target(["count=%d" % count])
+def bench_size(binary, python, count, repeat, snapshot):
+    proc, ready, build_s = start_target(python, ["count=%d" % count])
     pid = ready["pid"]
     row = {"count": count}
     try:
@@ -356,7 +358,8 @@ def print_table(rows):
 
 def main():
     if len(sys.argv) < 2:
-        sys.exit("usage: bench.py BINARY [sizes=1,5,20] [repeat=3] [snapshot=5] [count=N]")
+        sys.exit("usage: bench.py BINARY [sizes=1,5,20] [repeat=3] [snapshot=5] [count=N] "
+                 "[python=PATH]")
     binary = os.path.abspath(sys.argv[1])
     if not os.access(binary, os.X_OK):
         sys.exit("bench: %s is not an executable (make build/pyheap first)" % binary)
@@ -367,6 +370,7 @@ def main():
         counts = [int(float(s) * 1e6) // OBJECTS_PER_INSTANCE
                   for s in opts.get("sizes", "1,5,20").split(",")]
     repeat = int(opts.get("repeat", "3"))
+    python = opts.get("python", PYTHON)
     snapshot = float(opts.get("snapshot", "5"))
     snap_count = int(snapshot * 1e6) // OBJECTS_PER_INSTANCE
     if snap_count not in counts and counts:
@@ -381,7 +385,7 @@ def main():
                   "and graph), %.1f GiB available" % (count, need / 2**30,
                                                      available_bytes() / 2**30))
             continue
-        row = bench_size(binary, count, repeat, snapshot and count == snap_count)
+        row = bench_size(binary, python, count, repeat, snapshot and count == snap_count)
         print_size(row)
         sys.stdout.flush()
         rows.append(row)

@@ -127,8 +127,10 @@ static void drain(struct writer *w)
 static void flush_chunk(struct writer *w)
 {
     drain(w);
-    if (w->st != PH_OK)
+    if (w->st != PH_OK) {
+        w->len = 0; /* nothing more is written; the buffer stays usable for the encoders */
         return;
+    }
     if (!w->threaded) {
         write_chunk(&w->sink, w->raw, w->len);
         drain(w);
@@ -182,9 +184,11 @@ static inline void put_varint(struct writer *w, uint64_t v)
     put(w, b, n);
 }
 
-static void put_u8(struct writer *w, uint8_t v)
+static inline void put_u8(struct writer *w, uint8_t v)
 {
-    put(w, &v, 1);
+    w->raw[w->len++] = v; /* a buffer is flushed when full, so there is room for one */
+    if (w->len == SNAP_CHUNK_MAX)
+        flush_chunk(w);
 }
 
 static void section_begin(struct writer *w, enum snap_section s)
@@ -322,20 +326,31 @@ static void enc_types(struct writer *s, const struct ph_graph *g)
     }
 }
 
+/* One loop per column: the switch outside, the loop the compiler can keep tight. */
 static void enc_column(struct writer *s, const struct ph_graph *g, enum snap_section sec)
 {
     uint64_t prev = 0;
-    for (size_t i = 0; i < g->n; i++) {
-        switch (sec) {
-        case SEC_ADDR:
+    switch (sec) {
+    case SEC_ADDR:
+        for (size_t i = 0; i < g->n; prev = g->addr[i++])
             put_varint(s, snap_zig((int64_t)(g->addr[i] - prev)));
-            prev = g->addr[i];
-            break;
-        case SEC_SIZE: put_varint(s, ph_graph_size(g, (uint32_t)i)); break;
-        case SEC_OTYP: put_varint(s, g->type[i]); break;
-        case SEC_FLAG: put_u8(s, g->flags[i]); break;
-        default: put_varint(s, g->edge_start[i + 1] - g->edge_start[i]); break; /* SEC_ECNT */
-        }
+        break;
+    case SEC_SIZE:
+        for (size_t i = 0; i < g->n; i++)
+            put_varint(s, ph_graph_size(g, (uint32_t)i));
+        break;
+    case SEC_OTYP:
+        for (size_t i = 0; i < g->n; i++)
+            put_varint(s, g->type[i]);
+        break;
+    case SEC_FLAG:
+        for (size_t i = 0; i < g->n; i++)
+            put_u8(s, g->flags[i]);
+        break;
+    default: /* SEC_ECNT */
+        for (size_t i = 0; i < g->n; i++)
+            put_varint(s, g->edge_start[i + 1] - g->edge_start[i]);
+        break;
     }
 }
 
