@@ -17,6 +17,8 @@
  *   6 list           <- 2 ['nodes']                 13 list [B at 0..99]     <- 2 ['many']
  */
 #include <check.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -417,6 +419,26 @@ static void all_views(struct ph_graph *g, char *out, size_t cap)
     ph_view_ctx_free(&v);
 }
 
+/* A write that fails after the header (a file size limit: the chunks go over it) fails in the
+ * writer's compressing thread; the failure must still be the writer's result. Each Check test
+ * runs in its own process, so the limit ends with it. */
+START_TEST(snapshot_write_failure_is_reported)
+{
+    struct fixture f;
+    setup(&f);
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit lim = {64, 64}; /* the header and the first section's are 28 bytes */
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    FILE *tmp = tmpfile();
+    ck_assert_ptr_nonnull(tmp);
+    struct ph_error err = {0};
+    ck_assert_int_eq(ph_snapshot_write(&f.g, fileno(tmp), "tmp", &err), PH_ERR_IO);
+    ck_assert_msg(strstr(err.msg, "writing tmp: File too large"), "%s", err.msg);
+    fclose(tmp);
+    teardown(&f);
+}
+END_TEST
+
 START_TEST(snapshot_round_trip)
 {
     struct fixture f;
@@ -478,6 +500,7 @@ int main(void)
     tcase_add_test(tc, byid_rows);
     tcase_add_test(tc, paths_from_roots);
     tcase_add_test(tc, snapshot_round_trip);
+    tcase_add_test(tc, snapshot_write_failure_is_reported);
     tcase_add_test(tc, relation_names);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
