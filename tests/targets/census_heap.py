@@ -578,14 +578,17 @@ def _short_repr(o):
         return "?"
 
 
-def alive(hexes):
+def alive(hexes, line):
+    """Of the addresses hexes, those the census still finds. The command's own text (`line`,
+    and the decoded copy stdin's TextIOWrapper keeps) is new since the walk: it can take the
+    cell of a freed census str, so it is never reported."""
     wanted = set(int(h, 16) for h in hexes)
     parents = {}
     objs = census(parents)
     out = {}
     for o in objs:
         k = id(o)
-        if k in wanted:
+        if k in wanted and not (type(o) is str and o == line):
             via = []
             p = parents.get(k)
             while p is not None and len(via) < 4:
@@ -620,7 +623,7 @@ def main():
             break
         words = line.split()
         if words and words[0] == "alive":
-            reply("ALIVE " + json.dumps(alive(words[1:])))
+            reply("ALIVE " + json.dumps(alive(words[1:], line)))
         else:
             reply("ERR unknown command")
     if fut is not None:
