@@ -4,10 +4,10 @@ Run as `python -c "<this source>"` (no reliance on __file__; Python 3.8 to 3.15,
 thread serves stdin; the main thread prints `READY {"pid": PID, "version": ...}` and waits.
 
 Commands, one a line:
-  exit-main -> the main thread calls pthread_exit() (through ctypes, which releases the GIL
-               around the call, so the worker keeps the interpreter). The kernel then shows the
-               main thread as a zombie ("Z" in /proc/PID/stat), with empty /proc/PID/maps and
-               exe, while the process lives on: the test waits for that state.
+  exit-main -> main-exited: the main thread calls pthread_exit() (through ctypes, which
+               releases the GIL around the call, so the worker keeps the interpreter); the
+               worker joins it and answers. The kernel shows the main thread as a zombie ("Z"
+               in /proc/PID/stat), with empty /proc/PID/maps and exe, while the process lives on.
   ping      -> pong
   quit (or end of stdin) -> the process exits 0 (os._exit, from the worker: the main thread
                may be gone, and with it the interpreter's shutdown).
@@ -22,6 +22,8 @@ KEEP = [{"leader": "gone"} for _ in range(3)]
 
 
 exit_main = threading.Event()
+libc = ctypes.CDLL(None)
+MAIN = threading.main_thread().ident  # on Linux, the main thread's pthread_t
 
 
 def serve():
@@ -30,6 +32,10 @@ def serve():
             print("pong", flush=True)
         elif line.strip() == "exit-main":
             exit_main.set()
+            # pthread_join returns once the kernel has cleared the main thread's tid, at its
+            # exit: the reply is the target's own word that the main thread is gone.
+            libc.pthread_join(ctypes.c_ulong(MAIN), None)
+            print("main-exited", flush=True)
         elif line.strip() == "quit":
             break
     os._exit(0)
@@ -38,4 +44,4 @@ def serve():
 threading.Thread(target=serve).start()
 print("READY " + json.dumps({"pid": os.getpid(), "version": sys.hexversion}), flush=True)
 exit_main.wait()
-ctypes.CDLL(None).pthread_exit(None)
+libc.pthread_exit(None)
