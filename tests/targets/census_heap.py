@@ -343,6 +343,12 @@ def build_misc():
          staticmethod(len), super(int, 1))
 
 
+def run_ready(loop):
+    """Run the callbacks the loop has ready, once (a task's next step), and return."""
+    loop.call_soon(loop.stop)
+    loop.run_forever()
+
+
 def build_asyncio():
     import asyncio
     loop = asyncio.new_event_loop()
@@ -351,7 +357,7 @@ def build_asyncio():
     async def waiter(f):
         await f
     task = loop.create_task(waiter(fut))
-    loop.run_until_complete(asyncio.sleep(0))
+    run_ready(loop)  # the task starts and waits on fut
     keep(loop, fut, task)
     return loop, fut
 
@@ -628,7 +634,7 @@ def main():
             reply("ERR unknown command")
     if fut is not None:
         fut.cancel()
-        loop.run_until_complete(__import__("asyncio").sleep(0))
+        run_ready(loop)  # the task sees the cancellation and ends
         loop.close()
     import shutil
     shutil.rmtree(tmpdir, ignore_errors=True)
