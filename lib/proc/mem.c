@@ -355,6 +355,13 @@ static ph_status read_pieces(struct ph_mem *mem, uint64_t addr, unsigned char *b
     return PH_OK;
 }
 
+/* [addr, addr + len) lies in [lo, hi). One unsigned compare covers addr < lo too (it wraps to a
+ * huge offset); an empty range (lo == hi) covers nothing. */
+static inline bool covers(uint64_t lo, uint64_t hi, uint64_t addr, size_t len)
+{
+    return addr - lo < hi - lo && len <= hi - addr;
+}
+
 static ph_status read_slow(struct ph_mem *mem, uint64_t addr, void *buf, size_t len,
                            struct ph_error *err)
 {
@@ -363,7 +370,7 @@ static ph_status read_slow(struct ph_mem *mem, uint64_t addr, void *buf, size_t 
                        "in readable mappings", len, addr);
     uint64_t lo, hi;
     const unsigned char *run = mem->be.span ? mem->be.span(mem->be.ctx, addr, &lo, &hi) : NULL;
-    if (run && addr >= lo && addr < hi && len <= hi - addr) {
+    if (run && covers(lo, hi, addr, len)) {
         mem->runs[1] = mem->runs[0];
         mem->runs[0] = (struct run){run, lo, hi};
         memcpy(buf, run + (addr - lo), len);
@@ -387,16 +394,15 @@ ph_status ph_mem_read(struct ph_mem *mem, uint64_t addr, void *buf, size_t len,
                       struct ph_error *err)
 {
     mem->st.reads++;
-    /* Hot paths: the backend's run or the chunk of the previous read. One unsigned compare
-     * covers addr < lo too (it wraps to a huge offset). */
+    /* Hot paths: the backend's run or the chunk of the previous read. */
     const struct run *r = &mem->runs[0];
-    if (addr - r->lo < r->hi - r->lo && len <= r->hi - addr) {
+    if (covers(r->lo, r->hi, addr, len)) {
         memcpy(buf, r->data + (addr - r->lo), len);
         mem->st.hits++;
         return PH_OK;
     }
     r = &mem->runs[1];
-    if (addr - r->lo < r->hi - r->lo && len <= r->hi - addr) {
+    if (covers(r->lo, r->hi, addr, len)) {
         struct run hit = *r;
         mem->runs[1] = mem->runs[0];
         mem->runs[0] = hit;
@@ -405,7 +411,7 @@ ph_status ph_mem_read(struct ph_mem *mem, uint64_t addr, void *buf, size_t len,
         return PH_OK;
     }
     struct slot *s = mem->last;
-    if (s && addr - s->lo < s->hi - s->lo && len <= s->hi - addr) {
+    if (s && covers(s->lo, s->hi, addr, len)) {
         memcpy(buf, s->data + (addr - s->lo), len);
         s->ref = 1;
         mem->st.hits++;
@@ -450,7 +456,7 @@ bool ph_mem_readable(const struct ph_mem *mem, uint64_t addr, size_t len)
 {
     for (int k = 0; k < 2; k++) {
         const struct run *r = &mem->runs[k];
-        if (addr - r->lo < r->hi - r->lo && len <= r->hi - addr)
+        if (covers(r->lo, r->hi, addr, len))
             return true; /* a run of the backend lies in a readable mapping */
     }
     return !mem->maps || ph_maps_readable(mem->maps, addr, len);
