@@ -14,9 +14,10 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 CC ?= cc
 PYTHON ?= /usr/bin/python3
-PKGS := libelf libdw libdebuginfod zlib libzstd
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PKGS := libelf libdw zlib libzstd
+# libdebuginfod: its header only; the library is loaded when a server is asked (debugfind.c).
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) libdebuginfod 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ldl
 CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 
