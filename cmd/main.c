@@ -74,6 +74,7 @@ int main(int argc, char **argv)
     if (copy_mb && atol(copy_mb) > 0)
         cli.source.copy_max_bytes = (uint64_t)atol(copy_mb) << 20;
     cli.source.will_walk = cli.command->id != CMD_INFO;
+    cli.source.test_skew_layout = getenv("PYHEAP_TEST_SKEW_LAYOUT") != NULL;
     bool done;
     int rc = cli_parse(&cli, argc - 2, argv + 2, &done);
     if (rc || done)

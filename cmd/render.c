@@ -153,6 +153,8 @@ void render_json_walk(struct jw *j, const struct render_info *info)
     jw_key(j, "gc_read_through"), jw_u64(j, st->gc_read_through);
     jw_key(j, "gc_cut"), jw_u64(j, st->gc_cut);
     jw_key(j, "gc_off_list"), jw_u64(j, st->gc_off_list);
+    jw_key(j, "provisional_layout"), jw_bool(j, st->provisional_layout);
+    jw_key(j, "layout_rewalks"), jw_i64(j, st->layout_rewalks);
     jw_key(j, "frozen_ms"), jw_f64(j, st->frozen_ms);
     jw_key(j, "walk_ms"), jw_f64(j, st->walk_ms);
     jw_key(j, "copied_bytes");

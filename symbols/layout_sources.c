@@ -138,9 +138,10 @@ static const struct py_layout_table *pick_row(uint32_t version_hex, const struct
     return NULL;
 }
 
-/* DWARF: find a file (debugfind.c), read every field (dwarf.c). */
+/* DWARF: find a file (debugfind.c), read every field (dwarf.c). Files only: see
+ * py_layout_dwarf. */
 static bool dwarf_source(const struct py_layout_ctx *ctx, const struct py_layout_options *opts,
-                         struct py_target *out)
+                         struct py_dwarf_found *out)
 {
     struct ph_error e = {0};
     struct ph_debugfind_result found;
@@ -151,7 +152,7 @@ static bool dwarf_source(const struct py_layout_ctx *ctx, const struct py_layout
     }
     struct ph_debugfind_req req = {
         .elf_fd = ctx->elf_fd, .elf_path = ctx->elf_path ? ctx->elf_path : "(unknown ELF)",
-        .build_id = ctx->build_id, .root = ctx->proc && ctx->proc->root[0] ? ctx->proc->root : NULL,
+        .build_id = ctx->build_id, .root = ctx->root && ctx->root[0] ? ctx->root : NULL,
         .opts = opts};
     if (ph_debugfind(&req, &found, &out->sources, &e) != PH_OK)
         return false;
@@ -168,6 +169,20 @@ static bool dwarf_source(const struct py_layout_ctx *ctx, const struct py_layout
     }
     snprintf(out->debug_file, sizeof out->debug_file, "%s", found.path);
     return true;
+}
+
+void py_layout_dwarf(const struct py_layout_ctx *ctx, const struct py_layout_options *opts,
+                     struct py_dwarf_found *out)
+{
+    static const struct py_layout_options defaults;
+    memset(out, 0, sizeof *out);
+    py_layout_init(&out->layout);
+    if (!opts)
+        opts = &defaults;
+    if (opts->no_dwarf)
+        ph_report_add(&out->sources, "dwarf: skipped (not requested)");
+    else
+        out->found = dwarf_source(ctx, opts, out);
 }
 
 /* Read the header, then exactly the size of that minor's _Py_DebugOffsets (_PyRuntime of 3.9
@@ -323,12 +338,13 @@ static ph_status combine_without_dwarf(const struct py_layout_ctx *ctx,
     return PH_OK;
 }
 
-ph_status py_layout_resolve(const struct py_layout_ctx *ctx, const struct py_layout_options *opts,
-                            struct py_target *out, struct ph_error *err)
+ph_status py_layout_finish(const struct py_layout_ctx *ctx, const struct py_layout_options *opts,
+                           const struct py_dwarf_found *dw, struct py_target *out,
+                           struct ph_error *err)
 {
     static const struct py_layout_options defaults;
     struct py_layout dbg;
-    bool have_dwarf = false, have_dbg = false;
+    bool have_dbg = false;
     if (!opts)
         opts = &defaults;
     py_layout_init(&out->layout);
@@ -336,17 +352,27 @@ ph_status py_layout_resolve(const struct py_layout_ctx *ctx, const struct py_lay
     out->debug_file[0] = '\0';
     if (ctx->version_hex)
         out->version_hex = ctx->version_hex;
-    if (opts->no_dwarf)
-        ph_report_add(&out->sources, "dwarf: skipped (not requested)");
-    else
-        have_dwarf = dwarf_source(ctx, opts, out);
+    for (int i = 0; i < dw->sources.n; i++)
+        ph_report_add(&out->sources, "%s", dw->sources.line[i]);
+    if (dw->found) {
+        out->layout = dw->layout;
+        snprintf(out->debug_file, sizeof out->debug_file, "%s", dw->debug_file);
+    }
     if (opts->no_debug_offsets)
         ph_report_add(&out->sources, "debug-offsets: skipped (not requested)");
     else
         have_dbg = debug_offsets_source(ctx, out, &dbg);
-    if (!have_dwarf)
+    if (!dw->found)
         return combine_without_dwarf(ctx, opts, &dbg, have_dbg, out, err);
     if (have_dbg)
         compare_with_dwarf(&dbg, out);
     return PH_OK;
+}
+
+ph_status py_layout_resolve(const struct py_layout_ctx *ctx, const struct py_layout_options *opts,
+                            struct py_target *out, struct ph_error *err)
+{
+    struct py_dwarf_found dw;
+    py_layout_dwarf(ctx, opts, &dw);
+    return py_layout_finish(ctx, opts, &dw, out, err);
 }

@@ -26,7 +26,8 @@
 
 /* What the layout sources need to know about the interpreter ELF (filled by target.c). */
 struct py_layout_ctx {
-    const struct ph_proc *proc; /* for the target's root (container debug files) */
+    const char *root;           /* the target's root, /proc/PID/root (container debug files);
+                                   NULL: the host's */
     struct ph_mem *mem;         /* to read _Py_DebugOffsets */
     int elf_fd;                 /* the ELF holding _PyRuntime, open read-only */
     const char *elf_path;       /* as the maps show it (host or container path) */
@@ -36,9 +37,23 @@ struct py_layout_ctx {
 };
 
 /* Fill out->layout, out->sources, out->debug_file; may refine out->version_hex (from
- * _Py_DebugOffsets) and set out->free_threaded. PH_ERR_NO_LAYOUT when nothing fits. */
+ * _Py_DebugOffsets) and set out->free_threaded. PH_ERR_NO_LAYOUT when nothing fits.
+ * The same as py_layout_dwarf, then py_layout_finish. */
 ph_status py_layout_resolve(const struct py_layout_ctx *ctx, const struct py_layout_options *opts,
                             struct py_target *out, struct ph_error *err);
+
+/* The DWARF source alone, in two steps so that it can overlap other work: finding and reading
+ * DWARF takes 15 to 50 ms (inflating a compressed debug file), more when debuginfod downloads,
+ * and touches files only (ctx->elf_fd, elf_path, build_id, root; never ctx->mem), so it may run
+ * on a thread of its own while the caller reads the target. */
+void py_layout_dwarf(const struct py_layout_ctx *ctx, const struct py_layout_options *opts,
+                     struct py_dwarf_found *out);
+
+/* The rest of the chain, given the DWARF step's result: _Py_DebugOffsets (reads ctx->mem), the
+ * tables, and their combination, as py_layout_resolve. */
+ph_status py_layout_finish(const struct py_layout_ctx *ctx, const struct py_layout_options *opts,
+                           const struct py_dwarf_found *dw, struct py_target *out,
+                           struct ph_error *err);
 
 /* --- individual sources, exposed for tests and the table generator --- */
 

@@ -687,24 +687,82 @@ ph_status py_target_validate(const struct ph_proc *proc, struct ph_mem *mem,
                                  (unsigned long long)interp, (unsigned long long)back), err);
 }
 
-ph_status py_target_resolve(const struct ph_proc *proc, struct ph_mem *mem,
-                            const struct py_layout_options *opts, struct py_target *out,
+ph_status py_resolve_begin(const struct ph_proc *proc, struct ph_mem *mem,
+                           const struct py_layout_options *opts, struct py_resolve *r,
+                           struct ph_error *err)
+{
+    static const struct py_layout_options defaults;
+    memset(r, 0, sizeof *r);
+    r->opts = opts ? *opts : defaults;
+    snprintf(r->root, sizeof r->root, "%s", proc->root);
+    py_layout_init(&r->dwarf.layout);
+    return py_target_locate(proc, mem, &r->located, &r->elf_fd, err);
+}
+
+/* The layout sources' view of a located target. */
+static struct py_layout_ctx layout_ctx(const struct py_resolve *r, struct ph_mem *mem)
+{
+    return (struct py_layout_ctx){
+        .root = r->root[0] ? r->root : NULL, .mem = mem, .elf_fd = r->elf_fd,
+        .elf_path = r->located.elf_path, .build_id = r->located.build_id,
+        .version_hex = r->located.version_hex, .runtime_addr = r->located.sym[PY_SYM_RUNTIME],
+    };
+}
+
+void py_resolve_dwarf(struct py_resolve *r)
+{
+    const struct py_layout_ctx ctx = layout_ctx(r, NULL);
+    py_layout_dwarf(&ctx, &r->opts, &r->dwarf);
+}
+
+ph_status py_resolve_finish(const struct ph_proc *proc, struct ph_mem *mem,
+                            const struct py_resolve *r, bool with_dwarf, struct py_target *out,
                             struct ph_error *err)
 {
-    int fd;
-    ph_status st = py_target_locate(proc, mem, out, &fd, err);
-    if (st != PH_OK)
-        return st;
-    const struct py_layout_ctx ctx = {
-        .proc = proc, .mem = mem, .elf_fd = fd, .elf_path = out->elf_path,
-        .build_id = out->build_id, .version_hex = out->version_hex,
-        .runtime_addr = out->sym[PY_SYM_RUNTIME],
-    };
-    st = py_layout_resolve(&ctx, opts, out, err);
-    close(fd);
+    const struct py_layout_ctx ctx = layout_ctx(r, mem);
+    struct py_layout_options opts = r->opts;
+    struct py_dwarf_found none;
+    if (!with_dwarf) {
+        opts.no_dwarf = true;
+        py_layout_dwarf(&ctx, &opts, &none);
+    }
+    *out = r->located;
+    ph_status st = py_layout_finish(&ctx, &opts, with_dwarf ? &r->dwarf : &none, out, err);
     if (st == PH_OK)
         st = py_target_check_supported(out, err); /* the layout may have refined the version */
     if (st == PH_OK)
         st = py_target_validate(proc, mem, out, err);
+    return st;
+}
+
+void py_resolve_end(struct py_resolve *r)
+{
+    if (r->elf_fd >= 0)
+        close(r->elf_fd);
+    r->elf_fd = -1;
+}
+
+bool py_target_same_layout(const struct py_target *a, const struct py_target *b)
+{
+    return memcmp(a->layout.v, b->layout.v, sizeof a->layout.v) == 0 &&
+           a->version_hex == b->version_hex && a->free_threaded == b->free_threaded;
+}
+
+ph_status py_target_resolve(const struct ph_proc *proc, struct ph_mem *mem,
+                            const struct py_layout_options *opts, struct py_target *out,
+                            struct ph_error *err)
+{
+    struct py_resolve *r = malloc(sizeof *r); /* 20 KiB: not on the stack */
+    if (!r)
+        return ph_fail(err, PH_ERR_INTERNAL, "out of memory");
+    ph_status st = py_resolve_begin(proc, mem, opts, r, err);
+    if (st == PH_OK) {
+        py_resolve_dwarf(r);
+        st = py_resolve_finish(proc, mem, r, true, out, err);
+    } else {
+        *out = r->located;
+    }
+    py_resolve_end(r);
+    free(r);
     return st;
 }

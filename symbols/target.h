@@ -75,6 +75,43 @@ ph_status py_target_resolve(const struct ph_proc *proc, struct ph_mem *mem,
                             const struct py_layout_options *opts, struct py_target *out,
                             struct ph_error *err);
 
+/* What the DWARF source found (layout_sources.h: py_layout_dwarf). */
+struct py_dwarf_found {
+    bool found;
+    struct py_layout layout;
+    struct py_source_report sources; /* the DWARF step's lines, first in the final report */
+    char debug_file[PATH_MAX];
+};
+
+/* py_target_resolve in steps, so that its slow step, DWARF (15 to 50 ms; more when debuginfod
+ * downloads), can run on another thread while the caller copies and walks the target with the
+ * layout the fast sources give (lib/source/live.c):
+ *   py_resolve_begin   locate the interpreter (ELF, bias, symbols, version: about 1 ms);
+ *   py_resolve_dwarf   the DWARF step: reads files only, so any one thread may run it;
+ *   py_resolve_finish  the rest of the chain and the checks, with the DWARF step's result, or
+ *                      without DWARF (with_dwarf false: tables and _Py_DebugOffsets only);
+ *   py_resolve_end     close what begin opened.
+ * py_target_resolve is begin, dwarf, finish (with DWARF), end. */
+struct py_resolve {
+    struct py_target located; /* after begin: everything but the layout */
+    int elf_fd;               /* the ELF holding _PyRuntime; -1 when closed */
+    char root[PATH_MAX];      /* the target's root, for container debug files ("": host) */
+    struct py_layout_options opts;
+    struct py_dwarf_found dwarf; /* after py_resolve_dwarf */
+};
+ph_status py_resolve_begin(const struct ph_proc *proc, struct ph_mem *mem,
+                           const struct py_layout_options *opts, struct py_resolve *r,
+                           struct ph_error *err);
+void py_resolve_dwarf(struct py_resolve *r);
+ph_status py_resolve_finish(const struct ph_proc *proc, struct ph_mem *mem,
+                            const struct py_resolve *r, bool with_dwarf, struct py_target *out,
+                            struct ph_error *err);
+void py_resolve_end(struct py_resolve *r);
+
+/* The same layout: every field, the version and the free-threaded flag agree (a walk made with
+ * one is the walk the other would make). */
+bool py_target_same_layout(const struct py_target *a, const struct py_target *b);
+
 #define PY_MINOR(t) (((t)->version_hex >> 16) & 0xff)
 #define PY_AT_LEAST(t, minor) (PY_MINOR(t) >= (minor))
 

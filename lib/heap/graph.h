@@ -106,6 +106,9 @@ struct ph_walk_stats {
     double frozen_ms, walk_ms; /* how long the target was stopped; the whole walk */
     bool copied;               /* --copy: the walk read a copy taken while frozen */
     uint64_t copied_bytes;
+    bool provisional_layout;   /* the walk began with the fast sources' layout while DWARF was
+                                  read (lib/source/live.c) ... */
+    int layout_rewalks;        /* ... and was made again: the final layout differed */
 };
 
 #define PH_META_TEXT 256

@@ -296,6 +296,8 @@ static void set_int(struct ph_snapshot_reader *r, const char *key, uint64_t v)
     else if (!strcmp(key, "gc_collecting")) s->gc_collecting = v != 0;
     else if (!strcmp(key, "copied")) s->copied = v != 0;
     else if (!strcmp(key, "copied_bytes")) s->copied_bytes = v;
+    else if (!strcmp(key, "provisional_layout")) s->provisional_layout = v != 0;
+    else if (!strcmp(key, "layout_rewalks")) s->layout_rewalks = (int)(v & 0x7fffffff);
 }
 
 /* A text value into its field; false when it cannot have come from a field that size. */

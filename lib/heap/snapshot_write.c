@@ -287,6 +287,8 @@ static void enc_stats(struct writer *s, const struct ph_walk_stats *st)
     meta_double(s, "walk_ms", st->walk_ms);
     meta_int(s, "copied", st->copied);
     meta_int(s, "copied_bytes", st->copied_bytes);
+    meta_int(s, "provisional_layout", st->provisional_layout);
+    meta_int(s, "layout_rewalks", (uint64_t)st->layout_rewalks);
 }
 
 static void enc_meta(struct writer *s, const struct ph_graph *g)

@@ -155,6 +155,106 @@ static struct live_prep *prep_join(struct ph_live *s, bool help)
     return p;
 }
 
+/* ---- the layout, settled while the walk goes on ----
+ * Finding and reading DWARF takes 15 to 50 ms (inflating a distribution's compressed debug
+ * file is most of it), a fixed cost that was a quarter of an attach at a million objects. The
+ * built-in tables and _Py_DebugOffsets give a layout in about a millisecond, the same one for
+ * the builds the tables were generated from. So when the walk reads a copy, DWARF is read by a
+ * thread of its own while the target is copied and walked with that provisional layout; once
+ * the walk has read everything, the final layout (DWARF's, as without this) is compared with it:
+ * the same in every field, the walk stands; not, the walk is made again from the same copy.
+ * Either way the graph is the final layout's. Not done without a copy (a second walk would
+ * be a second stop), for a debug build (the tables describe release builds), with layout
+ * options (--debug-file, --layout-from), or when the fast sources give no layout. */
+struct live_layout {
+    pthread_t thread;
+    struct py_resolve r;
+};
+
+static void *layout_run(void *arg)
+{
+    struct live_layout *l = arg;
+    py_resolve_dwarf(&l->r);
+    return NULL;
+}
+
+static bool may_settle_later(const struct ph_source_options *opts)
+{
+    const struct ph_layout_choice *c = &opts->layout;
+    return opts->will_walk && wants_copy(opts) && !c->debug_file && !c->no_dwarf &&
+           !c->no_debug_offsets && !c->no_table;
+}
+
+/* Tests: a provisional layout that cannot be the final one (every offset of PyObject's type
+ * field moved), so that the second walk is exercised and checked against the census. */
+static void skew(struct py_target *t)
+{
+    t->layout.v[PF_OB_TYPE] += 8;
+}
+
+/* Wait for the DWARF step and finish the layout with it. *changed: it differs from the
+ * provisional layout the walk used (may be NULL when no walk used it). */
+static ph_status settle_layout(struct ph_live *s, bool *changed, struct ph_error *err)
+{
+    struct live_layout *l = s->layout;
+    if (changed)
+        *changed = false;
+    if (!l)
+        return PH_OK;
+    pthread_join(l->thread, NULL);
+    s->layout = NULL;
+    struct py_target *final = malloc(sizeof *final);
+    ph_status st = final ? py_resolve_finish(&s->proc, s->mem, &l->r, true, final, err)
+                         : ph_fail(err, PH_ERR_INTERNAL, "out of memory");
+    if (st == PH_OK) {
+        if (changed)
+            *changed = s->provisional && !py_target_same_layout(&s->target, final);
+        s->target = *final;
+    }
+    s->provisional = false;
+    free(final);
+    py_resolve_end(&l->r);
+    free(l);
+    return st;
+}
+
+/* The layout, all sources in a row (l->r begun): what resolving did before this. */
+static ph_status resolve_now(struct ph_live *s, struct live_layout *l, struct ph_error *err)
+{
+    py_resolve_dwarf(&l->r);
+    ph_status st = py_resolve_finish(&s->proc, s->mem, &l->r, true, &s->target, err);
+    py_resolve_end(&l->r);
+    free(l);
+    return st;
+}
+
+/* The layout: now, or provisionally with DWARF still being read (see above). */
+static ph_status resolve_layout(struct ph_live *s, const struct ph_source_options *opts,
+                                struct ph_error *err)
+{
+    struct py_layout_options lo = layout_options(&opts->layout);
+    struct live_layout *l = may_settle_later(opts) ? malloc(sizeof *l) : NULL;
+    if (!l)
+        return py_target_resolve(&s->proc, s->mem, &lo, &s->target, err);
+    ph_status st = py_resolve_begin(&s->proc, s->mem, &lo, &l->r, err);
+    if (st != PH_OK) {
+        s->target = l->r.located; /* what was found, for the message */
+        py_resolve_end(&l->r);
+        free(l);
+        return st;
+    }
+    if (l->r.located.debug_build || pthread_create(&l->thread, NULL, layout_run, l) != 0)
+        return resolve_now(s, l, err);
+    s->layout = l;
+    struct ph_error ignored = {0}; /* the final layout says what is wrong, if anything is */
+    if (py_resolve_finish(&s->proc, s->mem, &l->r, false, &s->target, &ignored) != PH_OK)
+        return settle_layout(s, NULL, err);
+    s->provisional = true;
+    if (opts->test_skew_layout)
+        skew(&s->target);
+    return PH_OK;
+}
+
 ph_status ph_live_open(pid_t pid, const struct ph_source_options *opts, struct ph_live *s,
                        struct ph_error *err)
 {
@@ -169,8 +269,7 @@ ph_status ph_live_open(pid_t pid, const struct ph_source_options *opts, struct p
     prep_start(s, opts);
     if ((st = open_mem(s, opts->cache_bytes, err)) != PH_OK)
         return st;
-    struct py_layout_options lo = layout_options(&opts->layout);
-    st = py_target_resolve(&s->proc, s->mem, &lo, &s->target, err);
+    st = resolve_layout(s, opts, err);
     s->resolve_ms = now_ms() - t0;
     if (st == PH_OK && opts->layout.debug_file && !opts->layout.no_dwarf)
         debug_file_warning(s, opts->layout.debug_file);
@@ -203,6 +302,8 @@ ph_status ph_live_state(struct ph_live *s, const struct ph_source_options *opts,
     struct ph_freeze *fr;
     size_t threads = 0;
     ph_status st = open_mem(s, opts->cache_bytes, err);
+    if (st == PH_OK)
+        st = settle_layout(s, NULL, err);
     if (st == PH_OK)
         st = freeze(s, opts, &fr, &threads, err);
     if (st == PH_OK)
@@ -298,12 +399,57 @@ static ph_status copy_if_idle(struct ph_live *s, const struct ph_source_options 
     return ph_image_capture(img, s->pid, &s->proc.maps, copy_limit(opts), needed, err);
 }
 
-/* The walk reads no more: the copy goes (its memory to the prefaulter's thread, see open). */
-static void close_copy(void *ctx)
+/* The walk reads no more: the layout is settled (see resolve_layout) and, when the walk used
+ * the final one, the copy goes (its memory to the prefaulter's thread, see open); else it stays
+ * for the second walk. */
+struct reads_done {
+    struct ph_live *s;
+    struct ph_mem **copy;
+    bool changed; /* the provisional layout was not the final one */
+    ph_status st;
+    struct ph_error err;
+};
+
+static void reads_done(void *ctx)
 {
-    struct ph_mem **copy = ctx;
-    ph_mem_close(*copy);
-    *copy = NULL;
+    struct reads_done *d = ctx;
+    d->st = settle_layout(d->s, &d->changed, &d->err);
+    if (d->st == PH_OK && !d->changed) {
+        ph_mem_close(*d->copy);
+        *d->copy = NULL;
+    }
+}
+
+/* The walk of a copy, settling the layout (reads_done) and walking again when the provisional
+ * layout was not the final one. */
+static ph_status walk_copy(struct ph_live *s, const struct ph_source_options *opts,
+                           struct ph_walk_options *wo, struct ph_mem **copy,
+                           struct ph_image *img, struct ph_graph *g, struct ph_error *err)
+{
+    struct reads_done done = {.s = s, .copy = copy};
+    bool provisional = s->provisional;
+    wo->reads_done = reads_done;
+    wo->reads_done_ctx = &done;
+    ph_status st = ph_walk(*copy, &s->target, wo, g, err);
+    if (s->layout) /* the walk ended before reading everything */
+        reads_done(&done);
+    if (done.st != PH_OK) {
+        *err = done.err;
+        return done.st;
+    }
+    bool changed = done.changed; /* reads_done runs again in the second walk */
+    if (changed && !(opts->cancel && *opts->cancel)) {
+        ph_image_unmap_by(img, NULL); /* the prefaulter goes with the graph */
+        ph_graph_free(g);
+        if (!ph_graph_init(g, 1 << 16))
+            return ph_fail(err, PH_ERR_INTERNAL, "out of memory");
+        ph_image_unmap_by(img, g->pf);
+        ph_error_clear(err);
+        st = ph_walk(*copy, &s->target, wo, g, err); /* reads_done now closes the copy */
+    }
+    g->meta.stats.provisional_layout = provisional;
+    g->meta.stats.layout_rewalks = changed;
+    return st;
 }
 
 static ph_status walk_once(struct ph_live *s, const struct ph_source_options *opts,
@@ -321,6 +467,8 @@ static ph_status walk_once(struct ph_live *s, const struct ph_source_options *op
         st = reserve_copy(s, opts, &img, &needed, err);
         st = copy_refused(s, opts, st, needed, err);
     }
+    if (st == PH_OK && !img)
+        st = settle_layout(s, NULL, err); /* no copy: a second walk would be a second stop */
     double t0 = now_ms();
     if (st == PH_OK)
         st = freeze(s, opts, &fr, &threads, err);
@@ -343,10 +491,13 @@ static ph_status walk_once(struct ph_live *s, const struct ph_source_options *op
         struct progress_relay relay = {opts, copy || opts->no_freeze ? -1.0 : t0};
         struct ph_walk_options wo = {.cancel = opts->cancel,
                                      .progress = opts->progress ? relay_progress : NULL,
-                                     .progress_ctx = &relay, .running = opts->no_freeze,
-                                     .reads_done = copy ? close_copy : NULL,
-                                     .reads_done_ctx = &copy};
-        st = ph_walk(copy ? copy : s->mem, &s->target, &wo, g, err);
+                                     .progress_ctx = &relay, .running = opts->no_freeze};
+        st = copy ? walk_copy(s, opts, &wo, &copy, img, g, err)
+                  : ph_walk(s->mem, &s->target, &wo, g, err);
+    }
+    if (s->layout && st != PH_OK) { /* failed before the walk: settle for the next attempt */
+        struct ph_error ignored = {0};
+        settle_layout(s, NULL, &ignored);
     }
     if (!run.copied) {
         ph_thaw(fr);
@@ -523,6 +674,11 @@ void ph_target_meta(const struct ph_proc *proc, const struct py_target *t, struc
 
 void ph_live_close(struct ph_live *s)
 {
+    if (s->layout) { /* never settled (no walk): the thread's work is not needed */
+        pthread_join(s->layout->thread, NULL);
+        py_resolve_end(&s->layout->r);
+        free(s->layout);
+    }
     struct live_prep *p = prep_join(s, false);
     if (p) {
         ph_image_free(p->img);

@@ -36,6 +36,8 @@ struct ph_live {
     char warning[1024];             /* "" or why an explicit --debug-file was not used as is */
     char note[1024];                /* "" or why the walk did not read a copy (live.c) */
     struct live_prep *prep;         /* the copy being prepared by a second thread, or NULL */
+    struct live_layout *layout;     /* DWARF being read by a thread of its own, or NULL */
+    bool provisional;               /* target.layout is the fast sources' (live.c) */
 };
 
 ph_status ph_live_open(pid_t pid, const struct ph_source_options *opts, struct ph_live *s,

@@ -66,6 +66,8 @@ struct ph_source_options {
     size_t cache_bytes;             /* memory cache bound (0 = default) */
     int retry_ms;                   /* how long to keep looking again at a heap seen collecting
                                        or changing: 0 = default (2000), < 0 = never */
+    bool test_skew_layout;          /* tests: spoil the provisional layout (live.c), so the
+                                       walk must be made again with the final one */
     void (*on_frozen)(void *ctx);   /* called while frozen (tests pause here) */
     void *on_frozen_ctx;
     void (*progress)(void *ctx, const struct ph_progress *p); /* may be NULL */

@@ -780,7 +780,7 @@ static ph_status run_resolve(const struct resolve_case *c, struct py_target *t,
         snprintf(proc.root, sizeof proc.root, "%s", c->root);
     int fd = c->elf ? open(c->elf, O_RDONLY) : -1;
     struct py_layout_ctx ctx = {
-        .proc = c->root ? &proc : NULL, .mem = c->f ? c->f->mem : NULL, .elf_fd = fd,
+        .root = c->root ? proc.root : NULL, .mem = c->f ? c->f->mem : NULL, .elf_fd = fd,
         .elf_path = c->elf ? c->elf : "", .build_id = "", .version_hex = c->hex,
         .runtime_addr = c->f ? FAKE_BASE : 0};
     memset(t, 0, sizeof *t);
