@@ -168,6 +168,7 @@ static struct live_prep *prep_join(struct ph_live *s, bool help)
  * options (--debug-file, --layout-from), or when the fast sources give no layout. */
 struct live_layout {
     pthread_t thread;
+    bool started; /* the thread runs; else the DWARF step has not begun */
     struct py_resolve r;
 };
 
@@ -201,7 +202,10 @@ static ph_status settle_layout(struct ph_live *s, bool *changed, struct ph_error
         *changed = false;
     if (!l)
         return PH_OK;
-    pthread_join(l->thread, NULL);
+    if (l->started)
+        pthread_join(l->thread, NULL);
+    else
+        py_resolve_dwarf(&l->r);
     s->layout = NULL;
     struct py_target *final = malloc(sizeof *final);
     ph_status st = final ? py_resolve_finish(&s->proc, s->mem, &l->r, true, final, err)
@@ -228,6 +232,16 @@ static ph_status resolve_now(struct ph_live *s, struct live_layout *l, struct ph
     return st;
 }
 
+/* The DWARF step's thread starts when the target is frozen, not at open: before, the two
+ * cores fault in the copy's room (measured at a million objects, with the DWARF thread beside
+ * them that took 17 to 28 ms instead of 8 to 15); from the freeze on, the main thread copies and
+ * walks on one core, DWARF has the other. Without a thread, settle_layout reads DWARF itself. */
+static void start_dwarf(struct ph_live *s)
+{
+    if (s->layout && !s->layout->started)
+        s->layout->started = pthread_create(&s->layout->thread, NULL, layout_run, s->layout) == 0;
+}
+
 /* The layout: now, or provisionally with DWARF still being read (see above). */
 static ph_status resolve_layout(struct ph_live *s, const struct ph_source_options *opts,
                                 struct ph_error *err)
@@ -243,8 +257,9 @@ static ph_status resolve_layout(struct ph_live *s, const struct ph_source_option
         free(l);
         return st;
     }
-    if (l->r.located.debug_build || pthread_create(&l->thread, NULL, layout_run, l) != 0)
+    if (l->r.located.debug_build)
         return resolve_now(s, l, err);
+    l->started = false; /* at the freeze: see start_dwarf */
     s->layout = l;
     struct ph_error ignored = {0}; /* the final layout says what is wrong, if anything is */
     if (py_resolve_finish(&s->proc, s->mem, &l->r, false, &s->target, &ignored) != PH_OK)
@@ -469,6 +484,7 @@ static ph_status walk_once(struct ph_live *s, const struct ph_source_options *op
     }
     if (st == PH_OK && !img)
         st = settle_layout(s, NULL, err); /* no copy: a second walk would be a second stop */
+    start_dwarf(s);
     double t0 = now_ms();
     if (st == PH_OK)
         st = freeze(s, opts, &fr, &threads, err);
@@ -675,7 +691,8 @@ void ph_target_meta(const struct ph_proc *proc, const struct py_target *t, struc
 void ph_live_close(struct ph_live *s)
 {
     if (s->layout) { /* never settled (no walk): the thread's work is not needed */
-        pthread_join(s->layout->thread, NULL);
+        if (s->layout->started)
+            pthread_join(s->layout->thread, NULL);
         py_resolve_end(&s->layout->r);
         free(s->layout);
     }
