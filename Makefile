@@ -3,7 +3,7 @@
 #   make check      include layering, ASan+UBSan build, Check unit tests, integration tests
 #   make demo       start the example leaky service and attach to it
 #   make bench      the benchmark: 1M, 5M and 20M objects (wall, stop, RSS per object, the
-#                   physical limit); make bench-large: 50M objects when the memory allows;
+#                   physical limit); make bench-large: 1M and 50M when the memory allows;
 #                   BENCH_PYTHON=PATH: the target's interpreter (default Debian's python3.11)
 #   make fuzz       fuzz the snapshot reader (clang's libFuzzer, ASan+UBSan), FUZZ_SECONDS long
 #   make stress     attach again and again to targets that allocate hard, every interpreter
@@ -99,9 +99,10 @@ demo: deps
 bench: build/pyheap
 	$(PYTHON) tests/bench.py build/pyheap $(if $(BENCH_PYTHON),python=$(BENCH_PYTHON))
 
-# 50 million objects, when the memory allows (about 14 GiB: the target, its copy, the graph).
+# 50 million objects, when the memory allows (about 14 GiB: the target, its copy, the graph),
+# beside 1 million for the linearity figure.
 bench-large: build/pyheap
-	$(PYTHON) tests/bench.py build/pyheap sizes=50 repeat=1 snapshot=0
+	$(PYTHON) tests/bench.py build/pyheap sizes=1,50 snapshot=0 $(if $(BENCH_PYTHON),python=$(BENCH_PYTHON))
 
 # The file readers under libFuzzer (clang, ASan+UBSan), each for FUZZ_SECONDS, on seed corpora
 # of real files: snapshots (the reader, then every view on what it accepts) and core files.
