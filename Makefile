@@ -107,7 +107,7 @@ bench-large: build/pyheap
 # The file readers under libFuzzer (clang, ASan+UBSan), each for FUZZ_SECONDS, on seed corpora
 # of real files: snapshots (the reader, then every view on what it accepts) and core files.
 FUZZ_SECONDS ?= 120
-FUZZ_LIB := lib/addrmap.c lib/bigmem.c lib/error.c lib/escape.c
+FUZZ_LIB := lib/addrmap.c lib/bigmem.c lib/error.c lib/escape.c lib/parallel.c
 FUZZ_SNAPSHOT_SRC := tests/fuzz/fuzz_snapshot.c $(wildcard lib/heap/*.c) $(FUZZ_LIB)
 FUZZ_CORE_SRC := tests/fuzz/fuzz_core.c lib/proc/core.c lib/proc/proc.c lib/proc/maps.c $(FUZZ_LIB)
 FUZZ_CC = clang -std=c11 -D_GNU_SOURCE -I. -g -O1 -fsanitize=fuzzer,address,undefined \

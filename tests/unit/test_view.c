@@ -194,6 +194,39 @@ START_TEST(byrcs)
 }
 END_TEST
 
+/* A set large enough for the pass on both cores (view.c, RCS_PARALLEL_MIN): every object 5000
+ * times. Each row must be the one-object-at-a-time row times 5000: roots, "dict of X" texts not
+ * made yet (the partition of the large set comes first), unreachable referrers, joined kinds. */
+START_TEST(byrcs_on_both_cores)
+{
+    enum { TIMES = 5000 };
+    struct fixture f;
+    setup(&f);
+    /* a root that also has a referrer: RootState joins its referrers' kind */
+    ck_assert(ph_graph_add_root(&f.g, 5, id(&f.g, "i0_sysdict")));
+    struct ph_set big = {malloc(f.all.n * TIMES * sizeof(uint32_t)), f.all.n * TIMES};
+    ck_assert_ptr_nonnull(big.v);
+    for (size_t i = 0; i < big.n; i++)
+        big.v[i] = f.all.v[i % f.all.n];
+    struct ph_partition many, one;
+    struct ph_error err = {0};
+    ck_assert_int_eq(ph_partition(&f.v, &big, PH_BY_RCS, &many, &err), PH_OK);
+    ck_assert_int_eq(ph_partition(&f.v, &f.all, PH_BY_RCS, &one, &err), PH_OK);
+    ck_assert_uint_eq(many.n, one.n);
+    ck_assert_uint_ge(one.n, 6);
+    ck_assert_str_eq(kind1(&f, 5, PH_BY_RCS), "RootState, dict (no owner)");
+    for (size_t r = 0; r < one.n; r++) {
+        ck_assert_str_eq(ph_view_text(&f.v, many.rows[r].kind), ph_view_text(&f.v, one.rows[r].kind));
+        ck_assert_uint_eq(many.rows[r].count, one.rows[r].count * TIMES);
+        ck_assert_uint_eq(many.rows[r].size, one.rows[r].size * TIMES);
+    }
+    ph_partition_free(&many);
+    ph_partition_free(&one);
+    free(big.v);
+    teardown(&f);
+}
+END_TEST
+
 START_TEST(byvia)
 {
     struct fixture f;
@@ -493,6 +526,7 @@ int main(void)
     tcase_add_test(tc, clodo_and_order);
     tcase_add_test(tc, bysize_is_heapy_9d);
     tcase_add_test(tc, byrcs);
+    tcase_add_test(tc, byrcs_on_both_cores);
     tcase_add_test(tc, byvia);
     tcase_add_test(tc, bymodule);
     tcase_add_test(tc, selections);
