@@ -665,16 +665,40 @@ static void values_entry(struct wk *w, void *ctx, uint32_t index, uint64_t key, 
     wk_edge(w, value, name == PH_NONE ? PH_LABEL(PH_EDGE_INDEX, index) : PH_LABEL(PH_EDGE_ATTR, name));
 }
 
+/* values_entry for every entry of memoised keys (internal.h: wk_keys_memo). */
+static void memo_values(struct wk *w, struct wk_keys_memo *m, uint64_t values)
+{
+    uint64_t v[WK_MEMO_KEYS];
+    if (!m->ok || m->n == 0 || !wk_read(w, wk_values_array(w, values), v, m->n * sizeof *v))
+        return;
+    for (uint32_t i = 0; i < m->n; i++) {
+        if (!m->key[i] || !v[i])
+            continue;
+        if (!(m->named & (1u << i))) {
+            m->name[i] = wk_str_name(w, m->key[i]);
+            m->named |= 1u << i;
+        }
+        wk_edge(w, v[i], m->name[i] == PH_NONE ? PH_LABEL(PH_EDGE_INDEX, i)
+                                               : PH_LABEL(PH_EDGE_ATTR, m->name[i]));
+    }
+}
+
 /* Attribute values of an instance that has no dict object: keys from the type's cached keys. */
 static void instance_values(struct wk *w, struct wk_obj *o, uint64_t values, bool inline_values)
 {
     const struct wk_type *t = o->t;
     if (!t->cached_keys || !values)
         return;
-    wk_keys_iter(w, t->cached_keys, values, values_entry, NULL);
     uint64_t usable;
-    int64_t refcnt;
-    wk_keys_size(w, t->cached_keys, &usable, &refcnt);
+    struct wk_keys_memo *m = wk_keys_memo(w, t->cached_keys);
+    if (m) {
+        memo_values(w, m, values);
+        usable = m->usable;
+    } else {
+        int64_t refcnt;
+        wk_keys_iter(w, t->cached_keys, values, values_entry, NULL);
+        wk_keys_size(w, t->cached_keys, &usable, &refcnt);
+    }
     if (inline_values) { /* 3.13+: part of the object's own allocation */
         uint8_t cap = 0;
         wk_read(w, values + LAY(w->L, DV_CAPACITY), &cap, 1);

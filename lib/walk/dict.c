@@ -121,6 +121,58 @@ uint64_t wk_keys_size(struct wk *w, uint64_t keys, uint64_t *usable_values, int6
     return (uint64_t)LAY(w->L, DK_INDICES) + ki.index_bytes + ki.entry_size * usable;
 }
 
+/* A new memo entry for keys (see internal.h); false when it cannot be kept. */
+static bool memo_fill(struct wk *w, uint64_t keys, struct wk_keys_memo *m)
+{
+    struct keys_info ki;
+    int64_t refcnt;
+    memset(m, 0, sizeof *m);
+    wk_keys_size(w, keys, &m->usable, &refcnt);
+    if (!read_keys(w, keys, &ki))
+        return true; /* remembered as unreadable: no attributes, as each time before */
+    if (ki.nentries > WK_MEMO_KEYS)
+        return false;
+    uint8_t block[WK_MEMO_KEYS * 64];
+    m->n = (uint32_t)ki.nentries;
+    m->ok = m->n == 0 || wk_read(w, ki.entries, block, m->n * ki.entry_size);
+    for (uint32_t i = 0; m->ok && i < m->n; i++)
+        m->key[i] = wk_field_u64(block + i * ki.entry_size, ki.entry_size, ki.key_off);
+    return true;
+}
+
+struct wk_keys_memo *wk_keys_memo(struct wk *w, uint64_t keys)
+{
+    if (w->opts->running || !keys)
+        return NULL;
+    uint32_t at = ph_addrmap_get(&w->keys_memo_index, keys);
+    if (at != PH_ADDRMAP_NONE)
+        return at < w->n_keys_memo ? &w->keys_memo[at] : NULL; /* past the end: not kept */
+    if (w->n_keys_memo == w->keys_memo_cap) {
+        size_t cap = w->keys_memo_cap ? 2 * w->keys_memo_cap : 64;
+        struct wk_keys_memo *more = realloc(w->keys_memo, cap * sizeof *more);
+        if (!more)
+            return NULL;
+        w->keys_memo = more;
+        w->keys_memo_cap = cap;
+    }
+    struct wk_keys_memo *m = &w->keys_memo[w->n_keys_memo];
+    bool keep = memo_fill(w, keys, m);
+    /* Not kept (too many entries): remembered as such, so the next instance does not try. */
+    uint32_t slot = keep ? (uint32_t)w->n_keys_memo : UINT32_MAX - 1;
+    if (ph_addrmap_put(&w->keys_memo_index, keys, slot) == PH_ADDRMAP_NONE || !keep)
+        return NULL;
+    w->n_keys_memo++;
+    return m;
+}
+
+void wk_keys_memo_free(struct wk *w)
+{
+    free(w->keys_memo);
+    w->keys_memo = NULL;
+    w->n_keys_memo = w->keys_memo_cap = 0;
+    ph_addrmap_free(&w->keys_memo_index);
+}
+
 struct find_ctx {
     const char *key;
     uint64_t value;

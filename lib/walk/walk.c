@@ -286,9 +286,11 @@ ph_status ph_walk(struct ph_mem *mem, const struct py_target *t, const struct ph
         py_state_free(&ps);
         return ph_fail(err, PH_ERR_INCONSISTENT, "the garbage collector is running");
     }
-    if (!wk_text_caches_init(&w) || !ph_addrmap_init(&w.type_names, 1024)) {
+    if (!wk_text_caches_init(&w) || !ph_addrmap_init(&w.type_names, 1024) ||
+        !ph_addrmap_init(&w.keys_memo_index, 64)) {
         wk_text_caches_free(&w);
         ph_addrmap_free(&w.type_names);
+        ph_addrmap_free(&w.keys_memo_index);
         py_state_free(&ps);
         return ph_fail(err, PH_ERR_INTERNAL, "out of memory");
     }
@@ -300,6 +302,7 @@ ph_status ph_walk(struct ph_mem *mem, const struct py_target *t, const struct ph
     wk_types_free(&w);
     wk_text_caches_free(&w);
     ph_addrmap_free(&w.type_names);
+    wk_keys_memo_free(&w);
     free(w.scratch);
     return st;
 }
