@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "lib/walk/cstruct.h"
+#include "tests/unit/check_run.h"
 
 START_TEST(rows_sorted_and_unique)
 {
@@ -50,9 +51,5 @@ int main(void)
     tcase_add_test(tc, rows_sorted_and_unique);
     tcase_add_test(tc, fields_inside_their_struct);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ph_check_run(s);
 }

@@ -15,6 +15,7 @@
 
 #include "lib/heap/dominators.h"
 #include "lib/heap/graph.h"
+#include "tests/unit/check_run.h"
 
 struct e {
     uint32_t src, dst;
@@ -382,9 +383,5 @@ int main(void)
     tcase_add_test(tc, million_chain);
     tcase_add_test(tc, deep_tail_shared_with_a_root);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ph_check_run(s);
 }

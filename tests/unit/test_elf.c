@@ -35,6 +35,7 @@
 #include "symbols/elf.h"
 #include "symbols/target_locate.h"
 #include "symbols/version.h"
+#include "tests/unit/check_run.h"
 
 #define DEBIAN_PY "/usr/bin/python3.11"
 #define DEBIAN_BUILD_ID "c561f3aa7232f2bd6ac6d56bd475f1c154a00486"
@@ -1198,9 +1199,5 @@ int main(void)
     tcase_add_test(live, fake_libpython_choice);
     tcase_add_test(live, support_checks);
     suite_add_tcase(s, live);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ph_check_run(s);
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "lib/error.h"
+#include "tests/unit/check_run.h"
 
 START_TEST(wrap_joins_once)
 {
@@ -61,9 +62,5 @@ int main(void)
     tcase_add_test(tc, wrap_without_message);
     tcase_add_test(tc, wrap_cuts_the_end);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ph_check_run(s);
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "lib/escape.h"
+#include "tests/unit/check_run.h"
 
 /* UTF-8 of c, surrogates included (three bytes, as text.c writes them). */
 static size_t put(uint32_t c, char *out)
@@ -108,9 +109,5 @@ int main(void)
     tcase_add_test(tc, visible_characters_pass);
     tcase_add_test(tc, clean_matches_escape);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ph_check_run(s);
 }

@@ -23,6 +23,7 @@
 
 #include "lib/proc/freeze.h"
 #include "lib/proc/proc.h"
+#include "tests/unit/check_run.h"
 
 #define PYTHON "/usr/bin/python3.11"
 #define NWORKERS 8
@@ -533,9 +534,5 @@ int main(void)
     tcase_add_test(tc, permission_denied);
     tcase_add_test(tc, cancelled_before_start);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ph_check_run(s);
 }

@@ -15,6 +15,7 @@
 #include "lib/escape.h"
 #include "lib/heap/graph.h"
 #include "lib/heap/strtab.h"
+#include "tests/unit/check_run.h"
 
 START_TEST(addrmap_put_get_grow)
 {
@@ -327,9 +328,5 @@ int main(void)
     tcase_add_test(tc, bigmem_with_prefaulter);
     tcase_add_test(tc, escape_hostile_text);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ph_check_run(s);
 }

@@ -20,6 +20,7 @@
 #include "lib/proc/maps.h"
 #include "lib/proc/mem.h"
 #include "tests/unit/child.h"
+#include "tests/unit/check_run.h"
 
 #define PAGE 4096u
 #define RW_PAGES 64u
@@ -195,9 +196,5 @@ static Suite *image_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(image_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ph_check_run(image_suite());
 }

@@ -29,6 +29,7 @@
 #include "symbols/dwarf.h"
 #include "symbols/layout_sources.h"
 #include "symbols/tables/tables.h"
+#include "tests/unit/check_run.h"
 
 #define PYENV "/root/.pyenv/versions"
 #define DEBIAN_ELF "/usr/bin/python3.11"
@@ -923,9 +924,5 @@ static Suite *layout_suite(void)
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0); /* keep the report lines of a failing forked test */
-    SRunner *sr = srunner_create(layout_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ph_check_run(layout_suite());
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "lib/proc/maps.h"
+#include "tests/unit/check_run.h"
 
 static struct ph_maps parse_ok(const char *text)
 {
@@ -278,9 +279,5 @@ int main(void)
     tcase_add_test(tc, readable_edges);
     tcase_add_test(tc, read_self);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ph_check_run(s);
 }

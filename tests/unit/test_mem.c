@@ -20,6 +20,7 @@
 #include "lib/proc/maps.h"
 #include "lib/proc/mem.h"
 #include "tests/unit/child.h"
+#include "tests/unit/check_run.h"
 
 #define KB ((uint64_t)1024)
 #define CHUNK (64 * KB)
@@ -475,9 +476,5 @@ int main(void)
     tcase_add_test(tc, fake_errors);
     tcase_add_test(tc, fake_eviction_churn);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ph_check_run(s);
 }

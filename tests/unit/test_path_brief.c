@@ -10,6 +10,7 @@
 
 #include "lib/heap/graph.h"
 #include "lib/heap/paths.h"
+#include "tests/unit/check_run.h"
 
 static uint32_t id(struct ph_graph *g, const char *s)
 {
@@ -121,9 +122,5 @@ int main(void)
     tcase_add_test(tc, many_different_steps);
     tcase_add_test(tc, short_paths_unchanged);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ph_check_run(s);
 }

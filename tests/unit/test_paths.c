@@ -26,6 +26,7 @@
 
 #include "lib/heap/graph.h"
 #include "lib/heap/paths.h"
+#include "tests/unit/check_run.h"
 
 enum { T_DICT, T_MODULE, T_HUB, T_LIST, T_MSG, T_SET, T_TUPLE, T_COUNT };
 
@@ -296,9 +297,5 @@ int main(void)
     tcase_add_test(tc, long_chain);
     tcase_add_test(tc, nested_set_members);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ph_check_run(s);
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "lib/proc/proc.h"
+#include "tests/unit/check_run.h"
 
 /* A child that blocks on a pipe until the test closes it. */
 static pid_t start_waiter(int *release_fd)
@@ -219,9 +220,5 @@ int main(void)
     tcase_add_test(tc, open_mapped_ways);
     tcase_add_test(tc, pid_namespace);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ph_check_run(s);
 }

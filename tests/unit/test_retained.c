@@ -30,6 +30,7 @@
 #include "lib/heap/retained.h"
 #include "lib/heap/suspects.h"
 #include "lib/heap/view.h"
+#include "tests/unit/check_run.h"
 
 enum { T_DICT, T_MODULE, T_ITEM, T_BYTES, T_NODE, T_COUNT };
 
@@ -310,9 +311,5 @@ int main(void)
     tcase_add_test(tc, flame_folds_runs_of_one_kind);
     tcase_add_test(tc, heapsnapshot_counts);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ph_check_run(s);
 }

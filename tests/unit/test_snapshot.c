@@ -18,6 +18,7 @@
 #include "lib/heap/graph.h"
 #include "lib/heap/snapshot.h"
 #include "lib/heap/view.h"
+#include "tests/unit/check_run.h"
 
 /* ---- a byte buffer ---- */
 
@@ -318,9 +319,5 @@ int main(void)
     tcase_add_test(tc, broken_chunks_are_refused);
     tcase_add_test(tc, every_prefix_and_flip);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ph_check_run(s);
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "symbols/version.h"
+#include "tests/unit/check_run.h"
 
 START_TEST(hex_valid)
 {
@@ -278,9 +279,5 @@ int main(void)
     tcase_add_test(tc, old_versions);
     tcase_add_test(tc, format);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ph_check_run(s);
 }

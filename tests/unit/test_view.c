@@ -30,6 +30,7 @@
 #include "lib/heap/select.h"
 #include "lib/heap/snapshot.h"
 #include "lib/heap/view.h"
+#include "tests/unit/check_run.h"
 
 enum { T_DICT, T_MODULE, T_LIST, T_SET, T_NODE, T_COUNT };
 
@@ -537,9 +538,5 @@ int main(void)
     tcase_add_test(tc, snapshot_write_failure_is_reported);
     tcase_add_test(tc, relation_names);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ph_check_run(s);
 }
