@@ -119,21 +119,29 @@ void ph_unreachable_totals(const struct ph_graph *g, uint64_t *count, uint64_t *
 
 /* ---- kinds ---- */
 
-uint32_t ph_clodo_kind(struct ph_view_ctx *v, uint32_t obj)
+/* The clodo kind if its text is made (reading only: see rcs_known_all); PH_STR_NONE when
+ * "dict of X" is not made yet. */
+static uint32_t clodo_known(const struct ph_view_ctx *v, uint32_t obj)
 {
     const struct ph_graph *g = v->g;
     uint32_t t = g->type[obj];
     if (g->types[t].builtin != PH_BUILTIN_DICT)
         return v->type_kind[t];
     uint32_t owner = g->owner[obj];
-    if (owner == PH_NONE)
-        return v->no_owner;
-    uint32_t ot = g->type[owner];
-    if (v->dict_kind[ot] == PH_NONE) {
-        char buf[600];
-        snprintf(buf, sizeof buf, "dict of %s", ph_view_text(v, v->type_kind[ot]));
-        v->dict_kind[ot] = ph_strtab_intern_cstr(&v->kinds, buf); /* PH_STR_NONE: asked again */
-    }
+    return owner == PH_NONE ? v->no_owner : v->dict_kind[g->type[owner]];
+}
+
+uint32_t ph_clodo_kind(struct ph_view_ctx *v, uint32_t obj)
+{
+    uint32_t kind = clodo_known(v, obj);
+    const struct ph_graph *g = v->g;
+    if (kind != PH_STR_NONE || g->types[g->type[obj]].builtin != PH_BUILTIN_DICT ||
+        g->owner[obj] == PH_NONE)
+        return kind;
+    uint32_t ot = g->type[g->owner[obj]];
+    char buf[600];
+    snprintf(buf, sizeof buf, "dict of %s", ph_view_text(v, v->type_kind[ot]));
+    v->dict_kind[ot] = ph_strtab_intern_cstr(&v->kinds, buf); /* PH_STR_NONE: asked again */
     return v->dict_kind[ot];
 }
 
@@ -164,6 +172,12 @@ static void add_distinct(struct distinct *d, uint32_t x)
         d->cut = true;
 }
 
+/* A row of one kind is that kind's own text, unless the text is too long for a row. */
+static bool stands_alone(const struct ph_view_ctx *v, uint32_t id)
+{
+    return strlen(ph_view_text(v, id)) + 2 + sizeof ", ..." < 2048;
+}
+
 /* Join distinct kind ids, sorted by text, with ", " (heapy's byrcs and byvia rows). */
 static uint32_t join_ids(struct ph_view_ctx *v, struct distinct *d, const char *empty)
 {
@@ -172,7 +186,7 @@ static uint32_t join_ids(struct ph_view_ctx *v, struct distinct *d, const char *
     bool one = true; /* most objects have one kind of referrer: the row is that kind's text */
     for (size_t k = 1; one && k < d->n; k++)
         one = d->v[k] == d->v[0];
-    if (one && !d->cut && strlen(ph_view_text(v, d->v[0])) + 2 + sizeof ", ..." < 2048)
+    if (one && !d->cut && stands_alone(v, d->v[0]))
         return d->v[0];
     qsort_r(d->v, d->n, sizeof *d->v, cmp_u32_name, &v->kinds);
     char buf[2048];
@@ -239,17 +253,6 @@ static uint32_t rcs_kind(struct ph_view_ctx *v, uint32_t obj)
  * kinds are rcs_kind's exactly. */
 #define RCS_PARALLEL_MIN 65536 /* fewer objects: a thread costs more than it saves */
 
-/* ph_clodo_kind without making a text: PH_STR_NONE when "dict of X" is not made yet. */
-static uint32_t clodo_known(const struct ph_view_ctx *v, uint32_t obj)
-{
-    const struct ph_graph *g = v->g;
-    uint32_t t = g->type[obj];
-    if (g->types[t].builtin != PH_BUILTIN_DICT)
-        return v->type_kind[t];
-    uint32_t owner = g->owner[obj];
-    return owner == PH_NONE ? v->no_owner : v->dict_kind[g->type[owner]];
-}
-
 static uint32_t rcs_known(const struct ph_view_ctx *v, uint32_t obj)
 {
     if (v->g->flags[obj] & PH_OBJ_ROOT)
@@ -264,9 +267,7 @@ static uint32_t rcs_known(const struct ph_view_ctx *v, uint32_t obj)
             return PH_STR_NONE;
         one = k;
     }
-    if (one == PH_STR_NONE || strlen(ph_view_text(v, one)) + 2 + sizeof ", ..." >= 2048)
-        return PH_STR_NONE;
-    return one;
+    return one != PH_STR_NONE && stands_alone(v, one) ? one : PH_STR_NONE;
 }
 
 struct rcs_half {

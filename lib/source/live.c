@@ -193,6 +193,12 @@ static void skew(struct py_target *t)
     t->layout.v[PF_OB_TYPE] += 8;
 }
 
+static void layout_free(struct live_layout *l)
+{
+    py_resolve_end(&l->r);
+    free(l);
+}
+
 /* Wait for the DWARF step and finish the layout with it. *changed: it differs from the
  * provisional layout the walk used (may be NULL when no walk used it). */
 static ph_status settle_layout(struct ph_live *s, bool *changed, struct ph_error *err)
@@ -217,8 +223,7 @@ static ph_status settle_layout(struct ph_live *s, bool *changed, struct ph_error
     }
     s->provisional = false;
     free(final);
-    py_resolve_end(&l->r);
-    free(l);
+    layout_free(l);
     return st;
 }
 
@@ -227,8 +232,7 @@ static ph_status resolve_now(struct ph_live *s, struct live_layout *l, struct ph
 {
     py_resolve_dwarf(&l->r);
     ph_status st = py_resolve_finish(&s->proc, s->mem, &l->r, true, &s->target, err);
-    py_resolve_end(&l->r);
-    free(l);
+    layout_free(l);
     return st;
 }
 
@@ -253,8 +257,7 @@ static ph_status resolve_layout(struct ph_live *s, const struct ph_source_option
     ph_status st = py_resolve_begin(&s->proc, s->mem, &lo, &l->r, err);
     if (st != PH_OK) {
         s->target = l->r.located; /* what was found, for the message */
-        py_resolve_end(&l->r);
-        free(l);
+        layout_free(l);
         return st;
     }
     if (l->r.located.debug_build)
@@ -693,8 +696,7 @@ void ph_live_close(struct ph_live *s)
     if (s->layout) { /* never settled (no walk): the thread's work is not needed */
         if (s->layout->started)
             pthread_join(s->layout->thread, NULL);
-        py_resolve_end(&s->layout->r);
-        free(s->layout);
+        layout_free(s->layout);
     }
     struct live_prep *p = prep_join(s, false);
     if (p) {

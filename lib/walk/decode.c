@@ -657,12 +657,16 @@ bool wk_iframe_refs(struct wk *w, uint64_t iframe, bool innermost, const char *r
 
 /* ---- instances: __dict__, managed dicts, values, slots ---- */
 
+/* An attribute's edge label: its name, or its index when the key is not a readable str. */
+static uint32_t attr_label(uint32_t name, uint32_t index)
+{
+    return name == PH_NONE ? PH_LABEL(PH_EDGE_INDEX, index) : PH_LABEL(PH_EDGE_ATTR, name);
+}
+
 static void values_entry(struct wk *w, void *ctx, uint32_t index, uint64_t key, uint64_t value)
 {
     (void)ctx;
-    (void)index;
-    uint32_t name = wk_str_name(w, key);
-    wk_edge(w, value, name == PH_NONE ? PH_LABEL(PH_EDGE_INDEX, index) : PH_LABEL(PH_EDGE_ATTR, name));
+    wk_edge(w, value, attr_label(wk_str_name(w, key), index));
 }
 
 /* values_entry for every entry of memoised keys (internal.h: wk_keys_memo). */
@@ -678,8 +682,7 @@ static void memo_values(struct wk *w, struct wk_keys_memo *m, uint64_t values)
             m->name[i] = wk_str_name(w, m->key[i]);
             m->named |= 1u << i;
         }
-        wk_edge(w, v[i], m->name[i] == PH_NONE ? PH_LABEL(PH_EDGE_INDEX, i)
-                                               : PH_LABEL(PH_EDGE_ATTR, m->name[i]));
+        wk_edge(w, v[i], attr_label(m->name[i], i));
     }
 }
 
