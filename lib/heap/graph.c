@@ -313,6 +313,21 @@ uint32_t ph_graph_lookup(struct ph_graph *g, uint64_t addr, struct ph_graph_hint
     return lookup_in_page(g, addr, p, dslot, hint);
 }
 
+void ph_graph_prefetch(const struct ph_graph *g, uint64_t addr)
+{
+    const struct ph_graph_index *ix = &g->index;
+    if (!ix->ndir)
+        return;
+    uint64_t page = addr >> PAGE_SHIFT;
+    const struct ph_index_recent *r = &ix->recent[page % PH_INDEX_RECENT];
+    if (r->rec == PH_NONE || r->page != page) {
+        __builtin_prefetch(&ix->dir[dir_home(page, ix->ndir)]);
+        return;
+    }
+    const struct ph_index_page *pg = &ix->pages[r->rec];
+    __builtin_prefetch(ix->slab + pg->table + slot_in(addr, pg->cls));
+}
+
 uint32_t ph_graph_find(const struct ph_graph *g, uint64_t addr)
 {
     const struct ph_graph_index *ix = &g->index;

@@ -212,6 +212,9 @@ struct ph_graph_hint {
     uint32_t slot;    /* the empty slot in the page's table, or the directory slot */
 };
 uint32_t ph_graph_lookup(struct ph_graph *g, uint64_t addr, struct ph_graph_hint *hint);
+/* Start loading the index slot a lookup of addr will read first (when its page was met
+ * lately; else the directory's slot for the page). A hint to the CPU: changes nothing. */
+void ph_graph_prefetch(const struct ph_graph *g, uint64_t addr);
 /* Add an object that a lookup (which filled hint) did not find. PH_NONE when out of memory. */
 uint32_t ph_graph_insert(struct ph_graph *g, uint64_t addr, uint32_t type,
                          const struct ph_graph_hint *hint);

@@ -390,6 +390,23 @@ static ph_status read_slow(struct ph_mem *mem, uint64_t addr, void *buf, size_t 
     return st;
 }
 
+const void *ph_mem_peek(const struct ph_mem *mem, uint64_t addr, size_t len)
+{
+    for (int k = 0; k < 2; k++) {
+        const struct run *r = &mem->runs[k];
+        if (covers(r->lo, r->hi, addr, len))
+            return r->data + (addr - r->lo);
+    }
+    return NULL;
+}
+
+void ph_mem_prefetch(const struct ph_mem *mem, uint64_t addr)
+{
+    const void *p = ph_mem_peek(mem, addr, 1);
+    if (p)
+        __builtin_prefetch(p);
+}
+
 ph_status ph_mem_read(struct ph_mem *mem, uint64_t addr, void *buf, size_t len,
                       struct ph_error *err)
 {

@@ -62,6 +62,12 @@ ph_status ph_mem_u64(struct ph_mem *mem, uint64_t addr, uint64_t *out, struct ph
 ph_status ph_mem_cstr(struct ph_mem *mem, uint64_t addr, char *buf, size_t max,
                       struct ph_error *err);
 
+/* Start loading the local copy of addr into the CPU's cache when it lies in a run of the
+ * backend that recent reads used (a copy); else nothing. Reads nothing, cannot fault. */
+void ph_mem_prefetch(const struct ph_mem *mem, uint64_t addr);
+/* The local copy of [addr, addr + len) when it lies whole in such a run, else NULL: for hints
+ * only (what to prefetch next), never for what the walk decides. */
+const void *ph_mem_peek(const struct ph_mem *mem, uint64_t addr, size_t len);
 /* Cheap pre-check used to validate pointers before reading: inside readable mappings. */
 bool ph_mem_readable(const struct ph_mem *mem, uint64_t addr, size_t len);
 

@@ -57,9 +57,12 @@ bool wk_pointer_array(struct wk *w, uint64_t addr, uint64_t n, enum ph_edge_kind
         uint64_t k = n - base < ITEM_BLOCK ? n - base : ITEM_BLOCK;
         if (!wk_read(w, addr + base * 8, block, k * 8))
             return false;
-        for (uint64_t i = 0; i < k; i++)
+        for (uint64_t i = 0; i < k; i++) {
+            if (i + WK_AHEAD < k)
+                wk_prefetch(w, block[i + WK_AHEAD]);
             if (block[i])
                 wk_edge(w, block[i], PH_LABEL(kind, base + i));
+        }
     }
     return true;
 }
@@ -675,6 +678,8 @@ static void memo_values(struct wk *w, struct wk_keys_memo *m, uint64_t values)
     uint64_t v[WK_MEMO_KEYS];
     if (!m->ok || m->n == 0 || !wk_read(w, wk_values_array(w, values), v, m->n * sizeof *v))
         return;
+    for (uint32_t i = 0; i < m->n; i++)
+        wk_prefetch(w, v[i]);
     for (uint32_t i = 0; i < m->n; i++) {
         if (!m->key[i] || !v[i])
             continue;
@@ -718,21 +723,28 @@ static void instance_values(struct wk *w, struct wk_obj *o, uint64_t values, boo
     }
 }
 
+/* 3.11/3.12: the values array of an instance without a dict object, from the two words
+ * before its GC header (obj-32, obj-24); 0 when it has a dict (or on other versions). */
+static uint64_t split_values(const struct wk *w, const uint64_t pre[2])
+{
+    if (w->v.managed == WK_MANAGED_DICT_OR_VALUES)
+        return pre[1] ? 0 : pre[0];
+    if (w->v.managed == WK_MANAGED_TAGGED)
+        return (pre[1] & 1) ? pre[1] + 1 : 0;
+    return 0;
+}
+
 static void managed_dict(struct wk *w, struct wk_obj *o)
 {
     uint64_t pre[4]; /* words at obj-32 .. obj-8 */
     if (!wk_read(w, o->addr - 32, pre, sizeof pre))
         return;
     uint64_t word = pre[1]; /* obj - 24 */
-    if (w->v.managed == WK_MANAGED_DICT_OR_VALUES) {
-        if (word)
-            owned_dict(w, o, word);
-        else
-            instance_values(w, o, pre[0], false);
-    } else if (w->v.managed == WK_MANAGED_TAGGED) {
-        if (word & 1)
-            instance_values(w, o, word + 1, false);
-        else
+    if (w->v.managed != WK_MANAGED_INLINE) {
+        uint64_t values = split_values(w, pre);
+        if (values)
+            instance_values(w, o, values, false);
+        else if (w->v.managed != WK_MANAGED_TAGGED || !(word & 1)) /* not a tagged pointer */
             owned_dict(w, o, word);
     } else {
         owned_dict(w, o, word);
@@ -741,6 +753,43 @@ static void managed_dict(struct wk *w, struct wk_obj *o)
             uint8_t valid = 0;
             if (wk_read(w, values + LAY(w->L, DV_VALID), &valid, 1) && valid)
                 instance_values(w, o, values, true);
+        }
+    }
+}
+
+/* Prefetching for object i (walk.c: decode_all), `stage` objects before its turn: stage 2
+ * starts loading its first line (and an instance's pre-header); stage 1, once those are in
+ * the cache, the tables it refers to: a 3.11/3.12 instance's values array, a dict's keys and
+ * values. Hints only: what is peeked decides nothing. */
+void wk_decode_ahead(struct wk *w, uint32_t i, int stage)
+{
+    const struct ph_graph *g = w->g;
+    if (g->size[i]) /* sized when found: a leaf, not read again */
+        return;
+    uint64_t addr = g->addr[i];
+    const struct wk_type *t = wk_type_get(w, g->type[i]);
+    bool split = w->v.managed != WK_MANAGED_NONE && w->v.managed != WK_MANAGED_INLINE &&
+                 (t->flags & TPFLAGS_MANAGED_DICT);
+    if (stage == 2) {
+        ph_mem_prefetch(w->mem, addr);
+        if (split)
+            ph_mem_prefetch(w->mem, addr - 32);
+    } else if (split) {
+        const uint64_t *pre = ph_mem_peek(w->mem, addr - 32, 16);
+        uint64_t values = pre ? split_values(w, pre) : 0;
+        if (values) {
+            ph_mem_prefetch(w->mem, values - 1);
+            ph_mem_prefetch(w->mem, wk_values_array(w, values));
+        }
+    } else if (t->kind == WK_DICT) {
+        const uint8_t *b = ph_mem_peek(w->mem, addr, (size_t)LAY(w->L, DICT_VALUES) + 8);
+        if (b) {
+            ph_mem_prefetch(w->mem, wk_field_u64(b, (size_t)LAY(w->L, DICT_VALUES) + 8,
+                                                 LAY(w->L, DICT_KEYS)));
+            uint64_t values = wk_field_u64(b, (size_t)LAY(w->L, DICT_VALUES) + 8,
+                                           LAY(w->L, DICT_VALUES));
+            if (values)
+                ph_mem_prefetch(w->mem, wk_values_array(w, values));
         }
     }
 }

@@ -92,6 +92,12 @@ bool wk_keys_iter(struct wk *w, uint64_t keys, uint64_t values, wk_entry_fn fn, 
         ok = wk_read(w, ki.entries + base * ki.entry_size, block, n * ki.entry_size) &&
              (!varr || wk_read(w, varr + base * 8, vblock, n * 8));
         for (uint64_t i = 0; ok && i < n; i++) {
+            if (i + WK_AHEAD < n) {
+                const uint8_t *f = block + (i + WK_AHEAD) * ki.entry_size;
+                wk_prefetch(w, wk_field_u64(f, ki.entry_size, ki.key_off));
+                wk_prefetch(w, varr ? vblock[i + WK_AHEAD]
+                                    : wk_field_u64(f, ki.entry_size, ki.value_off));
+            }
             const uint8_t *e = block + i * ki.entry_size;
             uint64_t key = wk_field_u64(e, ki.entry_size, ki.key_off);
             uint64_t value = varr ? vblock[i] : wk_field_u64(e, ki.entry_size, ki.value_off);

@@ -192,6 +192,10 @@ static ph_status decode_all(struct wk *w)
             return ph_fail(w->err, PH_ERR_INTERRUPTED, "interrupted");
         if (i % PROGRESS_EVERY == 0 && w->opts->progress)
             w->opts->progress(w->opts->progress_ctx, w->g->n, i);
+        if (i + WK_AHEAD < w->g->n)
+            wk_decode_ahead(w, (uint32_t)(i + WK_AHEAD), 2);
+        if (i + WK_AHEAD / 2 < w->g->n)
+            wk_decode_ahead(w, (uint32_t)(i + WK_AHEAD / 2), 1);
         if (!wk_decode(w, (uint32_t)i))
             return w->err->code ? w->err->code : ph_fail(w->err, PH_ERR_INTERNAL, "out of memory");
         if (w->err->code == PH_ERR_TARGET_EXITED || w->err->code == PH_ERR_PERMISSION)
