@@ -186,6 +186,8 @@ static void dec_set(struct wk *w, struct wk_obj *o)
             break;
         }
         for (uint64_t i = 0; i < k; i++) {
+            if (i + WK_AHEAD < k)
+                wk_prefetch(w, block[2 * (i + WK_AHEAD) + LAY(L, SETENTRY_KEY) / 8]);
             uint64_t key = block[2 * i + LAY(L, SETENTRY_KEY) / 8];
             if (key && key != w->set_dummy)
                 wk_edge(w, key, PH_LABEL(PH_EDGE_SET_MEMBER, pos++));
