@@ -150,8 +150,9 @@ struct ph_graph_index {
     size_t ndir;      /* power of two; 0: no index (dropped, or never built) */
     uint32_t *slab;   /* the pages' tables: object indices, PH_NONE = empty */
     size_t slab_used;
-    uint32_t free_table[PH_INDEX_CLASSES]; /* freed tables of each class, linked through their
-                                              first slot; PH_NONE ends a list */
+    uint32_t free_table[PH_INDEX_CLASSES]; /* free tables of each class (buddies merged,
+                                              graph.c), linked through their first two slots;
+                                              PH_NONE ends a list */
     uint64_t epoch;   /* bumped by every change, so a stale hint is recognised */
     /* The pages met last, by page number modulo PH_INDEX_RECENT: the walk looks up a few
      * streams of neighbouring objects (a dict's keys, its values, their attributes), and a hit

@@ -177,6 +177,56 @@ START_TEST(graph_index_dense_and_sparse_pages)
 }
 END_TEST
 
+/* Slots of the index's slab held by the pages' tables (each live table counted once). */
+static size_t live_table_slots(const struct ph_graph *g)
+{
+    size_t live = 0;
+    for (size_t p = 0; p < g->index.npages; p++)
+        live += (size_t)4 << g->index.pages[p].cls;
+    return live;
+}
+
+/* Pages filled in two waves (every page half, then every page whole: a dict's keys and values,
+ * then what they refer to) outgrow their tables together; the tables they leave must be taken
+ * again (merged two by two), not left in the slab: without that the slab was 1.5 times the live
+ * tables here. Then pages of mixed fills in a shuffled order: every object is found, and no
+ * two live tables share a slot. */
+START_TEST(graph_index_reuses_outgrown_tables)
+{
+    struct ph_graph g;
+    ck_assert(ph_graph_init(&g, 16));
+    uint32_t t = ph_graph_add_type(&g, 0x1000, 0, 0);
+    bool added;
+    const uint64_t base = 0x7f0000000000ull;
+    const uint32_t pages = 2000;
+    uint32_t n = 0;
+    for (uint32_t wave = 0; wave < 2; wave++)
+        for (uint32_t p = 0; p < pages; p++)
+            for (uint32_t k = 0; k < 40; k++, n++)
+                ck_assert_uint_eq(ph_graph_add_object(&g, base + ((uint64_t)p << 12) +
+                                                      48 * (40 * wave + k), t, &added), n);
+    ck_assert_uint_le(g.index.slab_used, live_table_slots(&g) + live_table_slots(&g) / 10);
+    uint64_t x = 12345;
+    for (uint32_t i = 0; i < 60000; i++, n++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        uint64_t page = 4096 + (x >> 33) % 3000, off = 16 * (i % 256);
+        uint32_t idx = ph_graph_add_object(&g, base + (page << 12) + off, t, &added);
+        if (!added)
+            n--;
+        ck_assert_uint_ne(idx, PH_NONE);
+    }
+    for (uint32_t i = 0; i < g.n; i += 7)
+        ck_assert_uint_eq(ph_graph_find(&g, g.addr[i]), i);
+    uint8_t *used = calloc(g.index.slab_used, 1);
+    ck_assert_ptr_nonnull(used);
+    for (size_t p = 0; p < g.index.npages; p++)
+        for (size_t k = 0; k < ((size_t)4 << g.index.pages[p].cls); k++)
+            ck_assert_uint_eq(used[g.index.pages[p].table + k]++, 0);
+    free(used);
+    ph_graph_free(&g);
+}
+END_TEST
+
 /* Dropping the index: lookups find nothing and additions fail (never a silent duplicate), until
  * ph_graph_index rebuilds it; a rebuild reports two objects at one address. */
 START_TEST(graph_index_drop_and_rebuild)
@@ -324,6 +374,7 @@ int main(void)
     tcase_add_test(tc, graph_lookup_then_insert);
     tcase_add_test(tc, graph_index_dense_and_sparse_pages);
     tcase_add_test(tc, graph_index_drop_and_rebuild);
+    tcase_add_test(tc, graph_index_reuses_outgrown_tables);
     tcase_add_test(tc, bigmem_grows_and_keeps);
     tcase_add_test(tc, bigmem_with_prefaulter);
     tcase_add_test(tc, escape_hostile_text);
