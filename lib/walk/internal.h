@@ -208,6 +208,8 @@ bool wk_pointer_array(struct wk *w, uint64_t addr, uint64_t n, enum ph_edge_kind
 /* Decode object i (edges and size). False only on a fatal error (w->err set); a bad object is
  * marked PH_OBJ_PARTIAL and decoding goes on. */
 bool wk_decode(struct wk *w, uint32_t i);
+/* Prefetch what decoding object i will read, `stage` (2 or 1) steps before its turn: its first
+ * line, then the tables it points at (decode.c). Hints only, see WK_AHEAD. */
 void wk_decode_ahead(struct wk *w, uint32_t i, int stage);
 /* Size of an instance of a leaf type (wk_type.leaf) from a copy of its first hlen bytes. */
 uint64_t wk_leaf_size(struct wk *w, const struct wk_type *t, uint64_t addr, const uint8_t *hdr,
