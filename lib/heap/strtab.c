@@ -33,6 +33,7 @@ static uint32_t hash_bytes(const char *s, size_t len)
     return (uint32_t)(h ^ (h >> 32));
 }
 
+/* Twice the slots. The new mapping is fresh: its slots are zero (empty) without a memset. */
 static int rehash(struct ph_strtab *t)
 {
     size_t nslots = t->nslots ? t->nslots * 2 : 1024;
@@ -40,7 +41,6 @@ static int rehash(struct ph_strtab *t)
     if (!ph_bigmem_ensure(&mem, nslots * sizeof(uint64_t)))
         return -1;
     uint64_t *slots = mem.base;
-    memset(slots, 0, nslots * sizeof *slots);
     for (size_t k = 0; k < t->nslots; k++) {
         uint64_t e = t->slots[k];
         if (!e)
