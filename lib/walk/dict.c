@@ -101,8 +101,12 @@ bool wk_keys_iter(struct wk *w, uint64_t keys, uint64_t values, wk_entry_fn fn, 
             const uint8_t *e = block + i * ki.entry_size;
             uint64_t key = wk_field_u64(e, ki.entry_size, ki.key_off);
             uint64_t value = varr ? vblock[i] : wk_field_u64(e, ki.entry_size, ki.value_off);
+            uint64_t ahead = 0;
+            if (i + WK_AHEAD / 2 < n)
+                ahead = wk_field_u64(block + (i + WK_AHEAD / 2) * ki.entry_size, ki.entry_size,
+                                     ki.key_off);
             if (key && value)
-                fn(w, ctx, (uint32_t)(base + i), key, value);
+                fn(w, ctx, (uint32_t)(base + i), key, value, ahead);
         }
     }
     if (heap) {
@@ -185,9 +189,11 @@ struct find_ctx {
     bool found;
 };
 
-static void find_cb(struct wk *w, void *vctx, uint32_t index, uint64_t key, uint64_t value)
+static void find_cb(struct wk *w, void *vctx, uint32_t index, uint64_t key, uint64_t value,
+                    uint64_t key_ahead)
 {
     (void)index;
+    (void)key_ahead;
     struct find_ctx *c = vctx;
     char text[128];
     if (!c->found && wk_str_text(w, key, text, sizeof text) && strcmp(text, c->key) == 0) {

@@ -218,8 +218,11 @@ uint64_t wk_leaf_size(struct wk *w, const struct wk_type *t, uint64_t addr, cons
  * non-NULL makes them roots named prefix + label; else edges of the current object. */
 bool wk_iframe_refs(struct wk *w, uint64_t iframe, bool innermost, const char *root_prefix);
 
-/* dict.c: entries of a keys object; values from `values` (split) or the entries. */
-typedef void (*wk_entry_fn)(struct wk *w, void *ctx, uint32_t index, uint64_t key, uint64_t value);
+/* dict.c: entries of a keys object; values from `values` (split) or the entries. key_ahead is
+ * the key WK_AHEAD / 2 entries further in the table (0: none, or past the block read), for a
+ * callback that starts work on it early. */
+typedef void (*wk_entry_fn)(struct wk *w, void *ctx, uint32_t index, uint64_t key, uint64_t value,
+                            uint64_t key_ahead);
 bool wk_keys_iter(struct wk *w, uint64_t keys, uint64_t values, wk_entry_fn fn, void *ctx);
 /* sizeof a keys object (_PyDict_KeysSize), and the usable slots a split values array has. */
 uint64_t wk_keys_size(struct wk *w, uint64_t keys, uint64_t *usable_values, int64_t *refcnt);
@@ -289,6 +292,10 @@ struct wk_repr {
     char text[256];
 };
 void wk_key_repr_begin(struct wk *w, uint64_t addr, struct wk_repr *r);
+/* begin's cases that change nothing but r (a key whose repr is cached, or a plain short str):
+ * true with r ready for end; else false, and begin must run in the key's turn (it may meet a
+ * type for the first time, and types are numbered in the order they are met). */
+bool wk_key_repr_ahead(struct wk *w, uint64_t addr, struct wk_repr *r);
 uint32_t wk_key_repr_end(struct wk *w, struct wk_repr *r);
 /* sys.getsizeof of a str from its header. */
 uint64_t wk_str_size(struct wk *w, uint64_t addr, const uint8_t *hdr, size_t hdrlen);

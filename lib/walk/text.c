@@ -326,17 +326,23 @@ static bool plain_str_repr(struct wk *w, uint64_t addr, struct wk_repr *r)
     return true;
 }
 
-void wk_key_repr_begin(struct wk *w, uint64_t addr, struct wk_repr *r)
+bool wk_key_repr_ahead(struct wk *w, uint64_t addr, struct wk_repr *r)
 {
     r->addr = addr;
     const uint32_t *cached = cache_find(w->key_cache, addr);
     r->id = cached ? *cached : PH_NONE;
     if (cached)
+        return true;
+    if (!plain_str_repr(w, addr, r))
+        return false;
+    r->hash = ph_strtab_prefetch(&w->g->names, r->text, r->len);
+    return true;
+}
+
+void wk_key_repr_begin(struct wk *w, uint64_t addr, struct wk_repr *r)
+{
+    if (wk_key_repr_ahead(w, addr, r))
         return;
-    if (plain_str_repr(w, addr, r)) {
-        r->hash = ph_strtab_prefetch(&w->g->names, r->text, r->len);
-        return;
-    }
     key_repr_into(w, addr, r->text, sizeof r->text, 0);
     r->len = strlen(r->text);
     if (r->len > MAX_REPR) {

@@ -541,8 +541,10 @@ struct names_ctx {
     const char *prefix; /* "types." or "" */
 };
 
-static void name_entry(struct wk *w, void *vctx, uint32_t index, uint64_t key, uint64_t value)
+static void name_entry(struct wk *w, void *vctx, uint32_t index, uint64_t key, uint64_t value,
+                       uint64_t key_ahead)
 {
+    (void)key_ahead;
     (void)index;
     const struct names_ctx *c = vctx;
     uint64_t meta;
