@@ -630,7 +630,13 @@ size_t ph_graph_mark_reachable(struct ph_graph *g)
             queue[tail++] = o;
         }
     }
+    /* Breadth first, the queue's next objects' edges loaded ahead: in that order the objects
+     * are anywhere in the columns, and waiting for them was most of this pass. */
     while (ok && head < tail) {
+        if (head + 16 < tail)
+            __builtin_prefetch(&g->edge_start[queue[head + 16]]);
+        if (head + 8 < tail)
+            __builtin_prefetch(&g->edge_dst[g->edge_start[queue[head + 8]]]);
         uint32_t o = queue[head++];
         for (uint64_t e = g->edge_start[o]; ok && e < g->edge_start[o + 1]; e++) {
             uint32_t d = g->edge_dst[e];
