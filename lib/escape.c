@@ -57,7 +57,7 @@ static bool format_char(uint32_t c)
 }
 
 /* Cc, Cf, Zl, Zp, Co, Cs. */
-static bool unsafe_codepoint(uint32_t c)
+bool ph_codepoint_unsafe(uint32_t c)
 {
     if (c < 0xA0)
         return c < 0x20 || c >= 0x7F;                     /* Cc: C0, DEL, C1 */
@@ -101,7 +101,7 @@ size_t ph_escape(const char *in, size_t len, char *out, size_t cap)
             n = 1;
         } else if (cp == '\\') {
             plen = (size_t)snprintf(piece, sizeof piece, "\\\\");
-        } else if (unsafe_codepoint(cp)) { /* Python's repr spelling: \xNN, \uNNNN, \UNNNNNNNN */
+        } else if (ph_codepoint_unsafe(cp)) { /* Python's repr spelling: \xNN, \uNNNN, \UNNNNNNNN */
             plen = (size_t)snprintf(piece, sizeof piece, cp < 0x100 ? "\\x%02x" : cp < 0x10000 ?
                                     "\\u%04x" : "\\U%08x", (unsigned)cp);
         } else {
@@ -129,7 +129,7 @@ bool ph_escape_is_clean(const char *in, size_t len)
     for (size_t i = 0; i < len;) {
         uint32_t cp;
         size_t n = utf8_decode(s + i, len - i, &cp);
-        if (n == 0 || unsafe_codepoint(cp))
+        if (n == 0 || ph_codepoint_unsafe(cp))
             return false;
         i += n;
     }

@@ -13,10 +13,13 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Escape len bytes of in into out (cap bytes, always NUL-terminated, cut with "..." when
  * full). Returns the length written. */
 size_t ph_escape(const char *in, size_t len, char *out, size_t cap);
+/* A code point ph_escape escapes: general categories Cc, Cf, Zl, Zp, Co and Cs. */
+bool ph_codepoint_unsafe(uint32_t c);
 
 /* True when in[0..len) is text ph_escape could have produced: valid UTF-8 and nothing it would
  * escape except backslashes. For text read back from files, which must be as safe as text

@@ -280,7 +280,7 @@ void wk_text_caches_free(struct wk *w);
 uint32_t wk_str_name(struct wk *w, uint64_t addr);
 /* Escaped text of a str into buf (cut to cap with "..."). False if not a readable str. */
 bool wk_str_text(struct wk *w, uint64_t addr, char *buf, size_t cap);
-/* A short Python-like repr of a dict key (str, int, float, bytes, None, bool, tuple). */
+/* A short Python-like repr of a name (module __name__, function __qualname__): 'os'. */
 uint32_t wk_key_repr(struct wk *w, uint64_t addr);
 /* The same in two steps: begin computes the text and starts loading the string table's slot for
  * it, end interns it; work in between hides the cache miss (millions of distinct keys). */
@@ -289,7 +289,7 @@ struct wk_repr {
     uint32_t id;   /* known at begin (cached), else PH_NONE */
     uint32_t hash;
     size_t len;
-    char text[256];
+    char text[320];
 };
 void wk_key_repr_begin(struct wk *w, uint64_t addr, struct wk_repr *r);
 /* begin's cases that change nothing but r (a key whose repr is cached, or a plain short str):

@@ -242,9 +242,127 @@ static void float_repr(double v, char *out, size_t cap)
         strncat(out, ".0", cap - strlen(out) - 1);
 }
 
-static void key_repr_into(struct wk *w, uint64_t addr, char *out, size_t cap, int depth);
+/* ---- str keys as heapy writes them: reprlib.repr(key) ----
+ * heapy labels a dict value by reprlib.repr of its key. For a str that is Python's repr of its
+ * first 30 characters when that repr has at most 30 characters; else the repr of its first 13
+ * and last 14 characters, cut to its own first 13 and last 14 around "..." (Lib/reprlib.py,
+ * the same from 3.8 to 3.15; Python's slices, negative starts included). Python's repr picks
+ * double quotes for a text with a single quote and no double one, escapes the quote it uses, the
+ * backslash, \t, \n and \r, writes other controls as \xNN and non-printable characters as \xNN,
+ * \uNNNN or \UNNNNNNNN. Printable here is what ph_escape lets through less the space
+ * separators; a code point Unicode has not assigned counts as printable (Python escapes it:
+ * pyheap has no table of them). Whatever is not printable is escaped, so the label is safe for a
+ * terminal as it is. */
+#define REPRLIB_MAXSTRING 30
+#define REPR_MAX_CPS (2 + 10 * REPRLIB_MAXSTRING) /* quotes and the longest escapes */
+/* Escapes are ASCII, printable characters at most 4 bytes: at most 10 bytes a character. */
+#define REPR_MAX_BYTES (2 + 10 * REPRLIB_MAXSTRING + 1)
+_Static_assert(sizeof(((struct wk_repr *)0)->text) >= REPR_MAX_BYTES, "a str key's repr fits");
 
-static void tuple_repr(struct wk *w, uint64_t addr, char *out, size_t cap, int depth)
+static bool py_printable(uint32_t c)
+{
+    if (c == ' ')
+        return true;
+    bool space_sep = c == 0xA0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x202F ||
+                     c == 0x205F || c == 0x3000;
+    return !space_sep && !ph_codepoint_unsafe(c);
+}
+
+/* Code points [from, from + n) of a str whose header is s (n <= REPRLIB_MAXSTRING). */
+static bool str_cps(struct wk *w, const struct str_hdr *s, uint64_t from, size_t n, uint32_t *cp)
+{
+    uint8_t data[4 * REPRLIB_MAXSTRING];
+    if (n > REPRLIB_MAXSTRING || (n && !wk_read(w, s->data + from * s->kind, data, n * s->kind)))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t c = s->kind == 1 ? data[i] : s->kind == 2 ? ((uint16_t *)data)[i] : ((uint32_t *)data)[i];
+        cp[i] = c > 0x10FFFF ? 0xFFFD : c; /* not a code point: a corrupt str */
+    }
+    return true;
+}
+
+/* Python's repr of the n code points in: into out (code points), returning its length. */
+static size_t py_repr_cps(const uint32_t *in, size_t n, uint32_t *out)
+{
+    bool single = false, dbl = false;
+    for (size_t i = 0; i < n; i++)
+        single |= in[i] == '\'', dbl |= in[i] == '"';
+    uint32_t quote = single && !dbl ? '"' : '\'';
+    size_t o = 0;
+    out[o++] = quote;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t c = in[i];
+        char esc[12] = "";
+        if (c == quote || c == '\\')
+            snprintf(esc, sizeof esc, "\\%c", (char)c);
+        else if (c == '\t' || c == '\n' || c == '\r')
+            snprintf(esc, sizeof esc, "\\%c", c == '\t' ? 't' : c == '\n' ? 'n' : 'r');
+        else if (c < ' ' || c == 0x7F || (c >= 0x80 && !py_printable(c)))
+            snprintf(esc, sizeof esc, c < 0x100 ? "\\x%02x" : c < 0x10000 ? "\\u%04x" : "\\U%08x",
+                     (unsigned)c);
+        if (!esc[0])
+            out[o++] = c;
+        for (size_t k = 0; esc[k]; k++)
+            out[o++] = (unsigned char)esc[k];
+    }
+    out[o++] = quote;
+    return o;
+}
+
+/* Where Python's x[len - back:] starts: a negative start counts from the end once more. */
+static size_t py_tail_start(size_t len, size_t back)
+{
+    int64_t st = (int64_t)len - (int64_t)back;
+    if (st < 0)
+        st += (int64_t)len;
+    return st < 0 ? 0 : (size_t)st;
+}
+
+static size_t put_cps(const uint32_t *cp, size_t n, char *out)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++)
+        o += put_utf8(cp[i], out + o);
+    return o;
+}
+
+/* reprlib.repr of the str at addr, UTF-8, into out (at least REPR_MAX_BYTES). */
+static bool str_key_repr(struct wk *w, uint64_t addr, char *out, size_t cap)
+{
+    enum { HEAD = (REPRLIB_MAXSTRING - 3) / 2, TAIL = REPRLIB_MAXSTRING - 3 - HEAD };
+    uint8_t h[128];
+    size_t hlen;
+    struct str_hdr s;
+    uint32_t cps[REPRLIB_MAXSTRING], rep[REPR_MAX_CPS];
+    if (cap < REPR_MAX_BYTES || (addr & 7) || !read_str_header(w, addr, h, &hlen) ||
+        !str_header(w, addr, h, hlen, &s) || !s.data)
+        return false;
+    size_t n = s.length < REPRLIB_MAXSTRING ? (size_t)s.length : REPRLIB_MAXSTRING;
+    if (!str_cps(w, &s, 0, n, cps))
+        return false;
+    size_t rn = py_repr_cps(cps, n, rep);
+    if (rn <= REPRLIB_MAXSTRING) {
+        out[put_cps(rep, rn, out)] = '\0';
+        return true;
+    }
+    size_t head = n < HEAD ? n : HEAD, from = py_tail_start((size_t)s.length, TAIL);
+    size_t tail = (size_t)s.length - from;
+    if (!str_cps(w, &s, from, tail, cps + head))
+        return false;
+    rn = py_repr_cps(cps, head + tail, rep);
+    size_t o = put_cps(rep, rn < HEAD ? rn : HEAD, out);
+    memcpy(out + o, "...", 3);
+    o += 3;
+    from = py_tail_start(rn, TAIL);
+    o += put_cps(rep + from, rn - from, out + o);
+    out[o] = '\0';
+    return true;
+}
+
+static bool key_repr_into(struct wk *w, uint64_t addr, char *out, size_t cap, int depth,
+                          bool reprlib);
+
+static void tuple_repr(struct wk *w, uint64_t addr, char *out, size_t cap, int depth, bool reprlib)
 {
     uint64_t n;
     if (!wk_u64(w, addr + LAY(w->L, VAR_OB_SIZE), &n) || n > 8) {
@@ -254,27 +372,33 @@ static void tuple_repr(struct wk *w, uint64_t addr, char *out, size_t cap, int d
     size_t o = (size_t)snprintf(out, cap, "(");
     for (uint64_t i = 0; i < n && o < cap; i++) {
         uint64_t item;
-        char piece[MAX_REPR + 8];
+        char piece[REPR_MAX_BYTES];
         if (!wk_u64(w, addr + LAY(w->L, TUPLE_ITEMS) + 8 * i, &item))
             break;
-        key_repr_into(w, item, piece, sizeof piece, depth + 1);
+        key_repr_into(w, item, piece, sizeof piece, depth + 1, reprlib);
         o += (size_t)snprintf(out + o, cap - o, "%s%s", i ? ", " : "", piece);
     }
     if (o < cap)
         snprintf(out + o, cap - o, n == 1 ? ",)" : ")");
 }
 
-static void key_repr_into(struct wk *w, uint64_t addr, char *out, size_t cap, int depth)
+/* A short Python-like repr of a key into out. With reprlib, a str is written as heapy writes
+ * it (str_key_repr) and true says the text is whole; else, and for other kinds, the caller
+ * cuts it to MAX_REPR. */
+static bool key_repr_into(struct wk *w, uint64_t addr, char *out, size_t cap, int depth,
+                          bool reprlib)
 {
     uint64_t type;
     uint32_t ti;
     if (!wk_u64(w, addr + LAY(w->L, OB_TYPE), &type) || (ti = wk_type_index(w, type)) == PH_NONE) {
         snprintf(out, cap, "?");
-        return;
+        return false;
     }
     const struct wk_type *t = wk_type_get(w, ti);
     if (addr == w->t->sym[PY_SYM_NONE]) {
         snprintf(out, cap, "None");
+    } else if (t->kind == WK_STR && reprlib && str_key_repr(w, addr, out, cap)) {
+        return true;
     } else if (t->kind == WK_STR) {
         char text[MAX_REPR];
         if (!wk_str_text(w, addr, text, sizeof text))
@@ -293,10 +417,11 @@ static void key_repr_into(struct wk *w, uint64_t addr, char *out, size_t cap, in
         else
             snprintf(out, cap, "<float>");
     } else if (t->kind == WK_TUPLE && depth < 2) {
-        tuple_repr(w, addr, out, cap, depth);
+        tuple_repr(w, addr, out, cap, depth, reprlib);
     } else {
         snprintf(out, cap, "<%s at 0x%" PRIx64 ">", ph_strtab_get(&w->g->names, w->g->types[ti].name), addr);
     }
+    return false;
 }
 
 /* The repr of an exact str whose text is short printable ASCII without a backslash or a quote
@@ -305,7 +430,7 @@ static void key_repr_into(struct wk *w, uint64_t addr, char *out, size_t cap, in
  * to the key reprs). False when the key is anything else: key_repr_into decides. */
 static bool plain_str_repr(struct wk *w, uint64_t addr, struct wk_repr *r)
 {
-    enum { MAX_PLAIN = MAX_REPR - 10 }; /* fits whole: escaping cuts nothing, nor does the repr */
+    enum { MAX_PLAIN = REPRLIB_MAXSTRING - 2 }; /* longer: reprlib cuts it (str_key_repr) */
     uint8_t h[128];
     size_t hlen = (size_t)LAY(w->L, STR_ASCII_SIZE);
     uint64_t type;
@@ -343,9 +468,9 @@ void wk_key_repr_begin(struct wk *w, uint64_t addr, struct wk_repr *r)
 {
     if (wk_key_repr_ahead(w, addr, r))
         return;
-    key_repr_into(w, addr, r->text, sizeof r->text, 0);
+    bool whole = key_repr_into(w, addr, r->text, sizeof r->text, 0, true);
     r->len = strlen(r->text);
-    if (r->len > MAX_REPR) {
+    if (!whole && r->len > MAX_REPR) {
         memcpy(r->text + MAX_REPR - 3, "...", 4);
         r->len = MAX_REPR;
     }
@@ -365,7 +490,12 @@ uint32_t wk_key_repr_end(struct wk *w, struct wk_repr *r)
 
 uint32_t wk_key_repr(struct wk *w, uint64_t addr)
 {
-    struct wk_repr r;
-    wk_key_repr_begin(w, addr, &r);
-    return wk_key_repr_end(w, &r);
+    /* Names (a module's, a function's qualname) whole, not as heapy's labels cut them: not
+     * through the key cache, which holds labels. */
+    char text[256];
+    key_repr_into(w, addr, text, sizeof text, 0, false);
+    size_t len = strlen(text);
+    if (len > MAX_REPR)
+        memcpy(text + MAX_REPR - 3, "...", 4);
+    return wk_intern(w, text);
 }
