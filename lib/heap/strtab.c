@@ -33,12 +33,12 @@ static uint32_t hash_bytes(const char *s, size_t len)
     return (uint32_t)(h ^ (h >> 32));
 }
 
-/* Twice the slots. The new mapping is fresh: its slots are zero (empty) without a memset. */
-static int rehash(struct ph_strtab *t)
+/* Move the slots to a table of nslots (a larger power of two). The new mapping is fresh: its
+ * slots are zero (empty) without a memset. */
+static int rehash(struct ph_strtab *t, size_t nslots)
 {
-    size_t nslots = t->nslots ? t->nslots * 2 : 1024;
     struct ph_bigmem mem = {0};
-    if (!ph_bigmem_ensure(&mem, nslots * sizeof(uint64_t)))
+    if (nslots > SIZE_MAX / sizeof(uint64_t) || !ph_bigmem_ensure(&mem, nslots * sizeof(uint64_t)))
         return -1;
     uint64_t *slots = mem.base;
     for (size_t k = 0; k < t->nslots; k++) {
@@ -55,6 +55,14 @@ static int rehash(struct ph_strtab *t)
     t->slots = slots;
     t->nslots = nslots;
     return 0;
+}
+
+bool ph_strtab_reserve(struct ph_strtab *t, size_t more)
+{
+    size_t want = t->nslots ? t->nslots : 1024;
+    while (want <= SIZE_MAX / 16 && (size_t)t->n + more > want / 4 * 3) /* as interning grows */
+        want *= 2;
+    return want <= t->nslots || rehash(t, want) == 0;
 }
 
 static uint32_t append(struct ph_strtab *t, const char *s, size_t len)
@@ -104,7 +112,7 @@ uint32_t ph_strtab_intern(struct ph_strtab *t, const char *s, size_t len)
 
 uint32_t ph_strtab_intern_hashed(struct ph_strtab *t, const char *s, size_t len, uint32_t hash)
 {
-    if (((size_t)t->n + 1) * 4 > t->nslots * 3 && rehash(t) != 0)
+    if (((size_t)t->n + 1) * 4 > t->nslots * 3 && rehash(t, t->nslots ? t->nslots * 2 : 1024) != 0)
         return PH_STR_NONE;
     size_t i = probe(t, s, len, hash);
     if (t->slots[i])

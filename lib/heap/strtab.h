@@ -6,6 +6,7 @@
 #ifndef PH_STRTAB_H
 #define PH_STRTAB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,6 +36,9 @@ uint32_t ph_strtab_intern_cstr(struct ph_strtab *t, const char *s);
  * interns it as ph_strtab_intern does (anything may happen in between). */
 uint32_t ph_strtab_prefetch(const struct ph_strtab *t, const char *s, size_t len);
 uint32_t ph_strtab_intern_hashed(struct ph_strtab *t, const char *s, size_t len, uint32_t hash);
+/* Room for `more` new strings without growing the slots again (a large dict's key reprs).
+ * False when out of memory (the table is as it was and still works). */
+bool ph_strtab_reserve(struct ph_strtab *t, size_t more);
 const char *ph_strtab_get(const struct ph_strtab *t, uint32_t id);
 /* Id of the string if it is interned, else PH_STR_NONE; never adds. */
 uint32_t ph_strtab_find(const struct ph_strtab *t, const char *s, size_t len);

@@ -18,6 +18,7 @@
 #define MAX_OBJ_BYTES 4096
 #define MAX_ITEMS (1u << 28)
 #define ITEM_BLOCK 512
+#define RESERVE_REPRS 4096
 #define TPFLAGS_INLINE_VALUES (1ul << 2)
 #define TPFLAGS_MANAGED_WEAKREF (1ul << 3)
 #define TPFLAGS_MANAGED_DICT (1ul << 4)
@@ -177,6 +178,10 @@ static void dec_dict(struct wk *w, struct wk_obj *o)
     uint64_t keys = f64(o, LAY(w->L, DICT_KEYS)), values = f64(o, LAY(w->L, DICT_VALUES));
     struct dict_reprs dr;
     memset(dr.ready, 0, sizeof dr.ready);
+    /* A large dict's keys are mostly new reprs: room for them in one step (best effort). */
+    uint64_t entries = wk_keys_entries(w, keys);
+    if (entries >= RESERVE_REPRS)
+        ph_strtab_reserve(&w->g->names, (size_t)entries);
     if (!wk_keys_iter(w, keys, values, dict_entry, &dr))
         w->g->flags[o->i] |= PH_OBJ_PARTIAL;
     uint64_t usable;

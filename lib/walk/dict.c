@@ -116,6 +116,14 @@ bool wk_keys_iter(struct wk *w, uint64_t keys, uint64_t values, wk_entry_fn fn, 
     return ok;
 }
 
+uint64_t wk_keys_entries(struct wk *w, uint64_t keys)
+{
+    struct keys_info ki;
+    if (!read_keys(w, keys, &ki) || !ph_mem_readable(w->mem, ki.entries, ki.nentries * ki.entry_size))
+        return 0;
+    return ki.nentries;
+}
+
 uint64_t wk_keys_size(struct wk *w, uint64_t keys, uint64_t *usable_values, int64_t *refcnt)
 {
     struct keys_info ki;

@@ -224,6 +224,8 @@ bool wk_iframe_refs(struct wk *w, uint64_t iframe, bool innermost, const char *r
 typedef void (*wk_entry_fn)(struct wk *w, void *ctx, uint32_t index, uint64_t key, uint64_t value,
                             uint64_t key_ahead);
 bool wk_keys_iter(struct wk *w, uint64_t keys, uint64_t values, wk_entry_fn fn, void *ctx);
+/* Entries of a keys object, when its entry table lies in readable memory (else 0). */
+uint64_t wk_keys_entries(struct wk *w, uint64_t keys);
 /* sizeof a keys object (_PyDict_KeysSize), and the usable slots a split values array has. */
 uint64_t wk_keys_size(struct wk *w, uint64_t keys, uint64_t *usable_values, int64_t *refcnt);
 bool wk_dict_find_str(struct wk *w, uint64_t dict, const char *key, uint64_t *value);

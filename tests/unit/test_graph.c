@@ -61,6 +61,19 @@ START_TEST(strtab_interns_once)
         ck_assert_str_eq(ph_strtab_get(&t, (uint32_t)i + 5002), buf);
     }
     ck_assert_str_eq(ph_strtab_get(&t, a), "__dict__");
+    /* Room reserved for 200,000 more: interning them moves no slot (the table keeps its size),
+     * and every string, old or new, is found after. */
+    ck_assert(ph_strtab_reserve(&t, 200000));
+    size_t nslots = t.nslots;
+    ck_assert_uint_ge(nslots * 3, ((size_t)t.n + 200000) * 4);
+    for (int i = 0; i < 200000; i++) {
+        snprintf(buf, sizeof buf, "r%d", i);
+        ck_assert_uint_eq(ph_strtab_intern_cstr(&t, buf), (uint32_t)i + 305002);
+    }
+    ck_assert_uint_eq(t.nslots, nslots);
+    ck_assert_uint_eq(ph_strtab_intern_cstr(&t, "'k0299999'"), 305001);
+    ck_assert(ph_strtab_reserve(&t, 0)); /* nothing to do */
+    ck_assert_uint_eq(t.nslots, nslots);
     ph_strtab_free(&t);
 }
 END_TEST
