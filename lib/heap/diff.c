@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/grow.h"
+
 ph_status ph_diff_new_objects(struct ph_graph *old_g, const struct ph_graph *new_g,
                               const struct ph_set *s, struct ph_set *out, struct ph_error *err)
 {
@@ -36,14 +38,8 @@ static struct ph_kind_change *row_for(struct ph_kind_diff *d, struct ph_addrmap 
     if (r == PH_ADDRMAP_NONE)
         return NULL;
     if (r == d->n) {
-        if (d->n == *cap) {
-            size_t more = *cap ? *cap * 2 : 64;
-            struct ph_kind_change *grown = realloc(d->rows, more * sizeof *grown);
-            if (!grown)
-                return NULL;
-            d->rows = grown;
-            *cap = more;
-        }
+        if (!ph_grow(&d->rows, cap, d->n, sizeof *d->rows, 64))
+            return NULL;
         d->rows[d->n++] = (struct ph_kind_change){.kind = kind};
     }
     return &d->rows[r];

@@ -29,6 +29,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "lib/grow.h"
+
 /* Every allocation of a build, so the peak can be reported and everything freed on failure. */
 struct work {
     const struct ph_graph *g;
@@ -236,14 +238,8 @@ static bool add_retained(struct ph_dom *d, uint32_t o, uint64_t v)
     if (k == PH_ADDRMAP_NONE)
         return false;
     if (k == d->nbig) {
-        if (d->nbig == d->big_cap) {
-            size_t cap = d->big_cap ? 2 * d->big_cap : 16;
-            uint64_t *more = realloc(d->big, cap * sizeof *more);
-            if (!more)
-                return false;
-            d->big = more;
-            d->big_cap = cap;
-        }
+        if (!ph_grow(&d->big, &d->big_cap, d->nbig, sizeof *d->big, 16))
+            return false;
         d->nbig++;
     }
     d->big[k] = sum;

@@ -15,18 +15,13 @@
 #include <string.h>
 
 #include "lib/addrmap.h"
+#include "lib/grow.h"
 #include "lib/heap/retained.h"
 
 static uint32_t new_frame(struct ph_flame *f, uint32_t parent, uint32_t kind)
 {
-    if (f->n == f->cap) {
-        size_t cap = f->cap ? 2 * f->cap : 1024;
-        struct ph_flame_frame *more = realloc(f->f, cap * sizeof *more);
-        if (!more)
-            return PH_NONE;
-        f->f = more;
-        f->cap = cap;
-    }
+    if (!ph_grow(&f->f, &f->cap, f->n, sizeof *f->f, 1024))
+        return PH_NONE;
     uint32_t depth = f->n ? f->f[parent].depth + 1 : 0;
     f->f[f->n] = (struct ph_flame_frame){parent, kind, depth, 0, 0};
     return (uint32_t)f->n++;

@@ -9,16 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/grow.h"
 #include "lib/parallel.h"
-
-static bool grow_array(void **p, size_t elem, size_t cap)
-{
-    void *q = realloc(*p, elem * cap);
-    if (!q)
-        return false;
-    *p = q;
-    return true;
-}
 
 /* Make room for `need` elements in a column; returns how many fit now (0 on failure). */
 static size_t ensure_column(struct ph_bigmem *m, void **col, size_t elem, size_t need)
@@ -575,12 +567,8 @@ uint32_t ph_graph_add_type(struct ph_graph *g, uint64_t type_addr, uint32_t name
     uint32_t idx = ph_addrmap_get(&g->type_index, type_addr);
     if (idx != PH_ADDRMAP_NONE)
         return idx;
-    if (g->ntypes == g->types_cap) {
-        size_t cap = g->types_cap ? g->types_cap * 2 : 256;
-        if (!grow_array((void **)&g->types, sizeof *g->types, cap))
-            return PH_NONE;
-        g->types_cap = cap;
-    }
+    if (!ph_grow(&g->types, &g->types_cap, g->ntypes, sizeof *g->types, 256))
+        return PH_NONE;
     idx = (uint32_t)g->ntypes;
     if (ph_addrmap_put(&g->type_index, type_addr, idx) != idx)
         return PH_NONE;
@@ -591,12 +579,8 @@ uint32_t ph_graph_add_type(struct ph_graph *g, uint64_t type_addr, uint32_t name
 
 bool ph_graph_add_root(struct ph_graph *g, uint32_t obj, uint32_t name)
 {
-    if (g->nroots == g->roots_cap) {
-        size_t cap = g->roots_cap ? g->roots_cap * 2 : 256;
-        if (!grow_array((void **)&g->roots, sizeof *g->roots, cap))
-            return false;
-        g->roots_cap = cap;
-    }
+    if (!ph_grow(&g->roots, &g->roots_cap, g->nroots, sizeof *g->roots, 256))
+        return false;
     g->roots[g->nroots++] = (struct ph_root){obj, name};
     g->flags[obj] |= PH_OBJ_ROOT;
     return true;

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/grow.h"
+
 bool ph_domkids_build(const struct ph_dom *d, struct ph_domkids *k)
 {
     size_t n = d->n;
@@ -58,14 +60,8 @@ struct stack {
 
 static bool push(struct stack *s, uint32_t obj, uint32_t next, uint32_t row)
 {
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? 2 * s->cap : 256;
-        struct frame *f = realloc(s->f, cap * sizeof *f);
-        if (!f)
-            return false;
-        s->f = f;
-        s->cap = cap;
-    }
+    if (!ph_grow(&s->f, &s->cap, s->n, sizeof *s->f, 256))
+        return false;
     s->f[s->n++] = (struct frame){obj, next, row};
     return true;
 }

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/grow.h"
 #include "lib/heap/retained.h"
 
 #define BIG_CHILD 0.7 /* a child keeping this share of its parent: the parent is no suspect */
@@ -28,14 +29,8 @@ struct walk_stack {
 
 static bool wpush(struct walk_stack *s, uint32_t obj, uint32_t kind, uint32_t flag)
 {
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? 2 * s->cap : 256;
-        struct walk_frame *f = realloc(s->f, cap * sizeof *f);
-        if (!f)
-            return false;
-        s->f = f;
-        s->cap = cap;
-    }
+    if (!ph_grow(&s->f, &s->cap, s->n, sizeof *s->f, 256))
+        return false;
     s->f[s->n++] = (struct walk_frame){obj, 0, kind, flag};
     return true;
 }
@@ -107,14 +102,8 @@ static bool kinds_of(struct ctx *c)
 static struct ph_suspect *add_suspect(struct ctx *c)
 {
     struct ph_suspects *s = c->out;
-    if (s->n == c->cap) {
-        size_t cap = c->cap ? 2 * c->cap : 8;
-        struct ph_suspect *more = realloc(s->v, cap * sizeof *more);
-        if (!more)
-            return NULL;
-        s->v = more;
-        c->cap = cap;
-    }
+    if (!ph_grow(&s->v, &c->cap, s->n, sizeof *s->v, 8))
+        return NULL;
     struct ph_suspect *x = &s->v[s->n++];
     memset(x, 0, sizeof *x);
     x->unit_kind = x->holder_kind = PH_NONE;
@@ -207,14 +196,8 @@ static bool add_to_group(struct groups *gs, uint32_t kind, uint32_t dom, uint32_
     if (i == PH_ADDRMAP_NONE)
         return false;
     if (i == gs->n) {
-        if (gs->n == gs->cap) {
-            size_t cap = gs->cap ? 2 * gs->cap : 64;
-            struct group *more = realloc(gs->v, cap * sizeof *more);
-            if (!more)
-                return false;
-            gs->v = more;
-            gs->cap = cap;
-        }
+        if (!ph_grow(&gs->v, &gs->cap, gs->n, sizeof *gs->v, 64))
+            return false;
         gs->v[gs->n++] = (struct group){kind, dom, obj, 0, 0};
     }
     gs->v[i].count++;

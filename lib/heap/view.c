@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/grow.h"
 #include "lib/heap/label.h"
 #include "lib/parallel.h"
 
@@ -421,13 +422,8 @@ static uint32_t row_of(struct ph_partition *out, struct ph_addrmap *rowmap, size
     uint32_t r = ph_addrmap_put(rowmap, (uint64_t)kind + 1, (uint32_t)out->n);
     if (r == PH_ADDRMAP_NONE || r < out->n)
         return r;
-    if (out->n == *cap) {
-        struct ph_row *more = realloc(out->rows, 2 * *cap * sizeof *more);
-        if (!more)
-            return PH_NONE;
-        out->rows = more;
-        *cap *= 2;
-    }
+    if (!ph_grow(&out->rows, cap, out->n, sizeof *out->rows, 64))
+        return PH_NONE;
     out->rows[out->n++] = (struct ph_row){kind, 0, 0, obj};
     return r;
 }
