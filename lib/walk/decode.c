@@ -178,16 +178,14 @@ static void dec_dict(struct wk *w, struct wk_obj *o)
     uint64_t keys = f64(o, LAY(w->L, DICT_KEYS)), values = f64(o, LAY(w->L, DICT_VALUES));
     struct dict_reprs dr;
     memset(dr.ready, 0, sizeof dr.ready);
+    struct wk_keys_shape ks = wk_keys_shape(w, keys);
     /* A large dict's keys are mostly new reprs: room for them in one step (best effort). */
-    uint64_t entries = wk_keys_entries(w, keys);
-    if (entries >= RESERVE_REPRS)
-        ph_strtab_reserve(&w->g->names, (size_t)entries);
+    if (ks.entries >= RESERVE_REPRS)
+        ph_strtab_reserve(&w->g->names, (size_t)ks.entries);
     if (!wk_keys_iter(w, keys, values, dict_entry, &dr))
         w->g->flags[o->i] |= PH_OBJ_PARTIAL;
-    uint64_t usable;
-    int64_t refcnt;
-    uint64_t keys_size = wk_keys_size(w, keys, &usable, &refcnt);
-    o->size = (uint64_t)o->t->basicsize + (values ? 8 * usable : 0) + (refcnt == 1 ? keys_size : 0);
+    o->size = (uint64_t)o->t->basicsize + (values ? 8 * ks.usable_values : 0) +
+              (ks.refcnt == 1 ? ks.bytes : 0);
 }
 
 static void dec_set(struct wk *w, struct wk_obj *o)
@@ -279,10 +277,8 @@ static void dec_type(struct wk *w, struct wk_obj *o)
         field(w, o, PF_HT_QUALNAME, "__qualname__");
         field(w, o, PF_HT_SLOTS, "__slots__");
         field(w, o, PF_HT_MODULE, "__module__");
-        uint64_t usable;
-        int64_t refcnt;
         uint64_t keys = f64(o, LAY(L, HT_CACHED_KEYS));
-        o->size = (uint64_t)LAY(L, HEAPTYPE_SIZE) + (keys ? wk_keys_size(w, keys, &usable, &refcnt) : 0);
+        o->size = (uint64_t)LAY(L, HEAPTYPE_SIZE) + (keys ? wk_keys_shape(w, keys).bytes : 0);
     } else {
         o->size = (uint64_t)LAY(L, TYPE_SIZE);
     }
@@ -729,9 +725,8 @@ static void instance_values(struct wk *w, struct wk_obj *o, uint64_t values, boo
         memo_values(w, m, values);
         usable = m->usable;
     } else {
-        int64_t refcnt;
         wk_keys_iter(w, t->cached_keys, values, values_entry, NULL);
-        wk_keys_size(w, t->cached_keys, &usable, &refcnt);
+        usable = wk_keys_shape(w, t->cached_keys).usable_values;
     }
     if (inline_values) { /* 3.13+: part of the object's own allocation */
         uint8_t cap = 0;

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/grow.h"
+
 #define MAX_LOG2_SIZE 31
 #define BLOCK_ENTRIES 512
 #define SMALL_ENTRIES 32 /* entries of at most 64 bytes (read_keys checks) */
@@ -116,36 +118,27 @@ bool wk_keys_iter(struct wk *w, uint64_t keys, uint64_t values, wk_entry_fn fn, 
     return ok;
 }
 
-uint64_t wk_keys_entries(struct wk *w, uint64_t keys)
+struct wk_keys_shape wk_keys_shape(struct wk *w, uint64_t keys)
 {
     struct keys_info ki;
-    if (!read_keys(w, keys, &ki) || !ph_mem_readable(w->mem, ki.entries, ki.nentries * ki.entry_size))
-        return 0;
-    return ki.nentries;
-}
-
-uint64_t wk_keys_size(struct wk *w, uint64_t keys, uint64_t *usable_values, int64_t *refcnt)
-{
-    struct keys_info ki;
-    if (!read_keys(w, keys, &ki)) {
-        *usable_values = 0;
-        *refcnt = 0;
-        return 0;
-    }
+    if (!read_keys(w, keys, &ki))
+        return (struct wk_keys_shape){0, 0, 0, 0};
     uint64_t usable = (ki.size * 2) / 3;
-    *refcnt = ki.refcnt;
-    /* Split values are sized by what the keys can still take: entries so far plus usable. */
-    *usable_values = LAY_HAS(w->L, DK_SIZE) ? usable : ki.nentries + ki.usable;
-    return (uint64_t)LAY(w->L, DK_INDICES) + ki.index_bytes + ki.entry_size * usable;
+    return (struct wk_keys_shape){
+        .bytes = (uint64_t)LAY(w->L, DK_INDICES) + ki.index_bytes + ki.entry_size * usable,
+        /* Split values are sized by what the keys can still take: entries so far plus usable. */
+        .usable_values = LAY_HAS(w->L, DK_SIZE) ? usable : ki.nentries + ki.usable,
+        .refcnt = ki.refcnt,
+        .entries = ph_mem_readable(w->mem, ki.entries, ki.nentries * ki.entry_size) ? ki.nentries : 0,
+    };
 }
 
 /* A new memo entry for keys (see internal.h); false when it cannot be kept. */
 static bool memo_fill(struct wk *w, uint64_t keys, struct wk_keys_memo *m)
 {
     struct keys_info ki;
-    int64_t refcnt;
     memset(m, 0, sizeof *m);
-    wk_keys_size(w, keys, &m->usable, &refcnt);
+    m->usable = wk_keys_shape(w, keys).usable_values;
     if (!read_keys(w, keys, &ki))
         return true; /* remembered as unreadable: no attributes, as each time before */
     if (ki.nentries > WK_MEMO_KEYS)
@@ -165,14 +158,8 @@ struct wk_keys_memo *wk_keys_memo(struct wk *w, uint64_t keys)
     uint32_t at = ph_addrmap_get(&w->keys_memo_index, keys);
     if (at != PH_ADDRMAP_NONE)
         return at < w->n_keys_memo ? &w->keys_memo[at] : NULL; /* past the end: not kept */
-    if (w->n_keys_memo == w->keys_memo_cap) {
-        size_t cap = w->keys_memo_cap ? 2 * w->keys_memo_cap : 64;
-        struct wk_keys_memo *more = realloc(w->keys_memo, cap * sizeof *more);
-        if (!more)
-            return NULL;
-        w->keys_memo = more;
-        w->keys_memo_cap = cap;
-    }
+    if (!ph_grow(&w->keys_memo, &w->keys_memo_cap, w->n_keys_memo, sizeof *w->keys_memo, 64))
+        return NULL;
     struct wk_keys_memo *m = &w->keys_memo[w->n_keys_memo];
     bool keep = memo_fill(w, keys, m);
     /* Not kept (too many entries): remembered as such, so the next instance does not try. */

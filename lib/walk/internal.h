@@ -224,10 +224,14 @@ bool wk_iframe_refs(struct wk *w, uint64_t iframe, bool innermost, const char *r
 typedef void (*wk_entry_fn)(struct wk *w, void *ctx, uint32_t index, uint64_t key, uint64_t value,
                             uint64_t key_ahead);
 bool wk_keys_iter(struct wk *w, uint64_t keys, uint64_t values, wk_entry_fn fn, void *ctx);
-/* Entries of a keys object, when its entry table lies in readable memory (else 0). */
-uint64_t wk_keys_entries(struct wk *w, uint64_t keys);
-/* sizeof a keys object (_PyDict_KeysSize), and the usable slots a split values array has. */
-uint64_t wk_keys_size(struct wk *w, uint64_t keys, uint64_t *usable_values, int64_t *refcnt);
+/* What one read of a keys object's header says (all 0 when it cannot be read). */
+struct wk_keys_shape {
+    uint64_t bytes;         /* sizeof the keys object (_PyDict_KeysSize) */
+    uint64_t usable_values; /* the slots a split values array has */
+    int64_t refcnt;
+    uint64_t entries;       /* entries, when their table lies in readable memory; else 0 */
+};
+struct wk_keys_shape wk_keys_shape(struct wk *w, uint64_t keys);
 bool wk_dict_find_str(struct wk *w, uint64_t dict, const char *key, uint64_t *value);
 /* Address of the values array given a ma_values / values pointer. */
 uint64_t wk_values_array(const struct wk *w, uint64_t values);
@@ -243,7 +247,7 @@ struct wk_keys_memo {
     bool ok;              /* the keys object and its entries were read */
     uint32_t n;           /* entries */
     uint32_t named;       /* bit i: name[i] is made */
-    uint64_t usable;      /* wk_keys_size's usable_values */
+    uint64_t usable;      /* wk_keys_shape's usable_values */
     uint64_t key[WK_MEMO_KEYS];
     uint32_t name[WK_MEMO_KEYS]; /* wk_str_name of key[i] (PH_NONE: not a readable str) */
 };

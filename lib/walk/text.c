@@ -146,6 +146,20 @@ static bool is_str_type(struct wk *w, uint64_t addr)
     return ti != PH_NONE && wk_type_get(w, ti)->kind == WK_STR;
 }
 
+/* Code points [from, from + n) of a str whose header is s (n <= MAX_TEXT_CHARS); a value past
+ * U+10FFFF (a corrupt str) reads as U+FFFD. */
+static bool str_cps(struct wk *w, const struct str_hdr *s, uint64_t from, size_t n, uint32_t *cp)
+{
+    uint8_t data[4 * MAX_TEXT_CHARS];
+    if (n > MAX_TEXT_CHARS || (n && !wk_read(w, s->data + from * s->kind, data, n * s->kind)))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t c = s->kind == 1 ? data[i] : s->kind == 2 ? ((uint16_t *)data)[i] : ((uint32_t *)data)[i];
+        cp[i] = c > 0x10FFFF ? 0xFFFD : c;
+    }
+    return true;
+}
+
 /* Raw UTF-8 of at most MAX_TEXT_CHARS characters; *cut says whether the str is longer. */
 static bool str_utf8(struct wk *w, uint64_t addr, char *raw, size_t *rawlen, bool *cut)
 {
@@ -154,22 +168,18 @@ static bool str_utf8(struct wk *w, uint64_t addr, char *raw, size_t *rawlen, boo
     uint8_t h[128];
     size_t hlen;
     struct str_hdr s;
+    uint32_t cps[MAX_TEXT_CHARS];
     if (!read_str_header(w, addr, h, &hlen) || !str_header(w, addr, h, hlen, &s) || !s.data)
         return false;
-    uint64_t n = s.length < MAX_TEXT_CHARS ? s.length : MAX_TEXT_CHARS;
+    size_t n = s.length < MAX_TEXT_CHARS ? (size_t)s.length : MAX_TEXT_CHARS;
     *cut = s.length > n;
-    uint8_t data[MAX_TEXT_CHARS * 4];
-    if (n && !wk_read(w, s.data, data, n * s.kind))
+    if (!str_cps(w, &s, 0, n, cps))
         return false;
     size_t o = 0;
-    for (uint64_t i = 0; i < n; i++) {
-        uint32_t c = s.kind == 1 ? data[i] : s.kind == 2 ? ((uint16_t *)data)[i] : ((uint32_t *)data)[i];
-        if (c > 0x10FFFF)
-            c = 0xFFFD; /* not a code point: a corrupt str */
-        /* A lone surrogate goes out in three bytes, as UTF-8 would encode it if it could:
-         * ph_escape turns it into \udXXX, which says what the str holds. */
-        o += put_utf8(c, raw + o);
-    }
+    /* A lone surrogate goes out in three bytes, as UTF-8 would encode it if it could:
+     * ph_escape turns it into \udXXX, which says what the str holds. */
+    for (size_t i = 0; i < n; i++)
+        o += put_utf8(cps[i], raw + o);
     *rawlen = o;
     return true;
 }
@@ -266,19 +276,6 @@ static bool py_printable(uint32_t c)
     bool space_sep = c == 0xA0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x202F ||
                      c == 0x205F || c == 0x3000;
     return !space_sep && !ph_codepoint_unsafe(c);
-}
-
-/* Code points [from, from + n) of a str whose header is s (n <= REPRLIB_MAXSTRING). */
-static bool str_cps(struct wk *w, const struct str_hdr *s, uint64_t from, size_t n, uint32_t *cp)
-{
-    uint8_t data[4 * REPRLIB_MAXSTRING];
-    if (n > REPRLIB_MAXSTRING || (n && !wk_read(w, s->data + from * s->kind, data, n * s->kind)))
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        uint32_t c = s->kind == 1 ? data[i] : s->kind == 2 ? ((uint16_t *)data)[i] : ((uint32_t *)data)[i];
-        cp[i] = c > 0x10FFFF ? 0xFFFD : c; /* not a code point: a corrupt str */
-    }
-    return true;
 }
 
 /* Python's repr of the n code points in: into out (code points), returning its length. */
